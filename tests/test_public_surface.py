@@ -1,0 +1,24 @@
+"""The rooms' public surfaces are pinned: a change here is a deliberate API change."""
+
+import assets
+import scene
+import twin
+
+
+def test_scene_public_surface():
+    assert sorted(scene.__all__) == sorted([
+        "Scene", "Node", "Visual", "PropertyValue", "PropertyType", "MeshRef", "ROOT",
+        "ROOT_ID", "Changeset", "FieldChange", "merge", "Replica", "scenes_equal",
+        "SceneError", "LocalError", "RemoteError", "NodeNotFoundError", "DuplicateNodeError",
+        "HierarchyError", "PropertyTypeError", "UncommittedChangesError", "ReplicaError",
+        "GltfError", "WireError"])
+    for name in scene.__all__:
+        assert hasattr(scene, name)
+
+
+def test_twin_and_assets_public_surface():
+    assert sorted(twin.__all__) == ["Config", "ConfigError", "TickLoop", "TickStats",
+                                    "load_config"]
+    assert sorted(assets.__all__) == sorted([
+        "AssetStore", "AssetNotFoundError", "ValidationReport", "GltfValidationError",
+        "validate_files", "validator_available"])

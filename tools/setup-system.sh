@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages MineTwin needs when they are missing (as root), or say exactly
+# what to install. Quick when everything is there: it only looks.
+set -euo pipefail
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+have make || missing+=(make)
+if ! have python3 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3 python3-venv)
+fi
+if ! python3 -c 'import sysconfig, os; p = sysconfig.get_paths()["include"]; \
+    raise SystemExit(0 if os.path.exists(os.path.join(p, "Python.h")) else 1)' >/dev/null 2>&1; then
+  missing+=(python3-dev)   # only for packages that build from source; wheels need none
+fi
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" = 0 ] && have apt-get; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: missing system packages: ${missing[*]}" >&2
+  echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,196 @@
+"""MineTwin configuration: ``config.toml`` read once into frozen values.
+
+Every section is a frozen, slotted dataclass; every field declares its type, its safe default
+and what a valid value looks like. Loading checks the whole file and reports every problem at
+once, each naming the file, the dotted key and what was expected. Unknown keys are errors
+(a typo must never silently fall back to a default).
+
+Exceptions::
+
+    ConfigError          -- the file cannot be used; ``.problems`` lists each bad key
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["Config", "ConfigError", "load_config", "DEFAULT_CONFIG_PATH", "render_config"]
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration file has bad or unknown keys. ``problems`` holds one line per key."""
+
+    def __init__(self, path: str | Path, problems: list[str]):
+        self.path = str(path)
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{self.path}: {len(self.problems)} configuration error(s):\n{lines}")
+
+
+def _spec(default: Any, expect: str, check: Callable[[Any], bool] | None = None, doc: str = ""):
+    """A config field: its default, a human description of a valid value and a check."""
+    return field(default=default, metadata={"expect": expect, "check": check, "doc": doc})
+
+
+def _positive(v: Any) -> bool:
+    return v > 0
+
+
+def _port(v: Any) -> bool:
+    return 0 <= v <= 65535
+
+
+@dataclass(frozen=True, slots=True)
+class MineSection:
+    path: str = _spec("data/demo-mine", "a folder path (relative to the config file)",
+                      doc="the mine folder to load; the demo mine is generated there if absent")
+    demo_seed: int = _spec(7, "an integer", doc="seed of the generated demo mine")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSection:
+    host: str = _spec("127.0.0.1", "a host name or IP address to listen on")
+    port: int = _spec(8770, "a TCP port 0..65535", _port)
+
+
+@dataclass(frozen=True, slots=True)
+class TickSection:
+    rate_hz: float = _spec(10.0, "ticks per second, > 0 and <= 1000",
+                           lambda v: 0 < v <= 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class SceneSection:
+    history_limit: int = _spec(600, "the number of changesets kept, >= 1", _positive,
+                               doc="changesets kept for catch-up (600 = 60 s at 10 Hz)")
+
+
+@dataclass(frozen=True, slots=True)
+class WireSection:
+    transform_precision: str = _spec("float32", "one of 'float32', 'float64'",
+                                     lambda v: v in ("float32", "float64"),
+                                     doc="precision of translations/rotations/scales on the wire")
+    max_frame_bytes: int = _spec(64 * 1024 * 1024, "a size in bytes, >= 1024",
+                                 lambda v: v >= 1024, doc="largest frame a decoder accepts")
+
+
+@dataclass(frozen=True, slots=True)
+class LogSection:
+    level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
+                       lambda v: v in ("debug", "info", "warning", "error"))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The effective configuration. ``source`` is the file it was read from (or None)."""
+
+    mine: MineSection = field(default_factory=MineSection)
+    server: ServerSection = field(default_factory=ServerSection)
+    tick: TickSection = field(default_factory=TickSection)
+    scene: SceneSection = field(default_factory=SceneSection)
+    wire: WireSection = field(default_factory=WireSection)
+    log: LogSection = field(default_factory=LogSection)
+    source: str | None = None
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the configuration, relative to the config file's folder."""
+        p = Path(value)
+        if p.is_absolute() or self.source is None:
+            return p
+        return Path(self.source).resolve().parent / p
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _coerce(value: Any, typ: type) -> tuple[bool, Any]:
+    # TOML booleans are not integers here, and an integer is accepted where a float is.
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return True, float(value)
+    if typ in (int, float) and isinstance(value, bool):
+        return False, value
+    return isinstance(value, typ), value
+
+
+def _section_types() -> dict[str, type]:
+    hints = {f.name: f.default_factory for f in dataclasses.fields(Config)
+             if f.name != "source"}
+    return hints  # type: ignore[return-value]
+
+
+def parse_config(data: dict[str, Any], source: str | Path = "<config>") -> Config:
+    """Validate a parsed TOML document into a Config, collecting every problem."""
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    known = _section_types()
+    for key in data:
+        if key not in known:
+            problems.append(f"[{key}]: unknown section (expected one of: {', '.join(known)})")
+    for name, cls in known.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            problems.append(f"{name}: expected a table [{name}], got {type(raw).__name__}")
+            continue
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            f = fields.get(key)
+            dotted = f"{name}.{key}"
+            if f is None:
+                problems.append(f"{dotted}: unknown key (expected one of: {', '.join(fields)})")
+                continue
+            typ = {"int": int, "float": float, "str": str, "bool": bool}[f.type]
+            ok, value = _coerce(value, typ)
+            expect = f.metadata["expect"]
+            if not ok:
+                problems.append(f"{dotted}: expected {expect}, got {value!r}")
+                continue
+            check = f.metadata["check"]
+            if check is not None and not check(value):
+                problems.append(f"{dotted}: expected {expect}, got {value!r}")
+                continue
+            values[key] = value
+        sections[name] = cls(**values)
+    if problems:
+        raise ConfigError(source, problems)
+    return Config(**sections, source=str(source))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file (default: the repository's ``config.toml``)."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    return parse_config(data, path)
+
+
+def render_config(config: Config) -> str:
+    """The effective configuration as TOML, every key with its value and what it accepts."""
+    out = [f"# effective configuration (from {config.source or 'defaults'})"]
+    for name in _section_types():
+        section = getattr(config, name)
+        out.append(f"\n[{name}]")
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            out.append(f"{f.name} = {_toml_value(value)}  # {f.metadata['expect']}")
+    return "\n".join(out) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
