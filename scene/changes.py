@@ -72,11 +72,14 @@ class FieldSpec:
     default: Any
 
 
-#: The fields every node has. ``kids`` is the ordered tuple of child handles.
+#: The fields every node has. ``parent`` is the parent's handle (0: the root) and ``kids`` the
+#: ordered tuple of child handles; a reparented node changes its ``parent`` and the ``kids``
+#: of its old and new parents, a reordering only ``kids``.
 CORE_FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec(object, 0, ""),
     "tags": FieldSpec(object, 0, frozenset()),
     "mesh": FieldSpec(object, 0, None),
+    "parent": FieldSpec(np.int64, 0, 0),
     "kids": FieldSpec(object, 0, ()),
     "t": FieldSpec(np.float64, 3, (0.0, 0.0, 0.0)),
     "r": FieldSpec(np.float64, 4, (0.0, 0.0, 0.0, 1.0)),

@@ -129,7 +129,6 @@ class Scene:
         self._handle_of: dict[str, int] = {ROOT_ID: ROOT}
         self._alive = np.zeros(cap, dtype=bool)
         self._alive[ROOT] = True
-        self._parent = np.full(cap, -1, dtype=np.int64)
         self._nkids = np.zeros(cap, dtype=np.int64)
         self._depth = np.zeros(cap, dtype=np.int64)
         self._world = np.zeros((cap, 4, 4))
@@ -138,6 +137,7 @@ class Scene:
         self._cols: dict[str, _Column] = {
             name: _Column(spec, cap, optional=False) for name, spec in CORE_FIELDS.items()}
         self._cols["kids"].data[ROOT] = []
+        self._cols["parent"].data[ROOT] = -1
         self._schema: dict[str, PropertyType] = {}
         self._tags: dict[str, set[int]] = {}
         # Open tick.
@@ -151,6 +151,11 @@ class Scene:
         self._time_ms = 0
         self._history: deque[Changeset] = deque(maxlen=history_limit)
         self._spatial_stamp = 0   # bumps on anything that moves world bounds
+
+    @property
+    def _parent(self) -> np.ndarray:
+        """Parent handle per node (-1 for the root); the storage of the ``parent`` field."""
+        return self._cols["parent"].data
 
     # ------------------------------------------------------------------ lookup
 
@@ -785,7 +790,6 @@ class Scene:
         old = self._cap
         extra = cap - old
         self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
-        self._parent = np.concatenate([self._parent, np.full(extra, -1, dtype=np.int64)])
         self._nkids = np.concatenate([self._nkids, np.zeros(extra, dtype=np.int64)])
         self._depth = np.concatenate([self._depth, np.zeros(extra, dtype=np.int64)])
         world = np.zeros((extra, 4, 4))
@@ -813,6 +817,7 @@ class Scene:
         self._cols["kids"].mark(p)
         self._nkids[p] += 1
         self._parent[h] = p
+        self._cols["parent"].mark(h)
         self._depth[h] = self._depth[p] + 1
 
     def _unlink(self, h: int) -> None:
@@ -871,15 +876,22 @@ class Scene:
         col.mark(h)
         self._dirty = True
 
-    def _set_vector(self, h: int, fname: str, value: np.ndarray) -> None:
+    def _set_vector(self, h: int, fname: str, value: list[float]) -> None:
         col = self._cols[fname]
-        row = col.data[h]
-        if (row == value).all():
+        data = col.data
+        if data[h].tolist() == value:
             return
-        row[:] = value
-        col.mark(h)
+        data[h] = value
+        col.dirty[h] = True
+        col.any_dirty = True
         self._dirty = True
-        self._mark_world_dirty(np.array([h]))
+        # The per-node path of _mark_world_dirty, without building arrays for one node.
+        if not self._wdirty[h]:
+            self._wdirty[h] = True
+            self._spatial_stamp += 1
+            if self._nkids[h]:
+                self._wdirty[h] = False
+                self._mark_world_dirty(np.array([h]))
 
     def _batch_handles(self, handles: np.ndarray, values: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -1036,21 +1048,22 @@ def _py(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _finite_vector(v: Sequence[float], n: int, what: str) -> np.ndarray:
-    a = np.asarray(v, dtype=np.float64)
-    if a.shape != (n,) or not np.isfinite(a).all():
+def _finite_vector(v: Sequence[float], n: int, what: str) -> list[float]:
+    try:
+        a = [float(x) for x in v]
+    except (TypeError, ValueError):
+        raise SceneError(f"a {what} is {n} finite numbers, not {v!r}") from None
+    if len(a) != n or not all(map(math.isfinite, a)):
         raise SceneError(f"a {what} is {n} finite numbers, not {v!r}")
     return a
 
 
-def _unit_quaternion(v: Sequence[float]) -> np.ndarray:
-    q = np.asarray(v, dtype=np.float64)
-    if q.shape != (4,) or not np.isfinite(q).all():
-        raise SceneError(f"a rotation is a quaternion (x, y, z, w), not {v!r}")
-    norm = np.linalg.norm(q)
+def _unit_quaternion(v: Sequence[float]) -> list[float]:
+    q = _finite_vector(v, 4, "rotation (quaternion x, y, z, w)")
+    norm = math.sqrt(sum(x * x for x in q))
     if abs(norm - 1.0) > QUATERNION_NORM_TOLERANCE:
         raise SceneError(f"a rotation is a unit quaternion; {v!r} has norm {norm:.6g}")
-    return q / norm
+    return [x / norm for x in q]
 
 
 def _kind_of(value: Any, name: str) -> str:

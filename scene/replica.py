@@ -77,6 +77,7 @@ def _apply(scene: Scene, cs: Changeset) -> None:
         s._handle_of[node_id] = h
         s._alive[h] = True
         kids_col.data[h] = []
+        s._parent[h] = -1      # placed by its parent's ``kids`` below
         s._wdirty[h] = True
     moved: list[int] = []
     for fname in sorted(cs.fields, key=lambda n: n != "kids"):
@@ -92,6 +93,11 @@ def _apply(scene: Scene, cs: Changeset) -> None:
                     if s._parent[k] != parent:
                         s._parent[k] = parent
                         moved.append(k)
+            continue
+        if fname == "parent":
+            # ``kids`` placed every moved node already; the two must agree.
+            if not np.array_equal(s._parent[h], fc.values):
+                raise ReplicaError(f"changeset {cs.revision}: parent and kids disagree")
             continue
         col = s._cols[fname]
         if fname == "tags":

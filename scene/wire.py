@@ -122,6 +122,8 @@ class WireEncoder:
             return np.ascontiguousarray(values, dtype=f"<f{self.precision}").tobytes()
         if name in _BINARY:
             return np.ascontiguousarray(values, dtype=_BINARY[name]).tobytes()
+        if name == "parent":
+            return encode_varints(values)
         if name == "kids":
             return [encode_varints(np.asarray(k, dtype=np.int64)) for k in values.tolist()]
         if name == "tags":
@@ -220,13 +222,29 @@ class WireDecoder:
         if name in _BINARY:
             arr = _binary(vals, _BINARY[name], n, name)
             return arr.astype(CORE_FIELDS[name].dtype)
+        if name == "parent":
+            if not isinstance(vals, bytes):
+                raise WireError("parent: expected a binary handle list")
+            parents = decode_varints(vals)
+            if len(parents) != n:
+                raise WireError(f"parent: {len(parents)} values for {n} handles")
+            return parents
         if name in CORE_FIELDS:
             if not isinstance(vals, list) or len(vals) != n:
                 raise WireError(f"{name}: expected a list of {n} values")
             if name == "kids":
                 return objarray(tuple(decode_varints(k).tolist()) for k in vals)
             if name == "tags":
-                return objarray(frozenset(_strs(t, name)) for t in vals)
+                # Most nodes share a handful of tag sets: build and check each once.
+                seen: dict[tuple[str, ...], frozenset[str]] = {}
+                out = []
+                for t in vals:
+                    key = tuple(t) if isinstance(t, list) else t
+                    tags = seen.get(key) if isinstance(key, tuple) else None
+                    if tags is None:
+                        tags = seen[tuple(_strs(t, name))] = frozenset(t)
+                    out.append(tags)
+                return objarray(out)
             if name == "mesh":
                 return objarray(None if m is None else MeshRef(m[0], tuple(m[1]), tuple(m[2]))
                                 for m in vals)
@@ -272,7 +290,7 @@ def field_kinds() -> Mapping[str, str]:
     """How each core field travels (for docs and the viewer's generated constants)."""
     out = {name: f"<f{{p}}> x{w}" for name, w in _TRANSFORM.items()}
     out.update({name: dt for name, dt in _BINARY.items()})
-    out.update(kids="list of varint blocks", tags="list of lists of text",
+    out.update(parent="varint block", kids="list of varint blocks", tags="list of lists of text",
                mesh="list of [asset, [lods], [6 bounds]] or nil", name="list of text",
                label="list of text or nil")
     return out

@@ -234,3 +234,37 @@ def test_dirty_flags_reach_the_whole_subtree():
     s.set_scale("b", (2, 2, 2))
     assert s.update_world() == 2      # b and c; a was already clean
     np.testing.assert_allclose(s.world_position("c"), [100, 1, 2])
+
+
+def test_a_reparent_is_reported_as_parent_and_both_child_lists():
+    s = Scene()
+    s.add("a")
+    s.add("b")
+    s.add("c", "a")
+    s.add("d", "b")
+    s.commit(1)
+    s.move("c", "b")
+    cs = s.commit(2)
+    assert cs.fields["parent"].handles.tolist() == [s.handle("c")]
+    assert cs.fields["parent"].values.tolist() == [s.handle("b")]
+    assert sorted(cs.fields["kids"].handles.tolist()) == [s.handle("a"), s.handle("b")]
+    s.move("c", "b", index=0)     # a reorder changes only the parent's child list
+    cs = s.commit(3)
+    assert list(cs.fields) == ["kids"] and s.children_of("b") == ("c", "d")
+
+
+def test_a_replica_refuses_parent_and_kids_that_disagree():
+    from scene import FieldChange, Replica, ReplicaError
+    from scene.changes import Changeset
+    s = Scene()
+    s.add("a")
+    s.add("b", "a")
+    cs = s.commit(1)
+    fields = dict(cs.fields)
+    fields["parent"] = FieldChange(fields["parent"].handles, np.array([0, 0]))
+    bad = Changeset(kind="diff", base=0, revision=1, time_ms=1, added=cs.added,
+                    added_ids=cs.added_ids, fields=fields)
+    r = Replica()
+    r.apply(Scene().snapshot())
+    with pytest.raises(ReplicaError, match="disagree"):
+        r.apply(bad)
