@@ -25,7 +25,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 run: setup
-	$(VENV)/bin/minetwin run
+	$(VENV)/bin/minetwin serve
 
 test: setup
 	$(PY) -m pytest

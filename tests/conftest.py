@@ -32,3 +32,16 @@ def gltf_validator():
     from assets import validate_files, validator_available
     require(validator_available(), "the Khronos glTF validator")
     return validate_files
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """The demo mine (seed 7), generated once per test session."""
+    from twin.demo import generate_demo
+    return generate_demo(tmp_path_factory.mktemp("demo") / "mine", 7)
+
+
+@pytest.fixture(scope="session")
+def demo_model(demo_dir):
+    from twin.minefolder import load_mine
+    return load_mine(demo_dir)

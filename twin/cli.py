@@ -1,7 +1,13 @@
 """The ``minetwin`` command.
 
     minetwin config check [FILE]          print the effective configuration, or the errors
-    minetwin run [--config FILE]          run the twin's tick loop (what exists so far)
+    minetwin serve [--config FILE] [--mine DIR] [--host H] [--port P] [--ticks N]
+                                          load the mine (the demo is generated if absent),
+                                          build its scene and run the tick loop
+    minetwin demo generate --seed N --out DIR   write the demo mine folder (deterministic)
+    minetwin mine check DIR               validate a mine folder: a summary or every error
+    minetwin scene export --mine DIR [--node ID] --out FILE.glb
+                                          the whole mine (or a subtree) as one GLB
     minetwin gltf inspect FILE            import a glTF/GLB and print its node tree
     minetwin gltf convert IN OUT.glb      import a glTF/GLB and write it back as a valid GLB
 
@@ -36,30 +42,60 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from scene import Scene
-
-    from .tick import TickLoop
-
+def _load_config_or_exit(path: str | None):
     try:
-        config = load_config(args.config)
+        return load_config(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        raise SystemExit(2) from None
+
+
+def _mine_scene(config, mine_dir: Path, *, generate_if_missing: bool):
+    """Load (generating the demo when asked) a mine folder and build its scene."""
+    from assets import AssetStore
+
+    from .demo import generate_demo
+    from .minefolder import MineDataError, load_mine
+    from .scene_build import build_scene
+
+    if not mine_dir.exists() and generate_if_missing:
+        log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
+                 config.mine.demo_seed)
+        generate_demo(mine_dir, config.mine.demo_seed)
+    try:
+        model = load_mine(mine_dir)
+    except MineDataError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    store = AssetStore(config.resolve_path(config.assets.path))
+    from scene import Scene
+    scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit))
+    return model, store, scene
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .tick import TickLoop
+
+    config = _load_config_or_exit(args.config)
     logging.basicConfig(level=config.log.level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    scene = Scene(history_limit=config.scene.history_limit)
+    configured = config.resolve_path(config.mine.path)
+    mine_dir = Path(args.mine) if args.mine else configured
+    model, store, scene = _mine_scene(config, mine_dir,
+                                      generate_if_missing=mine_dir == configured)
     if args.import_file:
-        from assets import AssetStore
         from scene.gltf import import_gltf
-        store = AssetStore(config.resolve_path(args.store))
         ids = import_gltf(scene, args.import_file, store=store)
-        log.info("imported %s: %d top-level nodes, %d nodes", args.import_file, len(ids),
-                 len(scene))
+        log.info("imported %s: %d top-level nodes", args.import_file, len(ids))
+    scene.commit()
+    summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
+    log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
     loop = TickLoop(scene, config.tick.rate_hz)
-    log.info("MineTwin tick loop at %.1f Hz on a scene of %d nodes (config %s); the server "
-             "and the demo mine arrive with their issues. Ctrl-C stops.",
-             config.tick.rate_hz, len(scene), config.source)
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    log.info("MineTwin tick loop at %.1f Hz (config %s). The streaming server (%s:%d), the "
+             "simulator and the viewer arrive with their issues. Ctrl-C stops.",
+             config.tick.rate_hz, config.source, host, port)
 
     async def main_async() -> None:
         stop = asyncio.Event()
@@ -81,6 +117,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main_async())
     log.info("stopped after %d ticks", loop.stats.ticks)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import generate_demo
+    out = generate_demo(args.out, args.seed)
+    print(f"demo mine (seed {args.seed}) written to {out}")
+    return 0
+
+
+def _cmd_mine_check(args: argparse.Namespace) -> int:
+    from .minefolder import MineDataError, load_mine
+    try:
+        model = load_mine(args.dir)
+    except MineDataError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for k, v in model.summary().items():
+        print(f"{k:12s} {v}")
+    return 0
+
+
+def _cmd_scene_export(args: argparse.Namespace) -> int:
+    from scene.gltf import export_glb
+    config = _load_config_or_exit(args.config)
+    _, store, scene = _mine_scene(config, Path(args.mine), generate_if_missing=False)
+    scene.commit()
+    if args.node and args.node not in scene:
+        print(f"error: no node {args.node!r} in the mine's scene", file=sys.stderr)
+        return 2
+    export_glb(scene, store=store, root=args.node, path=args.out)
+    print(f"{args.out}: {len(scene.subtree(args.node)) if args.node else len(scene)} nodes")
     return 0
 
 
@@ -136,12 +204,36 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="config file (default: the repo's config.toml)")
     check.set_defaults(func=_cmd_config_check)
 
-    run = sub.add_parser("run", help="run the twin")
-    run.add_argument("--config", help="config file (default: the repo's config.toml)")
-    run.add_argument("--ticks", type=int, help="stop after this many ticks")
-    run.add_argument("--import", dest="import_file", help="a glTF/GLB to load into the scene")
-    run.add_argument("--store", default="var/assets", help="asset store folder")
-    run.set_defaults(func=_cmd_run)
+    serve = sub.add_parser("serve", help="load the mine and run the twin")
+    serve.add_argument("--config", help="config file (default: the repo's config.toml)")
+    serve.add_argument("--mine", help="mine folder (default: mine.path of the config)")
+    serve.add_argument("--host", help="listen address (default: server.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve.add_argument("--ticks", type=int, help="stop after this many ticks")
+    serve.add_argument("--import", dest="import_file", help="a glTF/GLB to add to the scene")
+    serve.set_defaults(func=_cmd_serve)
+
+    demo = sub.add_parser("demo", help="the demo mine")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    gen = demo_sub.add_parser("generate", help="write the demo mine folder")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--out", required=True)
+    gen.set_defaults(func=_cmd_demo)
+
+    mine = sub.add_parser("mine", help="mine folders")
+    mine_sub = mine.add_subparsers(dest="mine_command", required=True)
+    mc = mine_sub.add_parser("check", help="validate a mine folder")
+    mc.add_argument("dir")
+    mc.set_defaults(func=_cmd_mine_check)
+
+    sc = sub.add_parser("scene", help="the mine's scene")
+    sc_sub = sc.add_subparsers(dest="scene_command", required=True)
+    ex = sc_sub.add_parser("export", help="write the mine (or a subtree) as one GLB")
+    ex.add_argument("--mine", required=True)
+    ex.add_argument("--node", help="export only this node's subtree")
+    ex.add_argument("--out", required=True)
+    ex.add_argument("--config", help="config file (for the asset store path)")
+    ex.set_defaults(func=_cmd_scene_export)
 
     g = sub.add_parser("gltf", help="glTF import/export")
     g_sub = g.add_subparsers(dest="gltf_command", required=True)

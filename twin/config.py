@@ -54,6 +54,12 @@ class MineSection:
 
 
 @dataclass(frozen=True, slots=True)
+class AssetsSection:
+    path: str = _spec("var/assets", "a folder path (relative to the config file)",
+                      doc="the content-addressed asset store")
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSection:
     host: str = _spec("127.0.0.1", "a host name or IP address to listen on")
     port: int = _spec(8770, "a TCP port 0..65535", _port)
@@ -91,6 +97,7 @@ class Config:
     """The effective configuration. ``source`` is the file it was read from (or None)."""
 
     mine: MineSection = field(default_factory=MineSection)
+    assets: AssetsSection = field(default_factory=AssetsSection)
     server: ServerSection = field(default_factory=ServerSection)
     tick: TickSection = field(default_factory=TickSection)
     scene: SceneSection = field(default_factory=SceneSection)

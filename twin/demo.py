@@ -1,0 +1,600 @@
+"""The demo mine: a Guizhou-style high-gas mine written in the folder format a real mine
+uses (docs/mine-data.md), deterministic for a seed (same seed → identical files).
+
+Layout (local grid, x east along strike, y north up dip, z elevation):
+- three main inclines (belt, auxiliary/intake, return) from the surface down to the main level;
+- three main level roadways along strike (track/intake, belt, return), 3.3 km;
+- the 119 district: three district roadways down dip; longwall 11901 (active, retreating
+  west) between its return gateroad (upper) and intake gateroad (lower), joined by the cut;
+  panel 11902 below it, its two gateroads being driven by two headings;
+- cut-throughs between parallel roadways every ~150–300 m;
+- seams M6, M7, M9 (0.9–1.8 m) dipping 18° south, three normal faults (hidden truth in
+  ``truth/geology.toml``), sampled by boreholes in ``geology/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .geology_truth import Fault, Seam, TrueGeology
+from .uploads import format_time, write_upload
+
+__all__ = ["generate_demo", "DEMO_MINE_CODE", "DEMO_TIME"]
+
+DEMO_MINE_CODE = "520522000001"
+DEMO_MINE_NAME = "黔西示范煤矿"
+DEMO_TIME = datetime(2026, 11, 2, 8, 0, 0)      # fixed, so files do not depend on today
+ORIGIN = (35_512_000.0, 2_935_000.0, 0.0)       # CGCS2000 3° Gauss–Krüger zone 35 (+prefix)
+MAIN_SEAM = "M9"
+
+
+@dataclass
+class _Road:
+    id: str
+    name: str
+    type: str
+    profile: tuple            # (kind, width, height[, top width])
+    points: list              # local (x, y, z)
+    air: str
+
+
+@dataclass
+class _Mine:
+    roads: dict = field(default_factory=dict)
+    sensors: list = field(default_factory=list)       # dicts
+    readers: list = field(default_factory=list)
+    equipment: list = field(default_factory=list)
+
+    def road(self, rid, name, rtype, profile, points, air):
+        self.roads[rid] = _Road(rid, name, rtype, profile,
+                                [tuple(float(v) for v in p) for p in points], air)
+        return self.roads[rid]
+
+
+def _truth(rng: np.random.Generator) -> TrueGeology:
+    und = tuple((float(rng.uniform(2, 6)), float(rng.uniform(700, 1400)),
+                 float(rng.uniform(500, 1100)), float(rng.uniform(0, 6.28)))
+                for _ in range(3))
+    seams = (Seam("M9", 0.0, round(float(rng.uniform(1.6, 1.9)), 2), 0.25),
+             Seam("M7", round(float(rng.uniform(22, 28)), 1), round(float(rng.uniform(0.8, 1.0)), 2), 0.15),
+             Seam("M6", round(float(rng.uniform(42, 48)), 1), round(float(rng.uniform(1.0, 1.3)), 2), 0.2))
+    faults = (
+        Fault("F1", (float(rng.uniform(600, 800)), -350.0, 1100.0), float(rng.uniform(20, 40)),
+              70.0, round(float(rng.uniform(3, 6)), 1)),
+        Fault("F2", (float(rng.uniform(-900, -600)), -200.0, 1100.0), float(rng.uniform(320, 340)),
+              65.0, round(float(rng.uniform(8, 15)), 1)),
+        Fault("F3", (float(rng.uniform(1500, 1650)), -500.0, 1050.0), float(rng.uniform(10, 25)),
+              72.0, round(float(rng.uniform(2, 4)), 1)),
+    )
+    return TrueGeology(reference_floor_m=1150.0, dip_deg=18.0, undulations=und, seams=seams,
+                       faults=faults, surface_m=1490.0, surface_relief_m=25.0)
+
+
+def _line(a, b, step: float = 20.0) -> np.ndarray:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    n = max(int(np.ceil(np.linalg.norm(b - a) / step)), 1)
+    return a + (b - a) * np.linspace(0, 1, n + 1)[:, None]
+
+
+def _in_seam(geo: TrueGeology, xy: np.ndarray, seam: str = MAIN_SEAM) -> np.ndarray:
+    return np.c_[xy[:, :2], geo.floor(seam, xy[:, 0], xy[:, 1])]
+
+
+def _layout(geo: TrueGeology, rng: np.random.Generator) -> tuple[_Mine, dict]:
+    m = _Mine()
+    arch3 = ("three_centred_arch", 4.8, 3.8)
+    arch = ("semicircular_arch", 4.6, 4.0)
+    arch_d = ("semicircular_arch", 4.4, 3.6)
+    rect_g = ("rectangle", 4.0, 2.8)
+    trap = ("trapezoid", 3.6, 2.8, 3.0)
+    level_y = {"track": -60.0, "belt": -90.0, "return": -30.0}
+    level_z = 1105.0                                  # main level, in rock below M9
+
+    # Main inclines: from the surface at y = 950 down to the main level.
+    for name, rid, rtype, x, air, ly in (
+            ("主斜井(胶带)", "main-belt-incline", "belt", -40.0, "forward", level_y["belt"]),
+            ("副斜井(进风)", "aux-incline", "main_intake", 0.0, "forward", level_y["track"]),
+            ("回风斜井", "return-incline", "main_return", 40.0, "reverse", level_y["return"])):
+        top = (x, 950.0, float(geo.surface(x, 950.0)))
+        pts = _line(top, (x, ly, level_z), 25.0)
+        m.road(rid, name, rtype, arch3, pts, air)
+
+    # Main level along strike, with a gentle 3 per mille drainage grade towards the sump.
+    x0, x1 = -1500.0, 1800.0
+    for key, rid, name, rtype, air in (("track", "main-track", "主运输大巷(轨道)", "main_intake", "none"),
+                                       ("belt", "main-belt", "主运输大巷(胶带)", "belt", "none"),
+                                       ("return", "main-return", "总回风巷", "main_return", "none")):
+        y = level_y[key]
+        pts = _line((x0, y, 0), (x1, y, 0), 50.0)
+        pts[:, 2] = level_z + 0.003 * np.abs(pts[:, 0])
+        m.road(rid, name, rtype, arch, pts, air)
+
+    # The 119 district: three district roadways down dip from the main level.
+    dist = {"track": 100.0, "belt": 130.0, "return": 160.0}
+    yb = -760.0
+    for key, rid, name, rtype, air in (("track", "119-track", "119盘区轨道上山", "district_intake", "forward"),
+                                       ("belt", "119-belt", "119盘区胶带上山", "belt", "forward"),
+                                       ("return", "119-return", "119盘区回风上山", "district_return", "reverse")):
+        x = dist[key]
+        y0 = level_y["track"] if key != "return" else level_y["return"]
+        pts = _line((x, y0, 0), (x, yb, 0), 20.0)
+        seam = geo.floor(MAIN_SEAM, pts[:, 0], pts[:, 1])
+        pts[:, 2] = np.minimum(seam - 8.0, level_z + 0.003 * x)   # in the floor rock
+        pts[0, 2] = level_z + 0.003 * x
+        m.road(rid, name, rtype, arch_d, pts, air)
+
+    # Longwall 11901 (active) and panel 11902 (being developed), gateroads in the M9 seam.
+    panels = {"11901": (-250.0, -430.0), "11902": (-470.0, -650.0)}
+    xe = 1400.0
+    for pid, (yu, yl) in panels.items():
+        up = _in_seam(geo, _line((dist["return"] + 20, yu, 0), (xe, yu, 0)))
+        lo = _in_seam(geo, _line((dist["track"] + 20, yl, 0), (xe, yl, 0)))
+        m.road(f"{pid}-return", f"{pid}回风巷", "gateroad", rect_g, up, "reverse")
+        m.road(f"{pid}-intake", f"{pid}运输巷", "gateroad", rect_g, lo, "forward")
+    cut = _in_seam(geo, _line((xe, panels["11901"][1], 0), (xe, panels["11901"][0], 0), 10.0))
+    m.road("11901-cut", "11901开切眼", "cut_through", ("rectangle", 6.0, 2.6), cut, "forward")
+
+    # Cut-throughs (联络巷) between parallel roadways.
+    n = 0
+    for x in np.arange(-1350.0, 1751.0, 300.0):
+        for a, b in (("track", "belt"), ("track", "return")):
+            n += 1
+            za = level_z + 0.003 * abs(x)
+            m.road(f"xc-{n:02d}", f"联络巷{n}", "cut_through", trap,
+                   _line((x, level_y[a], za), (x, level_y[b], za), 10.0), "none")
+    for y in np.arange(-200.0, -701.0, -150.0):
+        n += 1
+        pts = _line((dist["track"], y, 0), (dist["return"], y, 0), 10.0)
+        pts[:, 2] = np.interp(pts[:, 0], [dist["track"], dist["return"]],
+                              [m.roads["119-track"].points[_nearest(m.roads["119-track"], y)][2],
+                               m.roads["119-return"].points[_nearest(m.roads["119-return"], y)][2]])
+        m.road(f"xc-{n:02d}", f"联络巷{n}", "cut_through", trap, pts, "none")
+    faces = {"11901": {"yu": panels["11901"][0], "yl": panels["11901"][1], "xe": xe,
+                       "advanced_m": round(float(rng.uniform(280, 360)), 1)},
+             "11902": {"yu": panels["11902"][0], "yl": panels["11902"][1], "xe": xe,
+                       "heading_return_m": round(float(rng.uniform(380, 460)), 1),
+                       "heading_intake_m": round(float(rng.uniform(330, 420)), 1)}}
+    return m, faces
+
+
+def _nearest(road: _Road, y: float) -> int:
+    return int(np.argmin([abs(p[1] - y) for p in road.points]))
+
+
+def _chainage(road: _Road) -> np.ndarray:
+    p = np.asarray(road.points)
+    return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+
+
+def _point(road: _Road, ch: float) -> np.ndarray:
+    p = np.asarray(road.points)
+    c = _chainage(road)
+    return np.array([np.interp(ch, c, p[:, k]) for k in range(3)])
+
+
+# ---------------------------------------------------------------------- sensors
+
+# (type code, unit, value type, range low/high, upper alarm, clear, power-off, re-power)
+_CH4 = ("0001", "%", "MN", 0.0, 4.0)
+_TYPES = {
+    "CH4": _CH4, "V": ("0002", "m/s", "MN", 0.0, 15.0), "T": ("0003", "℃", "MN", 0.0, 40.0),
+    "CO": ("0004", "ppm", "MN", 0.0, 500.0), "P": ("0006", "kPa", "MN", 0.0, 10.0),
+    "O2": ("0012", "%", "MN", 0.0, 25.0), "CO2": ("0013", "%", "MN", 0.0, 5.0),
+    "FAN": ("1001", "", "KG", None, None), "DOOR": ("1002", "", "KG", None, None),
+    "SMOKE": ("1008", "", "KG", None, None), "MAINFAN": ("1010", "", "KG", None, None),
+}
+# CH4 thresholds by AQ 1029 position (REFERENCE.md §2): alarm, power-off, re-power.
+_CH4_BY_CATEGORY = {"T0": (1.0, 1.5, 1.0), "T1": (1.0, 1.5, 1.0), "T2": (1.0, 1.0, 1.0),
+                    "T3": (0.5, 0.5, 0.5)}
+
+
+def _sensors(m: _Mine, faces: dict) -> None:
+    """Sensors placed by the AQ 1029 rules (distances from the standard's placement
+    drawings: T0 ≤ 1 m from the face at the upper corner, T1 ≤ 10 m from the return end of
+    the face, T2 10–15 m from the return gateroad's mouth; heading T1 ≤ 5 m from the face,
+    T2 10–15 m from the heading's mouth)."""
+    face = faces["11901"]
+    face_x = face["xe"] - face["advanced_m"]
+    ret, intake = m.roads["11901-return"], m.roads["11901-intake"]
+    ch_face_ret = _chainage(ret)[-1] - face["advanced_m"]
+    ch_face_int = _chainage(intake)[-1] - face["advanced_m"]
+
+    def add(kind, outstation, location, road=None, ch=None, pos=None, category=None,
+            alarm=None):
+        m.sensors.append(dict(kind=kind, outstation=outstation, location=location, road=road,
+                              ch=ch, pos=pos, category=category, alarm=alarm))
+
+    # Longwall 11901.
+    add("CH4", "002", "11901上隅角", "11901-return", ch_face_ret - 1.0, category="T0")
+    add("CH4", "002", "11901工作面", pos=(face_x - 1.0, face["yu"] - 8.0, None), category="T1")
+    add("CH4", "002", "11901回风巷", "11901-return", 12.0, category="T2")
+    add("CH4", "002", "11901运输巷(进风)", "11901-intake", ch_face_int - 15.0, category="T3")
+    add("CO", "002", "11901上隅角", "11901-return", ch_face_ret - 1.5)
+    add("CO", "002", "11901回风巷", "11901-return", 20.0)
+    add("T", "002", "11901工作面回风", "11901-return", ch_face_ret - 8.0)
+    add("V", "002", "11901回风巷测风站", "11901-return", 40.0)
+    add("O2", "002", "11901运输巷", "11901-intake", 30.0)
+    add("CO2", "002", "11901运输巷", "11901-intake", 35.0)
+    add("SMOKE", "003", "11901运输巷胶带机头", "11901-intake", 8.0)
+    add("CO", "003", "11901运输巷胶带机头", "11901-intake", 10.0)
+    # Headings of 11902.
+    for key, rid, name in (("heading_return_m", "11902-return", "11902回风巷掘进"),
+                           ("heading_intake_m", "11902-intake", "11902运输巷掘进")):
+        adv = faces["11902"][key]
+        add("CH4", "004", f"{name}工作面", rid, adv - 4.0, category="T1")
+        add("CH4", "004", f"{name}回风流", rid, 12.0, category="T2")
+        add("CO", "004", f"{name}回风流", rid, 18.0)
+        add("V", "004", f"{name}", rid, 25.0)
+        add("T", "004", f"{name}工作面", rid, adv - 6.0)
+        add("FAN", "004", f"{name}局部通风机", rid, 6.0)
+    # District and main roadways.
+    add("CH4", "005", "119盘区回风上山", "119-return", 30.0, alarm=0.75)
+    add("CO", "005", "119盘区回风上山", "119-return", 35.0)
+    add("V", "005", "119盘区回风上山测风站", "119-return", 60.0)
+    add("CO", "005", "119盘区胶带上山机头", "119-belt", 10.0)
+    add("SMOKE", "005", "119盘区胶带上山机头", "119-belt", 12.0)
+    add("DOOR", "005", "119盘区风门", "xc-24", 20.0)
+    add("CH4", "001", "总回风巷", "main-return", 1500.0, alarm=0.75)
+    add("CO", "001", "总回风巷", "main-return", 1520.0)
+    add("V", "001", "总回风巷测风站", "main-return", 1560.0)
+    add("T", "001", "中央变电所", "main-track", 1480.0)
+    add("CO", "001", "主运输大巷胶带机头", "main-belt", 1450.0)
+    add("SMOKE", "001", "主运输大巷胶带机头", "main-belt", 1455.0)
+    add("CH4", "006", "回风斜井", "return-incline", 300.0, alarm=0.75)
+    add("CO", "006", "回风斜井", "return-incline", 320.0)
+    add("V", "006", "回风斜井", "return-incline", 340.0)
+    add("P", "006", "主通风机负压", "return-incline", 2.0)
+    add("MAINFAN", "006", "主通风机", "return-incline", 1.0)
+    add("CO", "007", "主斜井胶带机头", "main-belt-incline", 15.0)
+    add("SMOKE", "007", "主斜井胶带机头", "main-belt-incline", 18.0)
+    add("T", "007", "主斜井", "main-belt-incline", 500.0)
+    add("DOOR", "001", "大巷风门", "xc-02", 10.0)
+
+
+_OUTSTATIONS = {"001": ("中央变电所分站", "main-track", 1470.0),
+                "002": ("11901工作面分站", "11901-intake", 60.0),
+                "003": ("11901运输巷分站", "11901-intake", 12.0),
+                "004": ("11902掘进分站", "11902-return", 40.0),
+                "005": ("119盘区分站", "119-track", 40.0),
+                "006": ("回风斜井分站", "return-incline", 10.0),
+                "007": ("主斜井分站", "main-belt-incline", 20.0)}
+
+
+# ---------------------------------------------------------------------- people
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗高林"
+_GIVEN = "伟芳勇军杰强磊洋超明刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林"
+_TEAMS = [("综采一队", "采煤工", 60), ("掘进一队", "掘进工", 45), ("掘进二队", "掘进工", 45),
+          ("机电队", "电钳工", 40), ("通风队", "瓦斯检查工", 30), ("运输队", "运输工", 35),
+          ("安检科", "安全检查工", 20), ("调度室", "调度员", 12), ("矿领导", "管理人员", 9)]
+_SPECIAL = {"瓦斯检查工", "电钳工", "安全检查工"}
+
+
+def _people(rng: np.random.Generator) -> list[list[str]]:
+    rows = []
+    n = 0
+    for team, trade, count in _TEAMS:
+        for i in range(count):
+            n += 1
+            name = _SURNAMES[rng.integers(len(_SURNAMES))] + "".join(
+                _GIVEN[k] for k in rng.integers(len(_GIVEN), size=int(rng.integers(1, 3))))
+            leader = team == "矿领导" or i == 0
+            post = "队长" if i == 0 and team != "矿领导" else ("矿长" if team == "矿领导" and i == 0
+                                                           else ("副矿长" if leader else "工人"))
+            birth = f"{int(rng.integers(1970, 2003))}-{int(rng.integers(1, 13)):02d}-" \
+                    f"{int(rng.integers(1, 29)):02d}"
+            edu = ["初中", "高中", "中专", "大专", "本科"][int(rng.integers(5))]
+            rows.append([f"{DEMO_MINE_CODE}{n:05d}", name, trade, post, team, birth, edu,
+                         "1" if leader else "0", "1" if trade in _SPECIAL else "0"])
+    return rows
+
+
+# ---------------------------------------------------------------------- equipment
+
+def _equipment(m: _Mine, faces: dict) -> None:
+    f = faces["11901"]
+    face_x = f["xe"] - f["advanced_m"]
+    ret = m.roads["11901-return"]
+    ch_face = _chainage(ret)[-1] - f["advanced_m"]
+    e = m.equipment
+
+    def add(eid, kind, name, road=None, ch=None, pos=None, **params):
+        e.append(dict(id=eid, kind=kind, name=name, road=road, ch=ch, pos=pos, params=params))
+
+    length = f["yu"] - f["yl"]
+    n_sup = int(length // 1.5)
+    for i in range(n_sup):
+        y = f["yl"] + 0.75 + 1.5 * i
+        add(f"support-11901-{i + 1:03d}", "hydraulic_support", f"11901液压支架{i + 1}号",
+            pos=(face_x - 2.0, y, None), model=("ZY6800/11/24D", None),
+            rated_resistance_kN=(6800, "kN"), width_m=(1.5, "m"))
+    add("shearer-11901", "shearer", "11901采煤机", pos=(face_x + 0.5, (f["yu"] + f["yl"]) / 2, None),
+        model=("MG300/700-WD", None), power_kW=(700, "kW"), cutting_height_m=(1.8, "m"),
+        speed_m_min=(6.0, "m/min"))
+    add("conveyor-11901", "face_conveyor", "11901刮板输送机",
+        pos=(face_x + 1.5, (f["yu"] + f["yl"]) / 2, None), model=("SGZ764/500", None),
+        power_kW=(500, "kW"), length_m=(length, "m"))
+    add("belt-11901", "belt_conveyor", "11901运输巷胶带机", "11901-intake", 8.0,
+        model=("DSJ100/63/2×90", None), power_kW=(180, "kW"), speed_m_s=(2.5, "m/s"))
+    add("belt-119", "belt_conveyor", "119盘区胶带机", "119-belt", 8.0, power_kW=(2 * 160, "kW"),
+        speed_m_s=(3.15, "m/s"))
+    add("belt-main", "belt_conveyor", "主斜井胶带机", "main-belt-incline", 12.0,
+        power_kW=(2 * 315, "kW"), speed_m_s=(3.15, "m/s"))
+    for key, rid, name in (("heading_return_m", "11902-return", "11902回风巷"),
+                           ("heading_intake_m", "11902-intake", "11902运输巷")):
+        tag = "r" if "return" in rid else "i"
+        add(f"local-fan-11902{tag}-1", "local_fan", f"{name}局部通风机(主)", rid, 5.0,
+            model=("FBD№6.3/2×30", None), power_kW=(60, "kW"))
+        add(f"local-fan-11902{tag}-2", "local_fan", f"{name}局部通风机(备)", rid, 5.5,
+            model=("FBD№6.3/2×30", None), power_kW=(60, "kW"))
+        add(f"roadheader-11902{tag}", "shearer", f"{name}掘进机", rid, faces["11902"][key] - 2.0,
+            model=("EBZ160", None), power_kW=(160, "kW"))
+    add("main-fan-1", "main_fan", "主通风机(1号)", "return-incline", 0.5, model=("FBCDZ-8-№24", None),
+        power_kW=(2 * 250, "kW"), air_m3_min=(9800, "m³/min"), pressure_Pa=(2350, "Pa"))
+    add("main-fan-2", "main_fan", "主通风机(2号备用)", "return-incline", 1.5,
+        model=("FBCDZ-8-№24", None), power_kW=(2 * 250, "kW"))
+    for i in (1, 2, 3):
+        add(f"pump-{i}", "pump", f"主排水泵{i}号", "main-track", 1440.0 + 4 * i,
+            model=("MD280-43×5", None), flow_m3_h=(280, "m³/h"), head_m=(215, "m"),
+            power_kW=(250, "kW"))
+    add("hoist-aux", "hoist", "副斜井提升绞车", "aux-incline", 3.0, model=("JK-2.5/20", None),
+        power_kW=(400, "kW"), rope_speed_m_s=(4.0, "m/s"))
+    for i in (1, 2):
+        add(f"compressor-{i}", "compressor", f"空压机{i}号", "main-track", 1500.0 + 5 * i,
+            model=("MLGF-20/8", None), flow_m3_min=(20, "m³/min"), pressure_MPa=(0.8, "MPa"))
+    for i in (1, 2):
+        add(f"drainage-pump-{i}", "gas_drainage_pump", f"瓦斯抽采泵{i}号", "main-return",
+            1400.0 + 6 * i, model=("2BEC-52", None), flow_m3_min=(180, "m³/min"),
+            power_kW=(185, "kW"))
+    add("substation-central", "substation", "中央变电所", "main-track", 1475.0,
+        voltage_kV=(10, "kV"))
+    add("substation-119", "substation", "119盘区变电所", "119-track", 45.0, voltage_kV=(10, "kV"))
+
+
+# ---------------------------------------------------------------------- areas, readers
+
+def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
+    areas = [  # (type, suffix, rated, name, roadways)
+        ("其他区域", "0001", 60, "井口及斜井", ["main-belt-incline", "aux-incline", "return-incline"]),
+        ("其他区域", "0002", 80, "主运输大巷", ["main-track", "main-belt", "main-return"]),
+        ("其他区域", "0003", 40, "119盘区上山", ["119-track", "119-belt", "119-return"]),
+        ("重点区域", "0004", 45, "11901综采工作面", ["11901-return", "11901-intake", "11901-cut"]),
+        ("重点区域", "0005", 20, "11902回风巷掘进工作面", ["11902-return"]),
+        ("重点区域", "0006", 20, "11902运输巷掘进工作面", ["11902-intake"]),
+        ("准入区域", "0007", 8, "中央变电所及水泵房", []),
+        ("限制区域", "0008", 0, "盲巷及密闭区", []),
+    ]
+    area_rows, area_links, reader_rows = [], [], []
+    xcs = sorted(r for r in m.roads if r.startswith("xc-"))
+    areas[1][4].extend(x for x in xcs if int(x[3:]) <= 22)
+    areas[2][4].extend(x for x in xcs if int(x[3:]) > 22)
+    for atype, suffix, rated, name, roads in areas:
+        code = DEMO_MINE_CODE + suffix
+        area_rows.append([atype, code, str(rated), name])
+        if roads:
+            area_links.append([code, "|".join(roads)])
+    readers = []
+    n = 0
+    for atype, suffix, rated, name, roads in areas:
+        code = DEMO_MINE_CODE + suffix
+        for rid in roads:
+            road = m.roads[rid]
+            length = _chainage(road)[-1]
+            if rid.startswith("xc-"):
+                spots = [length / 2]
+            elif rid in ("11902-return", "11902-intake"):
+                adv = faces["11902"]["heading_return_m" if "return" in rid else "heading_intake_m"]
+                spots = list(np.arange(10.0, adv, 150.0)) + [max(adv - 20.0, 0.0)]
+            else:
+                spots = list(np.arange(10.0, length, 200.0))
+            for ch in spots:
+                n += 1
+                rcode = f"{code}{n:06d}"
+                readers.append([rcode, f"{road.name}{int(ch)}m分站", "0",
+                                f"{road.name}距起点{int(ch)}米"])
+                reader_rows.append([rcode, rid, f"{ch:.1f}"])
+    # Non-roadway areas get a reader at the substation and at a sealed dead end.
+    for suffix, rid, ch, label in (("0007", "main-track", 1476.0, "中央变电所"),
+                                   ("0008", "main-return", 3200.0, "盲巷密闭")):
+        n += 1
+        rcode = f"{DEMO_MINE_CODE}{suffix}{n:06d}"
+        readers.append([rcode, label, "0", label])
+        reader_rows.append([rcode, rid, f"{ch:.1f}"])
+    return area_rows, area_links, (readers, reader_rows)
+
+
+# ---------------------------------------------------------------------- boreholes
+
+def _boreholes(geo: TrueGeology, rng: np.random.Generator) -> tuple[list, list, list]:
+    collars, surveys, intervals = [], [], []
+    xs = np.arange(-1400.0, 1801.0, 400.0)
+    ys = np.arange(-750.0, 701.0, 350.0)
+    holes = []
+    for x in xs:
+        for y in ys:
+            holes.append((x + rng.uniform(-60, 60), y + rng.uniform(-60, 60), 0.0, -90.0))
+    for k in range(3):       # deviated holes
+        holes.append((rng.uniform(-500, 1200), rng.uniform(-600, 300), float(rng.uniform(0, 360)),
+                       float(rng.uniform(-80, -70))))
+    for i, (x, y, az, dip) in enumerate(holes, start=1):
+        hid = f"ZK{i:03d}"
+        zc = float(geo.surface(x, y))
+        deepest = min(float(geo.floor(MAIN_SEAM, x, y)) - 30.0, zc - 50)
+        depth_to = (zc - deepest) / np.sin(np.radians(-dip))
+        max_depth = round(float(depth_to), 1)
+        collars.append([hid, f"{x + ORIGIN[0]:.2f}", f"{y + ORIGIN[1]:.2f}", f"{zc:.2f}",
+                        f"{max_depth:.1f}"])
+        surveys.append([hid, "0.0", f"{az:.1f}", f"{dip:.1f}"])
+        surveys.append([hid, f"{max_depth:.1f}", f"{az:.1f}", f"{dip:.1f}"])
+        # Straight hole: position at depth d.
+        dirv = np.array([np.sin(np.radians(az)) * np.cos(np.radians(dip)),
+                         np.cos(np.radians(az)) * np.cos(np.radians(dip)), np.sin(np.radians(dip))])
+        d = np.arange(0.0, max_depth, 0.05)
+        p = np.array([x, y, zc]) + d[:, None] * dirv
+        for seam in geo.seams:
+            fl = geo.floor(seam.name, p[:, 0], p[:, 1])
+            rf = fl + geo.thickness(seam.name, p[:, 0], p[:, 1])
+            inside = (p[:, 2] >= fl) & (p[:, 2] <= rf)
+            if not inside.any():
+                continue
+            idx = np.flatnonzero(inside)
+            top, bot = d[idx[0]], d[idx[-1]]
+            noise = rng.normal(0, 0.03, 2)          # logging pick error
+            intervals.append([hid, f"{top + noise[0]:.2f}", f"{bot + noise[1]:.2f}", "coal",
+                              seam.name, f"{rng.uniform(8, 16):.2f}"])
+    return collars, surveys, intervals
+
+
+# ---------------------------------------------------------------------- writing
+
+def _csv(rows: list[list], header: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def generate_demo(out: str | Path, seed: int = 7) -> Path:
+    """Write the demo mine folder to ``out`` (created; existing files are overwritten)."""
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    geo = _truth(rng)
+    m, faces = _layout(geo, rng)
+    _sensors(m, faces)
+    _equipment(m, faces)
+    people = _people(rng)
+    area_rows, area_links, (readers, reader_rows) = _areas_readers(m, faces)
+    collars, surveys, intervals = _boreholes(geo, rng)
+    ox, oy, oz = ORIGIN
+
+    files: dict[str, str | bytes] = {}
+    files["mine.toml"] = (
+        "# The demo mine (generated: minetwin demo generate). Format: docs/mine-data.md\n"
+        "[mine]\n"
+        f'name = "{DEMO_MINE_NAME}"\ncode = "{DEMO_MINE_CODE}"\ngas_class = "high"\n'
+        'time_zone = "Asia/Shanghai"\n\n[crs]\n'
+        'name = "CGCS2000 / 3-degree Gauss-Kruger zone 35 (easting with zone prefix)"\n'
+        f"origin = [{ox:.1f}, {oy:.1f}, {oz:.1f}]\n\n[demo]\nseed = {seed}\n")
+    files["roadways.csv"] = _csv(
+        [[r.id, r.name, r.type, r.profile[0], f"{r.profile[1]:.2f}", f"{r.profile[2]:.2f}",
+          f"{r.profile[3]:.2f}" if len(r.profile) > 3 else "", r.air] for r in m.roads.values()],
+        ["id", "name", "type", "profile", "width_m", "height_m", "top_width_m", "air"])
+    files["centerlines.csv"] = _csv(
+        [[r.id, str(i), _fmt(p[0] + ox), _fmt(p[1] + oy), _fmt(p[2] + oz)]
+         for r in m.roads.values() for i, p in enumerate(r.points)],
+        ["roadway", "seq", "x", "y", "z"])
+
+    # Definition upload files.
+    f0 = m.roads
+    fz = []
+    for code, (name, rid, ch) in _OUTSTATIONS.items():
+        p = _point(f0[rid], ch)
+        fz.append([code, name, _fmt(p[0] + ox), _fmt(p[1] + oy), _fmt(p[2] + oz),
+                   format_time(DEMO_TIME)])
+    cd, links = [], []
+    counters: dict[str, int] = {}
+    for s in m.sensors:
+        tcode, unit, vtype, lo, hi = _TYPES[s["kind"]]
+        counters[s["outstation"]] = counters.get(s["outstation"], 0) + 1
+        point = f"{s['outstation']}{'A' if vtype == 'MN' else 'D'}{counters[s['outstation']]:02d}"
+        if s["road"] is not None:
+            p = _point(f0[s["road"]], s["ch"])
+        else:
+            x, y, _ = s["pos"]
+            p = np.array([x, y, geo.floor(MAIN_SEAM, x, y) + 1.5])
+        th = [""] * 8
+        if s["kind"] == "CH4":
+            alarm, poweroff, repower = _CH4_BY_CATEGORY.get(s["category"], (s["alarm"] or 1.0, None, None))
+            th[0], th[1] = f"{alarm:.2f}", f"{alarm:.2f}"
+            if poweroff is not None:
+                th[4], th[5] = f"{poweroff:.2f}", f"{repower:.2f}"
+        elif s["kind"] == "CO":
+            th[0], th[1] = "24.00", "24.00"
+        elif s["kind"] == "O2":
+            th[2], th[3] = "20.00", "20.00"
+        elif s["kind"] == "T":
+            th[0], th[1] = "30.00", "30.00"
+        elif s["kind"] == "CO2":
+            th[0], th[1] = "0.50", "0.50"
+        on, off = {"FAN": ("开", "停"), "DOOR": ("开", "关"), "SMOKE": ("报警", "正常"),
+                   "MAINFAN": ("开", "停")}.get(s["kind"], ("", ""))
+        cd.append([point, "01", s["outstation"], tcode, vtype, unit,
+                   "" if hi is None else f"{hi:.2f}", "" if lo is None else f"{lo:.2f}",
+                   *th, on, off, s["location"], _fmt(p[0] + ox), _fmt(p[1] + oy),
+                   _fmt(p[2] + oz), "", format_time(DEMO_TIME)])
+        if s["road"] is not None:
+            links.append([point, s["road"], f"{s['ch']:.1f}", s["category"] or ""])
+        elif s["category"]:
+            links.append([point, "", "", s["category"]])
+    extra = ["KJ90X", "安全监控系统", "重庆煤科院", "2027-12-31"]
+    for ftype, rows, hdr in (("CDDY", cd, extra), ("FZDY", fz, extra), ("RYQY", area_rows, None),
+                             ("RYJZ", readers, None), ("RYXX", people, None)):
+        name, data = write_upload(ftype, DEMO_MINE_CODE, DEMO_MINE_NAME, DEMO_TIME, rows, hdr)
+        files[f"upload/{name}"] = data
+    files["sensors.csv"] = _csv(links, ["point_code", "roadway", "chainage_m", "category"])
+    files["readers.csv"] = _csv(reader_rows, ["reader_code", "roadway", "chainage_m"])
+    files["areas.csv"] = _csv(area_links, ["area_code", "roadways"])
+
+    # Faces.
+    f1, f2 = faces["11901"], faces["11902"]
+    yu, yl, xe = f1["yu"], f1["yl"], f1["xe"]
+    z = lambda x, y: float(geo.floor(MAIN_SEAM, x, y))  # noqa: E731
+    faces_toml = [
+        "# Working faces. Coordinates in the mine CRS (see mine.toml).", "",
+        "[[longwall]]", 'id = "11901"', 'name = "11901综采工作面"', f'seam = "{MAIN_SEAM}"',
+        "outline = [" + ", ".join(f"[{x + ox:.1f}, {y + oy:.1f}]" for x, y in
+                                  ((180.0, yl), (xe, yl), (xe, yu), (180.0, yu))) + "]",
+        f"face_length_m = {yu - yl:.1f}",
+        f"start_line = [[{xe + ox:.1f}, {yl + oy:.1f}, {z(xe, yl) + oz:.3f}], "
+        f"[{xe + ox:.1f}, {yu + oy:.1f}, {z(xe, yu) + oz:.3f}]]",
+        "advance_direction = [-1.0, 0.0]", "mining_height_m = 1.8", "plan_m_per_day = 4.8",
+        f"advanced_m = {f1['advanced_m']}", 'intake_roadway = "11901-intake"',
+        'return_roadway = "11901-return"', "",
+        "[[heading]]", 'id = "11902-return-heading"', 'name = "11902回风巷掘进工作面"',
+        'roadway = "11902-return"', f"advanced_m = {f2['heading_return_m']}",
+        "plan_m_per_day = 8.0", "",
+        "[[heading]]", 'id = "11902-intake-heading"', 'name = "11902运输巷掘进工作面"',
+        'roadway = "11902-intake"', f"advanced_m = {f2['heading_intake_m']}",
+        "plan_m_per_day = 8.0", ""]
+    files["faces.toml"] = "\n".join(faces_toml)
+
+    eq = ["# Equipment. Parameters are [value, unit]. Format: docs/mine-data.md", ""]
+    for e in m.equipment:
+        eq += ["[[equipment]]", f'id = "{e["id"]}"', f'kind = "{e["kind"]}"',
+               f'name = "{e["name"]}"']
+        if e["road"] is not None:
+            eq += [f'roadway = "{e["road"]}"', f"chainage_m = {e['ch']:.1f}"]
+        else:
+            x, y, _ = e["pos"]
+            eq.append(f"position = [{x + ox:.2f}, {y + oy:.2f}, {z(x, y) + 0.1 + oz:.3f}]")
+        if e["params"]:
+            eq.append("[equipment.parameters]")
+            for k, (v, unit) in e["params"].items():
+                vv = f'"{v}"' if isinstance(v, str) else repr(v)
+                eq.append(f'{k} = [{vv}, "{unit or ""}"]')
+        eq.append("")
+    files["equipment.toml"] = "\n".join(eq)
+
+    files["geology/collars.csv"] = _csv(collars, ["hole_id", "x", "y", "z", "max_depth"])
+    files["geology/surveys.csv"] = _csv(surveys, ["hole_id", "depth", "azimuth", "dip"])
+    files["geology/intervals.csv"] = _csv(intervals, ["hole_id", "from", "to", "lithology",
+                                                      "seam", "gas_content_m3_t"])
+    files["truth/geology.toml"] = geo.to_toml() + \
+        f"\n# origin subtracted: local = CRS - [{ox}, {oy}, {oz}]\n"
+
+    for rel, content in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return out

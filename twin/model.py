@@ -1,0 +1,284 @@
+"""The mine model: what the twin knows of a mine, independent of files and of the scene.
+
+Coordinates are local mine-grid metres (x east, y north, z up), relative to the mine's
+origin; the loader subtracts the origin from the real (Gauss–Krüger) coordinates in the
+files. Values carry their unit in the name (``width_m``) or beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+__all__ = [
+    "GAS_CLASSES", "ROADWAY_TYPES", "PROFILE_KINDS", "AIR_DIRECTIONS", "AREA_KINDS",
+    "EQUIPMENT_KINDS", "Mine", "Profile", "Roadway", "LongwallPanel", "Heading", "Outstation",
+    "Thresholds", "Sensor", "Reader", "Area", "Person", "Equipment", "MineModel",
+]
+
+GAS_CLASSES = ("low", "high", "outburst")   # 低瓦斯 / 高瓦斯 / 煤与瓦斯突出矿井
+
+#: Roadway types with the names miners use.
+ROADWAY_TYPES = {
+    "main_intake": "主进风巷", "main_return": "主回风巷", "haulage": "运输巷",
+    "belt": "胶带巷", "track": "轨道巷", "district_intake": "盘区进风巷",
+    "district_return": "盘区回风巷", "gateroad": "顺槽", "cut_through": "联络巷",
+    "heading": "掘进巷道",
+}
+
+PROFILE_KINDS = ("rectangle", "trapezoid", "semicircular_arch", "three_centred_arch")
+
+#: Air direction along the centerline's vertex order.
+AIR_DIRECTIONS = ("forward", "reverse", "none")
+
+#: Personnel-positioning area kinds (AQ 1119-2023): key, restricted, permitted, other.
+AREA_KINDS = ("key", "restricted", "permitted", "other")
+
+EQUIPMENT_KINDS = ("shearer", "hydraulic_support", "face_conveyor", "belt_conveyor",
+                   "main_fan", "local_fan", "pump", "hoist", "compressor",
+                   "gas_drainage_pump", "substation")
+
+
+@dataclass(frozen=True, slots=True)
+class Mine:
+    name: str
+    code: str                       # 12 digits
+    gas_class: str
+    time_zone: str = "Asia/Shanghai"
+    crs: str = ""
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)   # in the CRS: easting, northing, z
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A roadway cross-section. ``top_width_m`` only for a trapezoid; arches are
+    ``height_m`` tall at the crown, with straight walls below the arch's spring line."""
+
+    kind: str
+    width_m: float
+    height_m: float
+    top_width_m: float | None = None
+
+    def outline(self, segments: int = 8) -> np.ndarray:
+        """The cross-section outline as (n, 2) points (u across, v up from the floor
+        centre), counter-clockwise seen along the roadway, floor edge included."""
+        w, h = self.width_m, self.height_m
+        if self.kind == "rectangle":
+            return np.array([[-w / 2, 0], [w / 2, 0], [w / 2, h], [-w / 2, h]])
+        if self.kind == "trapezoid":
+            t = self.top_width_m if self.top_width_m is not None else w * 0.8
+            return np.array([[-w / 2, 0], [w / 2, 0], [t / 2, h], [-t / 2, h]])
+        r = w / 2
+        if self.kind == "semicircular_arch":
+            wall = max(h - r, 0.0)
+            a = np.linspace(0, np.pi, segments + 1)
+            arch = np.c_[r * np.cos(a), wall + r * np.sin(a)]
+        elif self.kind == "three_centred_arch":
+            # Rise of a third of the span: a flatter crown (the usual 三心拱 f0 = B/3).
+            rise = w / 3
+            wall = max(h - rise, 0.0)
+            a = np.linspace(0, np.pi, segments + 1)
+            arch = np.c_[r * np.cos(a), wall + rise * np.sin(a)]
+        else:
+            raise ValueError(f"unknown profile kind {self.kind!r}")
+        pts = np.vstack([[[-r, 0.0], [r, 0.0]], arch])
+        keep = np.r_[True, np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-9]
+        return pts[keep]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Roadway:
+    id: str
+    name: str
+    type: str
+    profile: Profile
+    centerline: np.ndarray          # (n, 3) local metres, n >= 2
+    air: str = "forward"
+
+    def __post_init__(self) -> None:
+        c = np.asarray(self.centerline, dtype=float)
+        c.flags.writeable = False
+        object.__setattr__(self, "centerline", c)
+
+    @property
+    def chainages(self) -> np.ndarray:
+        """Distance along the centerline at each vertex, from the first (m)."""
+        seg = np.linalg.norm(np.diff(self.centerline, axis=0), axis=1)
+        return np.concatenate([[0.0], np.cumsum(seg)])
+
+    @property
+    def length_m(self) -> float:
+        return float(self.chainages[-1])
+
+    def point_at(self, chainage: float | np.ndarray) -> np.ndarray:
+        """Centerline point(s) at a chainage, clamped to the roadway's ends."""
+        ch = self.chainages
+        s = np.clip(chainage, 0.0, ch[-1])
+        return np.stack([np.interp(s, ch, self.centerline[:, k]) for k in range(3)], axis=-1)
+
+    def direction_at(self, chainage: float) -> np.ndarray:
+        ch = self.chainages
+        i = int(np.clip(np.searchsorted(ch, chainage, side="right") - 1, 0, len(ch) - 2))
+        d = self.centerline[i + 1] - self.centerline[i]
+        return d / np.linalg.norm(d)
+
+    def project(self, point: np.ndarray) -> tuple[float, float]:
+        """(chainage, distance) of the centerline point nearest to ``point``."""
+        p = np.asarray(point, float)
+        a, b = self.centerline[:-1], self.centerline[1:]
+        ab = b - a
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.einsum("ij,ij->i", ab, ab), 0, 1)
+        q = a + ab * t[:, None]
+        d = np.linalg.norm(q - p, axis=1)
+        i = int(np.argmin(d))
+        return float(self.chainages[i] + t[i] * np.linalg.norm(ab[i])), float(d[i])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LongwallPanel:
+    """A longwall working face (回采工作面)."""
+
+    id: str
+    name: str
+    seam: str
+    outline: np.ndarray              # (n, 2) panel boundary, local metres
+    face_length_m: float
+    start_line: np.ndarray           # (2, 3) the cut (开切眼) ends
+    advance_direction: np.ndarray    # (2,) unit vector in plan
+    mining_height_m: float
+    plan_m_per_day: float
+    advanced_m: float
+    intake_roadway: str
+    return_roadway: str
+
+    def face_line(self, advanced_m: float | None = None) -> np.ndarray:
+        """The face's two ends after ``advanced_m`` (default: the current advance)."""
+        a = self.advanced_m if advanced_m is None else advanced_m
+        d = np.r_[self.advance_direction, 0.0]
+        return self.start_line + d * a
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A development heading (掘进工作面): the roadway it drives and how far it has got."""
+
+    id: str
+    name: str
+    roadway: str
+    advanced_m: float
+    plan_m_per_day: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outstation:
+    code: str
+    location: str
+    position: tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """A sensor's own thresholds from its CDDY record (None where the record is empty)."""
+
+    upper_alarm: float | None = None
+    upper_alarm_clear: float | None = None
+    lower_alarm: float | None = None
+    lower_alarm_clear: float | None = None
+    upper_power_off: float | None = None
+    upper_re_power: float | None = None
+    lower_power_off: float | None = None
+    lower_re_power: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sensor:
+    point_code: str
+    system: str                      # 01 safety monitoring, 02 gas drainage
+    outstation: str
+    type_code: str                   # 0001 CH4 …
+    value_type: str                  # MN analog, LJ cumulative, KG switch, DT multi-state
+    unit: str
+    range: tuple[float | None, float | None]
+    thresholds: Thresholds
+    location: str
+    position: tuple[float, float, float]
+    roadway: str | None = None
+    chainage_m: float | None = None
+    category: str | None = None      # T0 … T8 position category (AQ 1029)
+    on_text: str = ""
+    off_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A personnel-positioning reader (base station, 基站)."""
+
+    code: str
+    name: str
+    location: str
+    roadway: str | None
+    chainage_m: float | None
+    position: tuple[float, float, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    code: str
+    kind: str
+    rated_headcount: int
+    name: str
+    roadways: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    card: str
+    name: str
+    trade: str
+    post: str
+    team: str
+    birth_date: str
+    education: str
+    leader: bool
+    special_worker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Equipment:
+    id: str
+    kind: str
+    name: str
+    roadway: str | None
+    chainage_m: float | None
+    position: tuple[float, float, float]
+    parameters: Mapping[str, tuple[float | str, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MineModel:
+    mine: Mine
+    roadways: Mapping[str, Roadway]
+    longwalls: Mapping[str, LongwallPanel]
+    headings: Mapping[str, Heading]
+    outstations: Mapping[str, Outstation]
+    sensors: Mapping[str, Sensor]
+    readers: Mapping[str, Reader]
+    areas: Mapping[str, Area]
+    people: Mapping[str, Person]
+    equipment: Mapping[str, Equipment]
+
+    @property
+    def roadway_length_km(self) -> float:
+        return sum(r.length_m for r in self.roadways.values()) / 1000
+
+    def summary(self) -> dict[str, float | int | str]:
+        return {
+            "mine": f"{self.mine.name} ({self.mine.code}, {self.mine.gas_class} gas)",
+            "roadways": len(self.roadways), "roadway_km": round(self.roadway_length_km, 2),
+            "longwalls": len(self.longwalls), "headings": len(self.headings),
+            "outstations": len(self.outstations), "sensors": len(self.sensors),
+            "readers": len(self.readers), "areas": len(self.areas),
+            "people": len(self.people), "equipment": len(self.equipment),
+        }
