@@ -87,6 +87,25 @@ class WireSection:
 
 
 @dataclass(frozen=True, slots=True)
+class SimSection:
+    enabled: bool = _spec(True, "true or false", doc="feed the twin from the simulator")
+    rate: float = _spec(1.0, "simulated seconds per wall second, > 0 and <= 3600",
+                        lambda v: 0 < v <= 3600)
+    seed: int = _spec(7, "an integer")
+    tick_budget_ms: float = _spec(50.0, "milliseconds of each tick the simulator may use, > 0",
+                                  _positive)
+    scenario: str = _spec("", "a drill scenario TOML path, or \"\" for none")
+    upload_dir: str = _spec("", "a folder for CDSS/RYSS/JZSS files, or \"\" for none")
+    upload_every_s: float = _spec(30.0, "seconds between upload files, >= 1", lambda v: v >= 1)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsSection:
+    queue_size: int = _spec(1_000_000, "observations the feed queue holds, >= 1000",
+                            lambda v: v >= 1000)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -102,6 +121,8 @@ class Config:
     tick: TickSection = field(default_factory=TickSection)
     scene: SceneSection = field(default_factory=SceneSection)
     wire: WireSection = field(default_factory=WireSection)
+    sim: SimSection = field(default_factory=SimSection)
+    feeds: FeedsSection = field(default_factory=FeedsSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

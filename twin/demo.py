@@ -132,11 +132,20 @@ def _layout(geo: TrueGeology, rng: np.random.Generator) -> tuple[_Mine, dict]:
     # Longwall 11901 (active) and panel 11902 (being developed), gateroads in the M9 seam.
     panels = {"11901": (-250.0, -430.0), "11902": (-470.0, -650.0)}
     xe = 1400.0
+    def district_z(key: str, y: float) -> float:
+        p = np.asarray(m.roads[f"119-{key}"].points)
+        return float(np.interp(-y, -p[:, 1], p[:, 2]))
+
     for pid, (yu, yl) in panels.items():
-        up = _in_seam(geo, _line((dist["return"] + 20, yu, 0), (xe, yu, 0)))
-        lo = _in_seam(geo, _line((dist["track"] + 20, yl, 0), (xe, yl, 0)))
-        m.road(f"{pid}-return", f"{pid}回风巷", "gateroad", rect_g, up, "reverse")
-        m.road(f"{pid}-intake", f"{pid}运输巷", "gateroad", rect_g, lo, "forward")
+        # Each gateroad leaves its district roadway (in the floor rock) and ramps up into
+        # the seam within 40 m; the intake crosses over the belt and return roadways.
+        for key, y, rid, name, air in (("return", yu, f"{pid}-return", f"{pid}回风巷", "reverse"),
+                                       ("track", yl, f"{pid}-intake", f"{pid}运输巷", "forward")):
+            x_start = dist[key]
+            pts = _in_seam(geo, np.vstack([[x_start, y, 0.0],
+                                           _line((x_start + 40.0, y, 0), (xe, y, 0))]))
+            pts[0, 2] = district_z(key, y)
+            m.road(rid, name, "gateroad", rect_g, pts, air)
     cut = _in_seam(geo, _line((xe, panels["11901"][1], 0), (xe, panels["11901"][0], 0), 10.0))
     m.road("11901-cut", "11901开切眼", "cut_through", ("rectangle", 6.0, 2.6), cut, "forward")
 
@@ -152,8 +161,7 @@ def _layout(geo: TrueGeology, rng: np.random.Generator) -> tuple[_Mine, dict]:
         n += 1
         pts = _line((dist["track"], y, 0), (dist["return"], y, 0), 10.0)
         pts[:, 2] = np.interp(pts[:, 0], [dist["track"], dist["return"]],
-                              [m.roads["119-track"].points[_nearest(m.roads["119-track"], y)][2],
-                               m.roads["119-return"].points[_nearest(m.roads["119-return"], y)][2]])
+                              [district_z("track", y), district_z("return", y)])
         m.road(f"xc-{n:02d}", f"联络巷{n}", "cut_through", trap, pts, "none")
     faces = {"11901": {"yu": panels["11901"][0], "yl": panels["11901"][1], "xe": xe,
                        "advanced_m": round(float(rng.uniform(280, 360)), 1)},
@@ -161,10 +169,6 @@ def _layout(geo: TrueGeology, rng: np.random.Generator) -> tuple[_Mine, dict]:
                        "heading_return_m": round(float(rng.uniform(380, 460)), 1),
                        "heading_intake_m": round(float(rng.uniform(330, 420)), 1)}}
     return m, faces
-
-
-def _nearest(road: _Road, y: float) -> int:
-    return int(np.argmin([abs(p[1] - y) for p in road.points]))
 
 
 def _chainage(road: _Road) -> np.ndarray:

@@ -96,25 +96,28 @@ class Roadway:
     profile: Profile
     centerline: np.ndarray          # (n, 3) local metres, n >= 2
     air: str = "forward"
+    chainages: np.ndarray = field(init=False, repr=False)
+    length_m: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         c = np.asarray(self.centerline, dtype=float)
         c.flags.writeable = False
         object.__setattr__(self, "centerline", c)
-
-    @property
-    def chainages(self) -> np.ndarray:
-        """Distance along the centerline at each vertex, from the first (m)."""
-        seg = np.linalg.norm(np.diff(self.centerline, axis=0), axis=1)
-        return np.concatenate([[0.0], np.cumsum(seg)])
-
-    @property
-    def length_m(self) -> float:
-        return float(self.chainages[-1])
+        # Distance along the centerline at each vertex, from the first (m); derived once.
+        seg = np.linalg.norm(np.diff(c, axis=0), axis=1)
+        ch = np.concatenate([[0.0], np.cumsum(seg)])
+        ch.flags.writeable = False
+        object.__setattr__(self, "chainages", ch)
+        object.__setattr__(self, "length_m", float(ch[-1]))
 
     def point_at(self, chainage: float | np.ndarray) -> np.ndarray:
         """Centerline point(s) at a chainage, clamped to the roadway's ends."""
         ch = self.chainages
+        if np.ndim(chainage) == 0:       # the common scalar case, without array overhead
+            s = min(max(float(chainage), 0.0), self.length_m)
+            i = min(int(np.searchsorted(ch, s, side="right")) - 1, len(ch) - 2)
+            t = (s - ch[i]) / (ch[i + 1] - ch[i])
+            return self.centerline[i] + (self.centerline[i + 1] - self.centerline[i]) * t
         s = np.clip(chainage, 0.0, ch[-1])
         return np.stack([np.interp(s, ch, self.centerline[:, k]) for k in range(3)], axis=-1)
 

@@ -1,0 +1,109 @@
+"""Drill scenarios: what happens, where and when, written in TOML (docs/simulator.md).
+
+```toml
+name = "11901 outburst drill"
+[[event]]
+type = "gas_outburst"      # gas_outburst, fire, water_inrush, roof_fall, sensor_fault,
+at = "00:20:00"            #   reader_failure, sos — time after the simulation starts
+place = "face:11901"       # face:<id>, heading:<id>, roadway:<id>@<chainage>,
+                           #   point:<code>, reader:<code>, card:<code>
+duration = "00:30:00"      # optional (default per type)
+magnitude = 8.0            # optional: peak CH4 % (outburst), peak CO ppm (fire),
+                           #   inflow m³/h (water inrush)
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Event", "Scenario", "ScenarioError", "EVENT_TYPES", "load_scenario", "parse_scenario"]
+
+#: type → (default duration s, default magnitude, what the place must be)
+EVENT_TYPES = {
+    "gas_outburst": (1800.0, 8.0, ("face", "heading")),
+    "fire": (3600.0, 150.0, ("roadway",)),
+    "water_inrush": (7200.0, 600.0, ("roadway",)),
+    "roof_fall": (86400.0, 1.0, ("roadway",)),
+    "sensor_fault": (3600.0, 1.0, ("point",)),
+    "reader_failure": (3600.0, 1.0, ("reader",)),
+    "sos": (900.0, 1.0, ("card",)),
+}
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    at_s: float
+    place_kind: str
+    place: str
+    chainage_m: float | None
+    duration_s: float
+    magnitude: float
+
+    def active(self, t_s: float) -> bool:
+        return self.at_s <= t_s < self.at_s + self.duration_s
+
+    def progress(self, t_s: float) -> float:
+        """0 before, rising 0→1 after the start, 1 for its duration (never negative)."""
+        return max(0.0, min(1.0, (t_s - self.at_s) / self.duration_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    events: tuple[Event, ...]
+
+
+def _seconds(text: object, where: str) -> float:
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        parts = [float(p) for p in str(text).split(":")]
+    except ValueError:
+        raise ScenarioError(f"{where}: {text!r} is not HH:MM:SS or seconds") from None
+    if len(parts) != 3:
+        raise ScenarioError(f"{where}: {text!r} is not HH:MM:SS or seconds")
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
+    events = []
+    for i, e in enumerate(doc.get("event", []), start=1):
+        where = f"{source}: event {i}"
+        etype = e.get("type")
+        if etype not in EVENT_TYPES:
+            raise ScenarioError(f"{where}: type {etype!r} is not one of {', '.join(EVENT_TYPES)}")
+        duration, magnitude, kinds = EVENT_TYPES[etype]
+        place = str(e.get("place", ""))
+        kind, _, rest = place.partition(":")
+        if kind not in kinds or not rest:
+            raise ScenarioError(f"{where}: place {place!r} must be "
+                                f"{' or '.join(k + ':…' for k in kinds)}")
+        chainage = None
+        if kind == "roadway":
+            rid, _, ch = rest.partition("@")
+            try:
+                chainage = float(ch)
+            except ValueError:
+                raise ScenarioError(f"{where}: place {place!r} must be roadway:<id>@<chainage m>") \
+                    from None
+            rest = rid
+        events.append(Event(etype, _seconds(e.get("at", 0), f"{where}.at"), kind, rest, chainage,
+                            _seconds(e["duration"], f"{where}.duration") if "duration" in e
+                            else duration, float(e.get("magnitude", magnitude))))
+    return Scenario(str(doc.get("name", source)), tuple(sorted(events, key=lambda ev: ev.at_s)))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    return parse_scenario(doc, str(path))
