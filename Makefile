@@ -32,6 +32,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_scene.py
+	$(PY) bench/bench_sim.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

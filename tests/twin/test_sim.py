@@ -136,6 +136,19 @@ def test_faces_and_headings_advance_by_plan(demo_model):
                                                               heading.plan_m_per_day)
     _, adv, _ = series(obs, "face:11901", kind="equipment", param="advanced_m")
     assert adv[-1] == pytest.approx(face.advanced_m + face.plan_m_per_day, abs=0.01)
+    _, goaf, _ = series(obs, "face:11901", kind="equipment", param="goaf_area_m2")
+    assert goaf[-1] == pytest.approx(adv[-1] * face.face_length_m, abs=1.0)     # the goaf grows
+    assert goaf[-1] > goaf[0]
+
+
+def test_supports_advance_behind_the_shearer(drill):
+    sim, obs, _, _, _ = drill
+    supports = sorted(e for e in sim.model.equipment if e.startswith("support-"))
+    moved = {k: series(obs, k, kind="equipment", param="advanced_m")[1] for k in supports[::10]}
+    # Over the drill the shearer passes every support: each one steps forward by a web.
+    for values in moved.values():
+        assert max(values) - min(values) >= 0.8 - 1e-9
+    assert all(len(set(v)) > 1 for v in moved.values())
 
 
 def test_the_same_seed_gives_the_same_observations(demo_model):

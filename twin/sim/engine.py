@@ -122,6 +122,8 @@ class Simulator:
         self._sump_level = 2.0
         self._inflow = 120.0
         self.lag_s = 0.0          # simulated time skipped because the simulator fell behind
+        self._support_last: dict[str, float] = {}
+        self._support_along: dict[str, float] = {}
 
     # ------------------------------------------------------------------ time
 
@@ -569,7 +571,10 @@ class Simulator:
             out.append(Observation(src, "equipment", key, now, value, unit, param=param))
 
         for f in self.model.longwalls.values():
-            emit(f"face:{f.id}", "advanced_m", round(self.face_advanced_m(f.id), 3), "m")
+            adv = self.face_advanced_m(f.id)
+            emit(f"face:{f.id}", "advanced_m", round(adv, 3), "m")
+            # The goaf (采空区) is the mined-out area behind the supports.
+            emit(f"face:{f.id}", "goaf_area_m2", round(adv * f.face_length_m, 1), "m²")
         for h in self.model.headings.values():
             emit(f"heading:{h.id}", "advanced_m", round(self.heading_advanced_m(h.id), 3), "m")
         for e in self.model.equipment.values():
@@ -597,6 +602,10 @@ class Simulator:
                 emit(e.id, "sump_level_m", round(self._sump_level, 2), "m")
                 emit(e.id, "inflow_m3_h", round(self._inflow, 1), "m³/h")
             elif k == "hydraulic_support":
+                adv = self._support_advance(e)
+                if self._support_last.get(e.id) != adv:      # report a step when it happens
+                    self._support_last[e.id] = adv
+                    emit(e.id, "advanced_m", adv, "m")
                 if int(self.t_s) % 60 < _EQUIPMENT_PERIOD_S:
                     emit(e.id, "leg_pressure_MPa", round(32 + 3 * float(self.rng.normal()), 1), "MPa")
             elif k in ("compressor", "gas_drainage_pump"):
@@ -606,6 +615,24 @@ class Simulator:
                 emit(e.id, "running", self.local_time().hour % 8 in (0, 7))
             elif k == "substation":
                 emit(e.id, "voltage_kV", round(10.2 + 0.05 * float(self.rng.normal()), 2), "kV")
+
+    def _support_advance(self, e) -> float:
+        """A support moves up one web (0.8 m) once the shearer has cut past it: behind the
+        shearer the supports are a web ahead of those it has not reached yet."""
+        f = next(iter(self.model.longwalls.values()))
+        web = 0.8
+        base = math.floor(self.face_advanced_m(f.id) / web) * web
+        along = self._support_along.get(e.id)
+        if along is None:           # where along the face it stands, 0 … 1 (fixed)
+            a, b = f.start_line
+            d = b[:2] - a[:2]
+            along = self._support_along[e.id] = float(
+                (np.asarray(e.position)[:2] - a[:2]) @ d / np.dot(d, d))
+        period = 2 * f.face_length_m / (5.0 / 60.0)
+        going_up = (self.t_s % period) < period / 2
+        shearer = self.shearer_fraction(f.id)
+        passed = along <= shearer if going_up else along >= shearer
+        return round(base + (web if passed and self.producing() else 0.0), 2)
 
     # ------------------------------------------------------------------ upload files
 
