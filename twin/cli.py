@@ -35,11 +35,7 @@ log = logging.getLogger("minetwin")
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.file)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    config = _load_config_or_exit(args.file)
     sys.stdout.write(render_config(config))
     print(f"# {config.source}: OK", file=sys.stderr)
     return 0

@@ -164,6 +164,15 @@ def _latest_uploads(ck: _Checker, mine_code: str | None) -> dict[str, UploadFile
     return out
 
 
+def _records(uploads: dict[str, UploadFile], ftype: str):
+    """(file name as reported, record number, fields) of a definition file's records."""
+    f = uploads.get(ftype)
+    if f is None:
+        return
+    for i, r in enumerate(f.records, start=2):      # record 1 is the header
+        yield f"upload/{f.name}", i, r
+
+
 def load_mine(folder: str | Path) -> MineModel:
     """Load and validate a mine folder; raises :class:`MineDataError` listing every problem."""
     folder = Path(folder)
@@ -200,15 +209,12 @@ def load_mine(folder: str | Path) -> MineModel:
     uploads = _latest_uploads(ck, code if len(code) == 12 else None)
 
     outstations: dict[str, Outstation] = {}
-    if "FZDY" in uploads:
-        f = uploads["FZDY"]
-        fname = f"upload/{f.name}"
-        for i, r in enumerate(f.records, start=2):
-            pos = local(fname, i, r[2], r[3], r[4])
-            if r[0] in outstations:
-                ck.add(fname, i, "outstation code", f"{r[0]!r} is defined twice")
-            if pos is not None:
-                outstations[r[0]] = Outstation(r[0], r[1], pos)
+    for fname, i, r in _records(uploads, "FZDY"):
+        pos = local(fname, i, r[2], r[3], r[4])
+        if r[0] in outstations:
+            ck.add(fname, i, "outstation code", f"{r[0]!r} is defined twice")
+        if pos is not None:
+            outstations[r[0]] = Outstation(r[0], r[1], pos)
 
     sensors = _sensors(ck, uploads, outstations, roadways, local)
     areas = _areas(ck, uploads, roadways, code)
@@ -296,12 +302,10 @@ def _on_roadway(ck: _Checker, file: str, rec: int, roadways: dict[str, Roadway],
 def _sensors(ck, uploads, outstations, roadways, local) -> dict[str, Sensor]:
     out: dict[str, Sensor] = {}
     if "CDDY" not in uploads:
-        return out
-    f = uploads["CDDY"]
-    fname = f"upload/{f.name}"
+        return out             # reported already; checking sensors.csv would only add noise
     names = ("upper alarm", "upper alarm clear", "lower alarm", "lower alarm clear",
              "upper power-off", "upper re-power", "lower power-off", "lower re-power")
-    for i, r in enumerate(f.records, start=2):
+    for fname, i, r in _records(uploads, "CDDY"):
         code = r[0]
         if not code:
             ck.add(fname, i, "point code", "missing")
@@ -345,11 +349,7 @@ def _sensors(ck, uploads, outstations, roadways, local) -> dict[str, Sensor]:
 
 def _areas(ck, uploads, roadways, mine_code) -> dict[str, Area]:
     out: dict[str, Area] = {}
-    if "RYQY" not in uploads:
-        return out
-    f = uploads["RYQY"]
-    fname = f"upload/{f.name}"
-    for i, r in enumerate(f.records, start=2):
+    for fname, i, r in _records(uploads, "RYQY"):
         kind = AREA_TYPE_CODES.get(r[0])
         if kind is None:
             ck.add(fname, i, "area type", f"{r[0]!r} is not one of "
@@ -377,11 +377,7 @@ def _areas(ck, uploads, roadways, mine_code) -> dict[str, Area]:
 
 def _readers(ck, uploads, roadways, areas) -> dict[str, Reader]:
     out: dict[str, Reader] = {}
-    if "RYJZ" not in uploads:
-        return out
-    f = uploads["RYJZ"]
-    fname = f"upload/{f.name}"
-    for i, r in enumerate(f.records, start=2):
+    for fname, i, r in _records(uploads, "RYJZ"):
         if not ck.digits(fname, i, "reader code", r[0], 22):
             continue
         if areas and r[0][:16] not in areas:
@@ -403,11 +399,7 @@ def _readers(ck, uploads, roadways, areas) -> dict[str, Reader]:
 
 def _people(ck, uploads, mine_code) -> dict[str, Person]:
     out: dict[str, Person] = {}
-    if "RYXX" not in uploads:
-        return out
-    f = uploads["RYXX"]
-    fname = f"upload/{f.name}"
-    for i, r in enumerate(f.records, start=2):
+    for fname, i, r in _records(uploads, "RYXX"):
         if not ck.digits(fname, i, "card code", r[0], 17, mine_code or None):
             continue
         flags = []
