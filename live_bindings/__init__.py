@@ -1,4 +1,11 @@
 """Feed adapters (pure decoders plus thin transports) and the bindings that turn
-observations into scene changes. Built by the live-bindings issue."""
+observations into scene changes.
 
-__all__: list[str] = []
+Today: the default bindings derived from the mine model (``DefaultBindings``). Upload-file
+decoders, MQTT and Redis Streams transports, declarative bindings, rules and alarms are the
+live-bindings issue's remaining work.
+"""
+
+from .defaults import SENSOR_COLORS, DefaultBindings
+
+__all__ = ["DefaultBindings", "SENSOR_COLORS"]

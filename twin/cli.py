@@ -1,4 +1,6 @@
-"""The ``minetwin`` command.
+"""The ``minetwin`` command — the composition root: the one module that wires the rooms
+together (feeds, bindings and, with their issues, streaming), so it imports them lazily,
+against the import direction of DESIGN.md's table, which holds for every other module.
 
     minetwin config check [FILE]          print the effective configuration, or the errors
     minetwin serve [--config FILE] [--mine DIR] [--host H] [--port P] [--ticks N]
@@ -102,13 +104,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                    budget_s=config.sim.tick_budget_ms / 1000))
         log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                  f", scenario {scenario.name!r}" if scenario else "")
+    from live_bindings import DefaultBindings
+    bindings = DefaultBindings(model, scene)
+    scene.commit()
     drained = [0]
 
-    def drain(scene, now_ms: int) -> None:
-        # Step 1 of the tick. Binding observations to the scene (step 2) arrives with the
-        # live-bindings issue; until then they are counted and let go.
-        drained[0] += len(queue.drain())
-    systems.append(drain)
+    def drain_and_bind(scene, now_ms: int) -> None:
+        # Steps 1 and 2 of the tick: drain the feed queue, apply the bindings.
+        batch = queue.drain()
+        drained[0] += len(batch)
+        bindings.apply(batch)
+    systems.append(drain_and_bind)
     loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
     host = args.host or config.server.host
     port = args.port or config.server.port
@@ -145,7 +151,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             t.cancel()
 
     asyncio.run(main_async())
-    log.info("stopped after %d ticks; %d observations drained", loop.stats.ticks, drained[0])
+    log.info("stopped after %d ticks: %d observations bound, revision %d; refused: %s",
+             loop.stats.ticks, drained[0], scene.revision,
+             dict(bindings.stats.most_common()) if any(
+                 k.startswith("refused") for k in bindings.stats) else "none")
     return 0
 
 
