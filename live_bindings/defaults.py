@@ -66,7 +66,7 @@ class DefaultBindings:
         s.define_property("sos", "bool")
         s.define_property("reader", "str")
         s.define_property("area", "str")
-        s.define_property("reader_online", "bool")
+        s.define_property("online", "bool")
         self.cards = {card: s.handle(f"person/{card}") for card in model.people
                       if f"person/{card}" in s}
         self.equipment = {eid: s.handle(f"equipment/{eid}") for eid in model.equipment
@@ -75,6 +75,7 @@ class DefaultBindings:
                               for eid, h in self.equipment.items()
                               if model.equipment[eid].kind == "hydraulic_support"}
         self._face_advance: dict[str, float] = {}
+        self._network = None          # built on the first card seen only by a reader
         self._goaf_initial = {}
         for f in model.longwalls.values():
             if f"hazard/goaf-{f.id}" in s:
@@ -92,8 +93,8 @@ class DefaultBindings:
                 cards[o.key] = o            # the latest sighting in the tick wins
             elif o.kind == "equipment":
                 self._equipment(o)
-            elif o.kind == "reader":
-                self._reader(o)
+            elif o.kind in ("reader", "outstation"):
+                self._station(o)
             elif o.kind == "event":
                 self.stats["events"] += 1
             else:
@@ -171,8 +172,10 @@ class DefaultBindings:
                 s.set_property(h, "reader", o.reader)
             if o.area:
                 s.set_property(h, "area", o.area)
-            if inside and o.position is not None:
-                p = o.position
+            p = o.position
+            if inside and p is None and o.reader:
+                p = self._reader_point(o)
+            if inside and p is not None:
                 if all(math.isfinite(c) for c in p):
                     moved_h.append(h)
                     moved_p.append(p)
@@ -182,6 +185,18 @@ class DefaultBindings:
             order = np.argsort(moved_h)
             s.set_translations(np.asarray(moved_h)[order], np.asarray(moved_p, float)[order])
         self.stats["cards"] += len(obs)
+
+    def _reader_point(self, o: Observation) -> tuple[float, float, float] | None:
+        """A card seen by a reader at a signed distance (RYSS) → a point on the centerline."""
+        reader = self.model.readers.get(o.reader or "")
+        if reader is None or reader.roadway is None:
+            self.stats["refused: card at an unplaced reader"] += 1
+            return None
+        if self._network is None:
+            from twin.network import Network
+            self._network = Network(self.model.roadways)
+        loc = self._network.reader_location(reader, o.distance_m or 0.0)
+        return tuple(self._network.point(loc).tolist())
 
     def _equipment(self, o: Observation) -> None:
         s = self.scene
@@ -247,11 +262,11 @@ class DefaultBindings:
         else:
             self.stats["refused: unknown face"] += 1
 
-    def _reader(self, o: Observation) -> None:
-        node = f"reader/{o.key}"
+    def _station(self, o: Observation) -> None:
+        node = f"{o.kind}/{o.key}"
         if node not in self.scene:
-            self.stats["refused: unknown reader"] += 1
+            self.stats[f"refused: unknown {o.kind}"] += 1
             return
         up = bool(o.value)
-        self.scene.set_property(node, "reader_online", up)
+        self.scene.set_property(node, "online", up)
         self.scene.set_visual(node, color=0xFFFFFF if up else 0xE74C3C, blink=0.0 if up else 1.0)

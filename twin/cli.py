@@ -10,6 +10,9 @@ against the import direction of DESIGN.md's table, which holds for every other m
     minetwin mine check DIR               validate a mine folder: a summary or every error
     minetwin scene export --mine DIR [--node ID] --out FILE.glb
                                           the whole mine (or a subtree) as one GLB
+    minetwin ingest check FILE… [--mine DIR]
+                                          decode upload files: a JSON line per record and per
+                                          problem; exit 1 if any file would be rejected
     minetwin gltf inspect FILE            import a glTF/GLB and print its node tree
     minetwin gltf convert IN OUT.glb      import a glTF/GLB and write it back as a valid GLB
 
@@ -232,6 +235,71 @@ def _cmd_gltf(args: argparse.Namespace) -> int:
         return 0
 
 
+def _cmd_ingest_check(args: argparse.Namespace) -> int:
+    """Decode upload files without a server: one JSON line per record (the observation or
+    definition it became) and per problem, then one summary line per file."""
+    import dataclasses
+    import json
+
+    from live_bindings.upload_files import decode_upload
+
+    from .uploads import UploadFormatError
+
+    model = None
+    if args.mine:
+        from .minefolder import MineDataError, load_mine
+        try:
+            model = load_mine(args.mine)
+        except MineDataError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    tz = model.mine.time_zone if model else "Asia/Shanghai"
+    any_rejected = False
+
+    def emit(obj) -> None:
+        print(json.dumps(obj, ensure_ascii=False))
+
+    for path in map(Path, args.files):
+        try:
+            decoded = decode_upload(path.read_bytes(), path.name, tz=tz)
+        except OSError as exc:
+            emit({"file": str(path), "record": 0, "field": None, "error": str(exc)})
+            emit({"file": str(path), "accepted": False})
+            any_rejected = True
+            continue
+        except UploadFormatError as exc:
+            for p in exc.problems:
+                emit({"file": str(path), "record": p.record, "field": p.field,
+                      "error": p.message})
+            emit({"file": str(path), "accepted": False})
+            any_rejected = True
+            continue
+        problems = list(decoded.problems)
+        if model is not None and decoded.file.mine_code != model.mine.code:
+            emit({"file": str(path), "record": 1, "field": "mine code",
+                  "error": f"file of mine {decoded.file.mine_code}, not {model.mine.code}"})
+            emit({"file": str(path), "accepted": False})
+            any_rejected = True
+            continue
+        known = {"point": model.sensors, "card": model.people,
+                 "reader": model.readers, "outstation": model.outstations} if model else {}
+        for n, o in enumerate(decoded.observations, start=1):
+            rec = {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
+            if o.kind in known and o.key not in known[o.kind]:
+                emit({"file": str(path), "observation": rec,
+                      "warning": f"unknown {o.kind} {o.key!r} for mine {model.mine.code}"})
+            else:
+                emit({"file": str(path), "observation": rec})
+        for d in decoded.definitions:
+            emit({"file": str(path), "definition": d})
+        for p in problems:
+            emit({"file": str(path), "record": p.record, "field": p.field, "error": p.message})
+        emit({"file": str(path), "type": decoded.file.type, "accepted": not decoded.rejected,
+              "records": len(decoded.file.records), "bad_records": len(problems)})
+        any_rejected |= decoded.rejected
+    return 1 if any_rejected else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minetwin", description="MineTwin transparent-mine twin")
     sub = p.add_subparsers(dest="command", required=True)
@@ -273,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True)
     ex.add_argument("--config", help="config file (for the asset store path)")
     ex.set_defaults(func=_cmd_scene_export)
+
+    ing = sub.add_parser("ingest", help="upload files")
+    ing_sub = ing.add_subparsers(dest="ingest_command", required=True)
+    ic = ing_sub.add_parser("check", help="decode upload files; JSON lines out; non-zero "
+                                          "exit if any file would be rejected")
+    ic.add_argument("files", nargs="+")
+    ic.add_argument("--mine", help="a mine folder to check codes against")
+    ic.set_defaults(func=_cmd_ingest_check)
 
     g = sub.add_parser("gltf", help="glTF import/export")
     g_sub = g.add_subparsers(dest="gltf_command", required=True)

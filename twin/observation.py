@@ -15,7 +15,7 @@ from typing import Iterable
 
 __all__ = ["Observation", "FeedQueue", "KINDS", "POINT_STATE", "CARD_STATE"]
 
-KINDS = ("point", "card", "equipment", "reader", "event")
+KINDS = ("point", "card", "equipment", "reader", "outstation", "event")
 
 #: CDSS point state bits (REFERENCE.md §3).
 POINT_STATE = {"alarm": 1, "power_off": 2, "calibrating": 4, "over_range": 8,
@@ -30,8 +30,9 @@ class Observation:
     """One reading.
 
     ``kind`` says what ``key`` names: a monitoring ``point`` code, a person's ``card`` code,
-    an ``equipment`` id (with ``param``), a ``reader`` code, or an ``event`` (a scenario
-    happening: ``param`` its type, ``place`` where). ``value`` is a number, a bool (switches)
+    an ``equipment`` id (with ``param``), a ``reader`` or ``outstation`` code (``value``:
+    online; ``state``: run state | power state << 4), or an ``event`` (a scenario happening:
+    ``param`` its type, ``place`` where). ``value`` is a number, a bool (switches)
     or text; ``unit`` as the source states it; ``state`` the source's status bits.
     Personnel observations carry where the card was seen: ``reader`` and ``distance_m``
     (signed, metres along the reader's roadway), ``area``, and ``position`` (x, y, z in local

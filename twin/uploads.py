@@ -34,6 +34,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "CDSS": ("point code", "sensor type name", "location", "value", "unit", "state",
              "data time"),
     "JZSS": ("reader code", "run state", "power state", "data time"),
+    "FZSS": ("outstation code", "run state", "power state", "data time"),
     "RYSS": ("card code", "name", "in/out flag", "time in", "time out", "area code",
              "time entered area", "reader code", "time at reader", "shift system",
              "distance to reader", "work state", "is leader", "is special worker", "track"),
