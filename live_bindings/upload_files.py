@@ -42,7 +42,7 @@ class DecodedFile:
     @property
     def rejected(self) -> bool:
         """Too many bad records: the file is rejected whole (REFERENCE.md §3 ingest rules)."""
-        n = len(self.file.records) + len(self.problems)
+        n = len(self.file.records)          # every record, good or bad
         return bool(self.problems) and len(self.problems) > REJECT_BAD_FRACTION * max(n, 1)
 
 

@@ -108,4 +108,6 @@ def test_ingest_check(tmp_path, demo_dir):
     assert r.returncode == 1
     assert {"file": str(bad), "record": 2, "field": "value",
             "error": "not a number: 'oops'"} in lines
+    assert {"file": str(bad), "type": "CDSS", "accepted": False, "records": 1,
+            "bad_records": 1} in lines
     assert lines[-1] == {"file": str(incomplete), "accepted": False}
