@@ -107,17 +107,28 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                    budget_s=config.sim.tick_budget_ms / 1000))
         log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                  f", scenario {scenario.name!r}" if scenario else "")
-    from live_bindings import DefaultBindings
+    from live_bindings import AlarmBook, DefaultBindings, RuleEngine, resolve_rules
     bindings = DefaultBindings(model, scene)
+    engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"))
+    book = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
+                     escalate_after_s=config.alarms.escalate_after_s)
     scene.commit()
     drained = [0]
 
-    def drain_and_bind(scene, now_ms: int) -> None:
-        # Steps 1 and 2 of the tick: drain the feed queue, apply the bindings.
+    def drain_bind_evaluate(scene, now_ms: int) -> None:
+        # Steps 1, 2 and 4 of the tick: drain the feed queue, apply the bindings, evaluate
+        # the rules into alarms (the simulator, step 3, ran just before as a feed).
         batch = queue.drain()
         drained[0] += len(batch)
         bindings.apply(batch)
-    systems.append(drain_and_bind)
+        book.observe(batch)
+        for alarm in book.apply(engine.evaluate(batch)):
+            what = "power-off" if alarm.kind == "power_off" else "alarm"
+            log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
+                        "raised" if alarm.active else "cleared", alarm.node, alarm.rule,
+                        alarm.value, alarm.threshold, alarm.source)
+        book.escalate(now_ms)
+    systems.append(drain_bind_evaluate)
     loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
     host = args.host or config.server.host
     port = args.port or config.server.port

@@ -106,6 +106,14 @@ class FeedsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmsSection:
+    db: str = _spec("var/alarms.sqlite", "a file path (relative to the config file)",
+                    doc="alarms and their audit trail (SQLite)")
+    escalate_after_s: float = _spec(300.0, "seconds, > 0", _positive,
+                                     doc="an unacknowledged alarm goes up a level after this")
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -123,6 +131,7 @@ class Config:
     wire: WireSection = field(default_factory=WireSection)
     sim: SimSection = field(default_factory=SimSection)
     feeds: FeedsSection = field(default_factory=FeedsSection)
+    alarms: AlarmsSection = field(default_factory=AlarmsSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -340,7 +340,7 @@ def _equipment(m: _Mine, faces: dict) -> None:
         add(f"roadheader-11902{tag}", "shearer", f"{name}掘进机", rid, faces["11902"][key] - 2.0,
             model=("EBZ160", None), power_kW=(160, "kW"))
     add("main-fan-1", "main_fan", "主通风机(1号)", "return-incline", 0.5, model=("FBCDZ-8-№24", None),
-        power_kW=(2 * 250, "kW"), air_m3_min=(9800, "m³/min"), pressure_Pa=(2350, "Pa"))
+        power_kW=(2 * 250, "kW"), air_m3_min=(6800, "m³/min"), pressure_Pa=(2350, "Pa"))
     add("main-fan-2", "main_fan", "主通风机(2号备用)", "return-incline", 1.5,
         model=("FBCDZ-8-№24", None), power_kW=(2 * 250, "kW"))
     for i in (1, 2, 3):

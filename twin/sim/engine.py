@@ -29,7 +29,7 @@ SHIFTS = ((0, "夜班"), (8, "早班"), (16, "中班"))
 AIR_QUANTITY_M3_MIN = {"gateroad": 900.0, "heading": 250.0, "cut_through": 150.0,
                        "district_intake": 2600.0, "district_return": 3000.0, "belt": 1200.0,
                        "haulage": 1500.0, "track": 1500.0, "main_intake": 4500.0,
-                       "main_return": 9000.0}
+                       "main_return": 6500.0}
 HEADING_AIR_M3_MIN = 250.0
 _WALK_M_S = (1.0, 1.4)
 _POINT_PERIOD_S = 2.0
@@ -593,7 +593,7 @@ class Simulator:
                 running = e.id.endswith("1")
                 emit(e.id, "running", running)
                 if running:
-                    emit(e.id, "air_m3_min", round(9800 + 60 * float(self.rng.normal())), "m³/min")
+                    emit(e.id, "air_m3_min", round(6800 + 50 * float(self.rng.normal())), "m³/min")
             elif k == "local_fan":
                 emit(e.id, "running", e.id.endswith("1"))
             elif k == "pump":
