@@ -33,6 +33,7 @@ test: setup
 bench: setup
 	$(PY) bench/bench_scene.py
 	$(PY) bench/bench_sim.py
+	$(PY) bench/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

@@ -16,6 +16,7 @@ the other records still decode. Times are the mine's local time (Asia/Shanghai b
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,9 @@ class DecodedFile:
         return bool(self.problems) and len(self.problems) > REJECT_BAD_FRACTION * max(n, 1)
 
 
+@lru_cache(maxsize=4096)
 def _ms(text: str, tz: ZoneInfo) -> int:
+    # A file's records share a handful of time stamps: parse each once.
     return int(parse_time(text).replace(tzinfo=tz).timestamp() * 1000)
 
 
