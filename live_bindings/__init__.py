@@ -1,15 +1,17 @@
 """Feed adapters (pure decoders plus thin transports) and the bindings that turn
 observations into scene changes.
 
-Today: upload-file decoders, the default bindings derived from the mine model, the threshold
-rules (a data table, per-mine overrides, the sensors' own thresholds) and the alarm book.
-The directory watcher, MQTT and Redis Streams transports, declarative bindings, personnel and
-hazard-index rules and the observation history are the live-bindings issue's remaining work.
+Today: the upload-file decoders and the upload inbox, the default bindings derived from the
+mine model, the threshold rules (a data table, per-mine overrides, the sensors' own
+thresholds) and the alarm book. MQTT and Redis Streams transports, declarative bindings,
+personnel and hazard-index rules and the observation history are the live-bindings issue's
+remaining work.
 """
 
 from .alarms import Alarm, AlarmBook, AlarmError
 from .defaults import SENSOR_COLORS, DefaultBindings
 from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules
+from .watcher import FileOutcome, UploadWatcher
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS", "Rule", "RuleEvent", "RuleEngine", "RulesError",
-           "resolve_rules", "Alarm", "AlarmBook", "AlarmError"]
+           "resolve_rules", "Alarm", "AlarmBook", "AlarmError", "UploadWatcher", "FileOutcome"]

@@ -157,7 +157,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 await asyncio.sleep(config.sim.upload_every_s)
                 sim.write_upload_files(folder)       # between ticks, in the event loop
 
+        async def inbox() -> None:
+            from live_bindings.watcher import UploadWatcher
+            watcher = UploadWatcher(config.resolve_path(config.ingest.inbox), queue,
+                                    mine_code=model.mine.code, tz=model.mine.time_zone,
+                                    max_future_s=config.ingest.max_future_s,
+                                    incomplete_after_s=config.ingest.incomplete_after_s)
+            log.info("watching %s for upload files", watcher.inbox)
+            while not stop.is_set():
+                for o in watcher.scan():
+                    if o.outcome == "quarantined":
+                        log.warning("upload file %s quarantined: %s", o.file, o.reason)
+                    elif o.outcome in ("accepted", "duplicate"):
+                        log.info("upload file %s %s: %d observations, %d bad records, "
+                                 "%d stale", o.file, o.outcome, o.observations,
+                                 o.bad_records, o.stale)
+                await asyncio.sleep(config.ingest.scan_every_s)
+
         tasks = [asyncio.create_task(report())]
+        if config.ingest.inbox:
+            tasks.append(asyncio.create_task(inbox()))
         if sim is not None and config.sim.upload_dir:
             tasks.append(asyncio.create_task(uploads()))
         await loop.run(stop, max_ticks=args.ticks)

@@ -106,6 +106,16 @@ class FeedsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestSection:
+    inbox: str = _spec("", "a folder the upload files arrive in, or \"\" for none")
+    scan_every_s: float = _spec(2.0, "seconds between scans, > 0", _positive)
+    max_future_s: float = _spec(300.0, "seconds a header time may be ahead of now, >= 0",
+                                lambda v: v >= 0)
+    incomplete_after_s: float = _spec(600.0, "seconds before an unfinished file is "
+                                             "quarantined, > 0", _positive)
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmsSection:
     db: str = _spec("var/alarms.sqlite", "a file path (relative to the config file)",
                     doc="alarms and their audit trail (SQLite)")
@@ -131,6 +141,7 @@ class Config:
     wire: WireSection = field(default_factory=WireSection)
     sim: SimSection = field(default_factory=SimSection)
     feeds: FeedsSection = field(default_factory=FeedsSection)
+    ingest: IngestSection = field(default_factory=IngestSection)
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
