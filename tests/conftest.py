@@ -45,3 +45,88 @@ def demo_dir(tmp_path_factory):
 def demo_model(demo_dir):
     from twin.minefolder import load_mine
     return load_mine(demo_dir)
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc, what: str, timeout_s: float = 15.0) -> None:
+    import socket
+    import time
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with status {proc.returncode} on start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s} s")
+
+
+def _executable(name: str, *fallbacks: str) -> str | None:
+    import shutil
+    found = shutil.which(name)
+    if found:
+        return found
+    return next((f for f in fallbacks if os.path.exists(f)), None)
+
+
+class _Server:
+    """A real server process on a free loopback port, stopped and started again at will."""
+
+    def __init__(self, argv_for_port, what: str):
+        self.port = _free_port()
+        self._argv_for_port = argv_for_port
+        self.what = what
+        self.proc = None
+
+    def start(self) -> None:
+        import subprocess
+        self.proc = subprocess.Popen(self._argv_for_port(self.port), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.proc, self.what)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real Redis on a free port (no persistence); yields the _Server (``.port``)."""
+    exe = _executable("redis-server", "/usr/bin/redis-server")
+    require(None if exe else "redis-server is not installed (apt-get install redis-server)",
+            "Redis")
+    server = _Server(lambda port: [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(tmp_path)], "redis-server")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path):
+    """A real Mosquitto broker on a free port; yields the _Server (``.port``)."""
+    exe = _executable("mosquitto", "/usr/sbin/mosquitto")
+    require(None if exe else "mosquitto is not installed (apt-get install mosquitto)",
+            "the Mosquitto MQTT broker")
+    conf = tmp_path / "mosquitto.conf"
+
+    def argv(port: int) -> list[str]:
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        return [exe, "-c", str(conf)]
+    server = _Server(argv, "mosquitto")
+    server.start()
+    yield server
+    server.stop()

@@ -16,6 +16,9 @@ if ! python3 -c 'import sysconfig, os; p = sysconfig.get_paths()["include"]; \
 fi
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# Real servers the tests (and a real deployment's feeds) use.
+have redis-server || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

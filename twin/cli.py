@@ -175,13 +175,29 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 await asyncio.sleep(config.ingest.scan_every_s)
 
         tasks = [asyncio.create_task(report())]
+        from live_bindings.feeds import MqttFeed, RedisStreamFeed
+        if config.feeds.mqtt_host:
+            mqtt = MqttFeed(queue, host=config.feeds.mqtt_host, port=config.feeds.mqtt_port,
+                            topics=tuple(t.strip() for t in config.feeds.mqtt_topics.split(",")))
+            tasks.append(asyncio.create_task(mqtt.run(stop)))
+            log.info("subscribed to MQTT %s:%d %s", config.feeds.mqtt_host,
+                     config.feeds.mqtt_port, config.feeds.mqtt_topics)
+        if config.feeds.redis_url:
+            stream = RedisStreamFeed(queue, url=config.feeds.redis_url,
+                                     stream=config.feeds.redis_stream)
+            tasks.append(asyncio.create_task(stream.run(stop)))
+            log.info("reading Redis stream %s at %s", config.feeds.redis_stream,
+                     config.feeds.redis_url)
         if config.ingest.inbox:
             tasks.append(asyncio.create_task(inbox()))
         if sim is not None and config.sim.upload_dir:
             tasks.append(asyncio.create_task(uploads()))
         await loop.run(stop, max_ticks=args.ticks)
-        for t in tasks:
+        stop.set()                  # feeds and watchers finish their current step and return
+        done, pending = await asyncio.wait(tasks, timeout=5)
+        for t in pending:
             t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(main_async())
     log.info("stopped after %d ticks: %d observations bound, revision %d; refused: %s",

@@ -103,6 +103,13 @@ class SimSection:
 class FeedsSection:
     queue_size: int = _spec(1_000_000, "observations the feed queue holds, >= 1000",
                             lambda v: v >= 1000)
+    mqtt_host: str = _spec("", "an MQTT broker's host, or \"\" for no MQTT feed")
+    mqtt_port: int = _spec(1883, "a TCP port 0..65535", _port)
+    mqtt_topics: str = _spec("minetwin/+/obs/#", "topic filters, separated by commas",
+                             lambda v: all(t.strip() for t in v.split(",")))
+    redis_url: str = _spec("", "redis://host:port/db, or \"\" for no Redis Streams feed",
+                           lambda v: v == "" or v.startswith(("redis://", "rediss://", "unix://")))
+    redis_stream: str = _spec("minetwin:obs", "a stream key", lambda v: bool(v))
 
 
 @dataclass(frozen=True, slots=True)
