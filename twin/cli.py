@@ -107,8 +107,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                    budget_s=config.sim.tick_budget_ms / 1000))
         log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                  f", scenario {scenario.name!r}" if scenario else "")
-    from live_bindings import AlarmBook, DefaultBindings, RuleEngine, resolve_rules
+    from live_bindings import AlarmBook, DefaultBindings, History, RuleEngine, resolve_rules
     bindings = DefaultBindings(model, scene)
+    history = History(config.resolve_path(config.history.db),
+                      retention_days=config.history.retention_days)
+    next_prune = [0]
     engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"))
     book = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                      escalate_after_s=config.alarms.escalate_after_s)
@@ -128,6 +131,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                         "raised" if alarm.active else "cleared", alarm.node, alarm.rule,
                         alarm.value, alarm.threshold, alarm.source)
         book.escalate(now_ms)
+        history.record(batch)
+        if now_ms >= next_prune[0]:
+            history.prune(now_ms)
+            next_prune[0] = now_ms + 3_600_000
     systems.append(drain_bind_evaluate)
     loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
     host = args.host or config.server.host

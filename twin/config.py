@@ -131,6 +131,13 @@ class AlarmsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySection:
+    db: str = _spec("var/history.sqlite", "a file path (relative to the config file)",
+                    doc="observation history (SQLite, WAL)")
+    retention_days: float = _spec(90.0, "days, > 0", _positive)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -150,6 +157,7 @@ class Config:
     feeds: FeedsSection = field(default_factory=FeedsSection)
     ingest: IngestSection = field(default_factory=IngestSection)
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
+    history: HistorySection = field(default_factory=HistorySection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 
