@@ -124,14 +124,14 @@ class AlarmBook:
                     if key in self._open:
                         continue
                     level = 3 if kind == "power_off" else ev.rule.level
+                    node = ev.node or f"sensor/{ev.point}"
+                    group = self._group.get(ev.point, node)
                     cur = self.db.execute(
                         "INSERT INTO alarms (rule, point, node, grp, kind, level, raised_ms, value,"
                         " threshold, source, peak) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (ev.rule.id, ev.point, f"sensor/{ev.point}",
-                         self._group.get(ev.point, f"point:{ev.point}"), kind, level, ev.time_ms,
+                        (ev.rule.id, ev.point, node, group, kind, level, ev.time_ms,
                          ev.value, ev.threshold, ev.rule.source, ev.value))
-                    a = Alarm(cur.lastrowid, ev.rule.id, ev.point, f"sensor/{ev.point}",
-                              self._group.get(ev.point, f"point:{ev.point}"), kind, level,
+                    a = Alarm(cur.lastrowid, ev.rule.id, ev.point, node, group, kind, level,
                               ev.time_ms, ev.value, ev.threshold, ev.rule.source, ev.value)
                     self._audit(a.id, ev.time_ms, "raised", "system",
                                 f"{ev.rule.quantity} {ev.value:g} ≥/≤ {ev.threshold:g} ({ev.rule.source})")
@@ -222,14 +222,13 @@ class AlarmBook:
     def _reflect(self, alarms: list[Alarm]) -> None:
         if self.scene is None:
             return
-        for point in {a.point for a in alarms}:
-            node = f"sensor/{point}"
+        for node in {a.node for a in alarms}:
             if node not in self.scene:
                 continue
-            levels = [a.level for a in self._open.values() if a.point == point and a.kind == "alarm"]
+            levels = [a.level for a in self._open.values() if a.node == node and a.kind == "alarm"]
             self.scene.set_property(node, "alarm_level", max(levels, default=0))
             self.scene.set_property(node, "power_off", any(
-                a.point == point and a.kind == "power_off" for a in self._open.values()))
+                a.node == node and a.kind == "power_off" for a in self._open.values()))
 
     # ------------------------------------------------------------------ queries
 

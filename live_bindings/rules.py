@@ -65,6 +65,7 @@ class RuleEvent:
     time_ms: int
     value: float
     threshold: float
+    node: str | None = None       # the scene node it is about (default: sensor/<point>)
 
 
 def load_rule_table(path: str | Path = DEFAULT_RULES) -> dict:

@@ -107,12 +107,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                    budget_s=config.sim.tick_budget_ms / 1000))
         log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                  f", scenario {scenario.name!r}" if scenario else "")
-    from live_bindings import AlarmBook, DefaultBindings, History, RuleEngine, resolve_rules
+    from live_bindings import (AlarmBook, DefaultBindings, History, Limits, RuleEngine,
+                               Watchdogs, resolve_rules)
     bindings = DefaultBindings(model, scene)
+    r = config.rules
+    watchdogs = Watchdogs(model, scene, Limits(
+        stale_after_s=r.stale_after_s, stuck_after=r.stuck_after, rise_per_min=r.ch4_rise_per_min,
+        window_s=r.ch4_rise_window_s, interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h))
     history = History(config.resolve_path(config.history.db),
                       retention_days=config.history.retention_days)
     next_prune = [0]
-    engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"))
+    engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
+                        clear_hold_s=config.rules.clear_hold_s)
     book = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                      escalate_after_s=config.alarms.escalate_after_s)
     scene.commit()
@@ -125,7 +131,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         drained[0] += len(batch)
         bindings.apply(batch)
         book.observe(batch)
-        for alarm in book.apply(engine.evaluate(batch)):
+        events = engine.evaluate(batch) + watchdogs.observe(batch) + watchdogs.tick(now_ms)
+        for alarm in book.apply(events):
             what = "power-off" if alarm.kind == "power_off" else "alarm"
             log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
                         "raised" if alarm.active else "cleared", alarm.node, alarm.rule,

@@ -123,6 +123,21 @@ class IngestSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSection:
+    stale_after_s: float = _spec(120.0, "seconds without data before a point is stale, > 0",
+                                 _positive)
+    stuck_after: int = _spec(150, "identical analog readings in a row that mean stuck, >= 2",
+                             lambda v: v >= 2)
+    ch4_rise_per_min: float = _spec(0.1, "CH4 %/min that is a pre-warning, > 0", _positive)
+    ch4_rise_window_s: float = _spec(300.0, "seconds the rise is measured over, > 0", _positive)
+    interlock_ch4: float = _spec(0.5, "CH4 % at which a stopped local fan is a violation, > 0",
+                                 _positive)
+    overtime_h: float = _spec(10.0, "hours underground that are overtime, > 0", _positive)
+    clear_hold_s: float = _spec(10.0, "seconds a value must stay back past the clear value, >= 0",
+                                lambda v: v >= 0)
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmsSection:
     db: str = _spec("var/alarms.sqlite", "a file path (relative to the config file)",
                     doc="alarms and their audit trail (SQLite)")
@@ -156,6 +171,7 @@ class Config:
     sim: SimSection = field(default_factory=SimSection)
     feeds: FeedsSection = field(default_factory=FeedsSection)
     ingest: IngestSection = field(default_factory=IngestSection)
+    rules: RulesSection = field(default_factory=RulesSection)
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
     history: HistorySection = field(default_factory=HistorySection)
     log: LogSection = field(default_factory=LogSection)

@@ -365,8 +365,8 @@ def _equipment(m: _Mine, faces: dict) -> None:
 
 def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
     areas = [  # (type, suffix, rated, name, roadways)
-        ("其他区域", "0001", 60, "井口及斜井", ["main-belt-incline", "aux-incline", "return-incline"]),
-        ("其他区域", "0002", 80, "主运输大巷", ["main-track", "main-belt", "main-return"]),
+        ("其他区域", "0001", 150, "井口及斜井", ["main-belt-incline", "aux-incline", "return-incline"]),
+        ("其他区域", "0002", 120, "主运输大巷", ["main-track", "main-belt", "main-return"]),
         ("其他区域", "0003", 40, "119盘区上山", ["119-track", "119-belt", "119-return"]),
         ("重点区域", "0004", 45, "11901综采工作面", ["11901-return", "11901-intake", "11901-cut"]),
         ("重点区域", "0005", 20, "11902回风巷掘进工作面", ["11902-return"]),

@@ -1,0 +1,231 @@
+"""Rules over time and over people (REFERENCE.md §2–3; AQ 1119-2023):
+
+- **data quality**: a point with no data for ``stale_after_s`` is *stale*; an analog point
+  repeating exactly the same value ``stuck_after`` times in a row is *stuck*; both show on the
+  sensor node (``data_state``, grey) and raise a notice;
+- **rate of change**: CH4 rising faster than ``rise_per_min`` (%/min) over ``window_s`` is a
+  pre-warning before any threshold is reached;
+- **gas–power interlock**: a heading's local fan stopped while CH4 in that heading is at or
+  above ``interlock_ch4`` is a violation;
+- **personnel**: underground longer than ``overtime_h`` (overtime, RYCS), more people in an
+  area than its rated headcount (overcrowding, RYCY), anyone in a restricted area, an SOS,
+  a reader offline.
+
+Every check emits the same :class:`~live_bindings.rules.RuleEvent` s as the threshold rules,
+so the alarm book handles all alarms one way. All limits are parameters with safe defaults
+(and keys in ``[rules]`` of the configuration).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterable
+
+from scene import Scene
+from twin.model import MineModel
+from twin.observation import CARD_STATE, Observation
+from twin.sensor_types import quantity_of
+
+from .rules import Rule, RuleEvent
+
+__all__ = ["Limits", "Watchdogs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    stale_after_s: float = 120.0
+    stuck_after: int = 150             # identical analog readings in a row (5 min at 2 s)
+    rise_per_min: float = 0.1          # CH4 %/min
+    window_s: float = 300.0
+    interlock_ch4: float = 0.5         # %
+    overtime_h: float = 10.0
+
+
+class _Condition:
+    """A yes/no condition that emits raise/clear on its edges."""
+
+    __slots__ = ("rule", "node", "on")
+
+    def __init__(self, rule: Rule, node: str):
+        self.rule, self.node, self.on = rule, node, False
+
+    def update(self, on: bool, t: int, value: float, threshold: float, out: list) -> None:
+        if on != self.on:
+            self.on = on
+            out.append(RuleEvent("raise" if on else "clear", self.rule, self.rule.point, t,
+                                 value, threshold, self.node))
+
+
+class Watchdogs:
+    def __init__(self, model: MineModel, scene: Scene | None = None, limits: Limits = Limits()):
+        self.model = model
+        self.scene = scene
+        self.limits = limits
+        self._conds: dict[tuple[str, str], _Condition] = {}
+        self._last_seen: dict[str, int] = {}
+        self._last_value: dict[str, float] = {}
+        self._repeats: dict[str, int] = {}
+        self._ch4_recent: dict[str, deque] = {}
+        self._latest_ch4: dict[str, float] = {}
+        self._fan_running: dict[str, bool] = {}
+        self._card_in: dict[str, int] = {}        # card -> time it went underground
+        self._card_area: dict[str, str] = {}
+        self._sos: set[str] = set()
+        self._reader_up: dict[str, bool] = {}
+        self._analog = {c for c, s in model.sensors.items()
+                        if quantity_of(s.type_code).kind == "analog"}
+        self._ch4 = {c for c, s in model.sensors.items() if quantity_of(s.type_code).key == "ch4"}
+        # Heading roadway -> its CH4 points and its local fans.
+        self._heading_ch4: dict[str, list[str]] = {}
+        self._heading_fans: dict[str, list[str]] = {}
+        for h in model.headings.values():
+            self._heading_ch4[h.id] = [c for c in self._ch4
+                                       if model.sensors[c].roadway == h.roadway]
+            self._heading_fans[h.id] = sorted(e.id for e in model.equipment.values()
+                                              if e.kind == "local_fan" and e.roadway == h.roadway)
+        if scene is not None:
+            scene.define_property("data_state", "str")
+            scene.define_property("headcount", "int")
+
+    def _cond(self, key: str, name: str, node: str, level: int, source: str,
+              quantity: str) -> _Condition:
+        c = self._conds.get((key, name))
+        if c is None:
+            c = self._conds[(key, name)] = _Condition(
+                Rule(key, quantity, name, level, source=source), node)
+        return c
+
+    # ------------------------------------------------------------------ feeding
+
+    def observe(self, observations: Iterable[Observation]) -> list[RuleEvent]:
+        out: list[RuleEvent] = []
+        for o in observations:
+            if o.kind == "point" and o.key in self.model.sensors:
+                self._point(o, out)
+            elif o.kind == "equipment" and o.param == "running":
+                self._fan_running[o.key] = bool(o.value)
+            elif o.kind == "card" and o.key in self.model.people:
+                self._card(o, out)
+            elif o.kind == "reader" and o.key in self.model.readers:
+                up = bool(o.value)
+                self._reader_up[o.key] = up
+                self._cond(o.key, "reader offline", f"reader/{o.key}", 2,
+                           "AQ 1119: reader (base station) state", "personnel").update(
+                    not up, o.time_ms, 0.0 if up else 1.0, 1.0, out)
+        return out
+
+    def _point(self, o: Observation, out: list[RuleEvent]) -> None:
+        code = o.key
+        self._last_seen[code] = o.time_ms
+        stale = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
+        stale.update(False, o.time_ms, 0.0, self.limits.stale_after_s, out)
+        if code in self._analog and isinstance(o.value, (int, float)) and \
+                not isinstance(o.value, bool):
+            v = float(o.value)
+            self._repeats[code] = self._repeats.get(code, 0) + 1 \
+                if self._last_value.get(code) == v else 1
+            self._last_value[code] = v
+            self._cond(code, "stuck", f"sensor/{code}", 1,
+                       f"data quality: the same value {self.limits.stuck_after} times",
+                       "data").update(self._repeats[code] >= self.limits.stuck_after,
+                                      o.time_ms, v, float(self.limits.stuck_after), out)
+            if code in self._ch4:
+                self._latest_ch4[code] = v
+                recent = self._ch4_recent.setdefault(code, deque())
+                recent.append((o.time_ms, v))
+                while recent and recent[0][0] < o.time_ms - self.limits.window_s * 1000:
+                    recent.popleft()
+                t0, v0 = recent[0]
+                minutes = (o.time_ms - t0) / 60000
+                rate = (v - v0) / minutes if minutes >= self.limits.window_s / 120 else 0.0
+                self._cond(code, "rising fast", f"sensor/{code}", 1,
+                           f"rate of change: CH4 rising more than {self.limits.rise_per_min} %/min "
+                           f"over {self.limits.window_s:g} s", "ch4").update(
+                    rate > self.limits.rise_per_min, o.time_ms, round(rate, 4),
+                    self.limits.rise_per_min, out)
+        self._show(code)
+
+    def _card(self, o: Observation, out: list[RuleEvent]) -> None:
+        card = o.key
+        node = f"person/{card}"
+        inside = bool(o.value)
+        if inside and card not in self._card_in:
+            self._card_in[card] = o.time_ms
+        elif not inside:
+            self._card_in.pop(card, None)
+        hours = (o.time_ms - self._card_in[card]) / 3_600_000 if inside else 0.0
+        self._cond(card, "overtime", node, 2, f"AQ 1119: underground over "
+                   f"{self.limits.overtime_h:g} h (RYCS)", "personnel").update(
+            inside and hours > self.limits.overtime_h, o.time_ms, round(hours, 2),
+            self.limits.overtime_h, out)
+        sos = inside and bool(o.state & CARD_STATE["sos"])
+        self._cond(card, "sos", node, 3, "AQ 1119: a person's SOS", "personnel").update(
+            sos, o.time_ms, 1.0 if sos else 0.0, 1.0, out)
+        area = o.area if inside else None
+        if area:
+            self._card_area[card] = area
+        else:
+            self._card_area.pop(card, None)
+        a = self.model.areas.get(area or "")
+        restricted = a is not None and a.kind == "restricted"
+        self._cond(card, "restricted area", node, 3, "AQ 1119: entering a restricted area",
+                   "personnel").update(restricted, o.time_ms, 1.0 if restricted else 0.0, 1.0,
+                                       out)
+
+    # ------------------------------------------------------------------ per tick
+
+    def tick(self, now_ms: int) -> list[RuleEvent]:
+        """Checks that depend on time passing or on everyone at once: stale points,
+        the interlock, headcounts per area."""
+        out: list[RuleEvent] = []
+        for code in self.model.sensors:
+            last = self._last_seen.get(code)
+            if last is None:
+                continue
+            stale = now_ms - last > self.limits.stale_after_s * 1000
+            c = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
+            if stale != c.on:
+                c.update(stale, now_ms, (now_ms - last) / 1000, self.limits.stale_after_s, out)
+                self._show(code)
+        for hid, points in self._heading_ch4.items():
+            fans = self._heading_fans.get(hid, [])
+            if not fans or not points:
+                continue
+            known = [self._fan_running[f] for f in fans if f in self._fan_running]
+            stopped = bool(known) and not any(known)
+            ch4 = max((self._latest_ch4.get(p, 0.0) for p in points), default=0.0)
+            self._cond(f"heading:{hid}", "fan stopped with gas", f"heading/{hid}", 3,
+                       f"gas–power interlock: local fans stopped while CH4 ≥ "
+                       f"{self.limits.interlock_ch4} %", "interlock").update(
+                stopped and ch4 >= self.limits.interlock_ch4, now_ms, ch4,
+                self.limits.interlock_ch4, out)
+        counts: dict[str, int] = {}
+        for area in self._card_area.values():
+            counts[area] = counts.get(area, 0) + 1
+        for code, a in self.model.areas.items():
+            n = counts.get(code, 0)
+            if self.scene is not None and f"area/{code}" in self.scene:
+                self.scene.set_property(f"area/{code}", "headcount", n)
+            if a.kind == "restricted":
+                continue
+            self._cond(code, "overcrowded", f"area/{code}", 2,
+                       f"AQ 1119: more than the rated {a.rated_headcount} people (RYCY)",
+                       "personnel").update(n > a.rated_headcount, now_ms, float(n),
+                                           float(a.rated_headcount), out)
+        return out
+
+    def _flag(self, key: str, name: str) -> bool:
+        c = self._conds.get((key, name))
+        return c is not None and c.on
+
+    def _show(self, code: str) -> None:
+        """A stale or stuck point is drawn grey, whatever its last value said."""
+        node = f"sensor/{code}"
+        if self.scene is None or node not in self.scene:
+            return
+        state = "stale" if self._flag(code, "stale") else (
+            "stuck" if self._flag(code, "stuck") else "ok")
+        self.scene.set_property(node, "data_state", state)
+        if state != "ok":
+            self.scene.set_visual(node, color=0x95A5A6, blink=0.0)
