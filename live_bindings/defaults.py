@@ -31,7 +31,7 @@ SENSOR_COLORS = {"normal": 0x2ECC71, "warning": 0xF39C12, "alarm": 0xE74C3C,
                  "fault": 0x95A5A6, "off": 0x7F8C8D}
 _WARNING_FRACTION = 0.8        # of the alarm threshold: shown amber before it alarms
 _BAD_STATE = POINT_STATE["sensor_fault"] | POINT_STATE["outstation_fault"] | \
-    POINT_STATE["not_polled"] | POINT_STATE["calibrating"] | POINT_STATE["over_range"]
+    POINT_STATE["not_polled"] | POINT_STATE["calibrating"]
 
 
 @dataclass(slots=True)
@@ -42,6 +42,8 @@ class _PointBinding:
     switch: bool
     alarm_upper: float | None
     alarm_lower: float | None
+    range_low: float | None = None
+    range_high: float | None = None
 
 
 class DefaultBindings:
@@ -60,7 +62,7 @@ class DefaultBindings:
             s.define_property(q.key, "bool" if switch else "float", None if switch else q.unit)
             self.points[code] = _PointBinding(s.handle(node), q.key, q.unit, switch,
                                               sensor.thresholds.upper_alarm,
-                                              sensor.thresholds.lower_alarm)
+                                              sensor.thresholds.lower_alarm, *sensor.range)
         s.define_property("point_state", "int")
         s.define_property("underground", "bool")
         s.define_property("sos", "bool")
@@ -116,6 +118,13 @@ class DefaultBindings:
                                  or not math.isfinite(o.value)):
                 self.stats["refused: not a finite number"] += 1
                 continue
+            if not b.switch and (b.range_low is not None and o.value < b.range_low or
+                                 b.range_high is not None and o.value > b.range_high
+                                 and not o.state & POINT_STATE["over_range"]):
+                # Outside the sensor's measuring range (its CDDY definition) without the
+                # over-range flag a real sensor sets: not a reading.
+                self.stats["refused: outside the sensor's range"] += 1
+                continue
             latest[o.key] = o
         by_prop: dict[str, tuple[list[int], list]] = {}
         states_h, states_v = [], []
@@ -151,6 +160,8 @@ class DefaultBindings:
             elif b.alarm_upper is not None and v >= _WARNING_FRACTION * b.alarm_upper:
                 kind = "warning"
             label = f"{v:g}{b.unit or ''}"
+            if o.state & POINT_STATE["over_range"]:
+                label = "≥" + label            # at least its full scale: still an alarm
         self.scene.set_visual(b.handle, color=SENSOR_COLORS[kind],
                               blink=2.0 if kind == "alarm" else 0.0, label=label)
 

@@ -25,9 +25,10 @@ DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
 _THRESHOLD_KEYS = {"quantity", "category", "name", "alarm", "alarm_clear", "low_alarm",
                    "low_alarm_clear", "power_off", "re_power", "level", "note"}
 #: States that make a reading untrustworthy: no alarm is raised or cleared on them
-#: (a calibrating sensor is not an alarm).
+#: (a calibrating sensor is not an alarm). Over range is *not* among them: a sensor past its
+#: full scale reports the full scale, which is at least as bad as the value says.
 _NOT_TRUSTED = POINT_STATE["calibrating"] | POINT_STATE["sensor_fault"] | \
-    POINT_STATE["outstation_fault"] | POINT_STATE["not_polled"] | POINT_STATE["over_range"]
+    POINT_STATE["outstation_fault"] | POINT_STATE["not_polled"]
 
 
 class RulesError(ValueError):

@@ -9,7 +9,7 @@ import pytest
 from assets import AssetStore
 from live_bindings import SENSOR_COLORS, DefaultBindings
 from scene import Replica
-from twin.observation import Observation
+from twin.observation import POINT_STATE, Observation
 from twin.scene_build import build_scene
 from twin.sim import Simulator, parse_scenario
 
@@ -42,7 +42,9 @@ def test_sensor_values_land_in_typed_properties_coloured_by_thresholds(live):
     assert scene.schema["ch4"].unit == "%"
     assert scene.visual("sensor/002A02").color == SENSOR_COLORS["alarm"]
     assert scene.visual("sensor/002A02").blink > 0
-    assert scene.visual("sensor/002A02").label == f"{t1.value:g}%"
+    # The outburst drives T1 past its 4 % full scale: reported as the full scale, flagged.
+    assert t1.value == 4.0 and t1.state & POINT_STATE["over_range"]
+    assert scene.visual("sensor/002A02").label == "≥4%"
     calm = latest["002A04"]                        # T3 in the intake
     assert scene.visual("sensor/002A04").color == SENSOR_COLORS["normal"]
     assert scene.property("sensor/002A04", "ch4") == calm.value
@@ -84,8 +86,9 @@ def test_bad_observations_are_refused_and_counted(live):
         Observation("test", "card", "00000000000000000", sim.now_ms, True),
         Observation("test", "equipment", "no-such-thing", sim.now_ms, 1.0, param="x"),
         Observation("test", "telepathy", "x", sim.now_ms, 1.0),
+        Observation("test", "point", "002A04", sim.now_ms, 40.0, "%"),       # range 0 … 4 %
     ])
     assert scene.property("sensor/002A04", "ch4") == before
     for reason in ("not a finite number", "unknown point", "unknown card", "unknown equipment",
-                   "unknown kind"):
+                   "unknown kind", "outside the sensor's range"):
         assert bindings.stats[f"refused: {reason}"] >= 1

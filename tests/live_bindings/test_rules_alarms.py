@@ -119,9 +119,11 @@ def test_a_mine_rules_file_overrides_the_table(tmp_path):
 
 def test_a_calibrating_or_faulty_sensor_does_not_alarm():
     engine = RuleEngine(resolve_rules(tiny_mine(("P", "ch4", "T1", NONE, None))))
-    for bit in ("calibrating", "sensor_fault", "over_range"):
+    for bit in ("calibrating", "sensor_fault", "not_polled"):
         assert feed(engine, "P", [3.0], state=POINT_STATE[bit]) == []
     assert engine.untrusted == 3
+    # Over range is not untrustworthy: the full scale it reports is at least that bad.
+    assert feed(engine, "P", [4.0], state=POINT_STATE["over_range"])[0] == ("raise", 4.0)
 
 
 def raise_event(engine, code, v, t):

@@ -75,11 +75,12 @@ def test_t2_follows_t1_with_the_air_travel_lag(drill):
     lag = sim.face_to_point_lag_s("11901", "002A03")
     assert 400 < lag < 1200
     start = sim.start_ms + 20 * 60 * 1000
-    peak1 = t1_t[int(np.argmax(t1))]
-    peak2 = t2_t[int(np.argmax(t2))]
-    assert max(t1) > 5.0 and max(t2) > 4.5                     # the outburst, at T1 and T2
-    assert start < peak1 < start + 5 * 60 * 1000
-    assert abs((peak2 - peak1) / 1000 - lag) < 30                # T2 peaks one lag later
+    # The outburst drives both past their 4 % full scale; compare when each crosses 2 %.
+    assert max(t1) == 4.0 and max(t2) == 4.0
+    rise1 = t1_t[int(np.argmax(np.array(t1) >= 2.0))]
+    rise2 = t2_t[int(np.argmax(np.array(t2) >= 2.0))]
+    assert start < rise1 < start + 60 * 1000
+    assert abs((rise2 - rise1) / 1000 - lag) < 30                # T2 follows one lag later
     before = np.array(t2)[(t2_t > start) & (t2_t < start + (lag - 60) * 1000)]
     assert before.max() < 1.0                                    # nothing at T2 before the air arrives
 

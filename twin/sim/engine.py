@@ -85,6 +85,7 @@ class _Point:
     last: float | bool | None = None
     state: int = 0
     frozen: float | None = None
+    range_high: float | None = None
 
 
 class Simulator:
@@ -232,7 +233,7 @@ class Simulator:
                 "temperature": (21.0, 0.15), "air_velocity": (1.0, 0.02),
                 "negative_pressure": (2.35, 0.02)}.get(q.key, (0.0, 0.0))
             p = _Point(s.point_code, q.key, q.unit, switch, base, noise, roadway=s.roadway,
-                       chainage=s.chainage_m)
+                       chainage=s.chainage_m, range_high=s.range[1])
             r = m.roadways.get(s.roadway) if s.roadway else None
             if q.key == "air_velocity" and r is not None:
                 p.base = AIR_QUANTITY_M3_MIN.get(r.type, 600.0) / 60.0 / _area(r)
@@ -523,6 +524,9 @@ class Simulator:
                 value = p.frozen
             else:
                 p.frozen = None
+            if p.range_high is not None and isinstance(value, float) and value > p.range_high:
+                # Past its measuring range a sensor reports its full scale, flagged over range.
+                value, state = p.range_high, state | POINT_STATE["over_range"]
             p.last, p.state = value, state
             out.append(Observation(self.source, "point", p.code, self.now_ms, value, p.unit,
                                    state=state))
