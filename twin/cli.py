@@ -110,6 +110,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from live_bindings import (AlarmBook, DefaultBindings, History, Limits, RuleEngine,
                                Watchdogs, resolve_rules)
     bindings = DefaultBindings(model, scene)
+    declared = None
+    if (mine_dir / "bindings.toml").exists():
+        from live_bindings import BindingError, load_bindings
+        try:
+            declared = load_bindings(mine_dir / "bindings.toml", scene)
+        except BindingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        log.info("bindings from %s", mine_dir / "bindings.toml")
     r = config.rules
     watchdogs = Watchdogs(model, scene, Limits(
         stale_after_s=r.stale_after_s, stuck_after=r.stuck_after, rise_per_min=r.ch4_rise_per_min,
@@ -130,6 +139,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         batch = queue.drain()
         drained[0] += len(batch)
         bindings.apply(batch)
+        if declared is not None:
+            declared.apply(batch)
         book.observe(batch)
         events = engine.evaluate(batch) + watchdogs.observe(batch) + watchdogs.tick(now_ms)
         for alarm in book.apply(events):
