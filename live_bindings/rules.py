@@ -89,9 +89,9 @@ def _merge(base: dict, override: dict) -> dict:
     """A mine's table replaces rows with the same identity and adds the rest."""
     def key(row: dict) -> tuple:
         return (row.get("quantity"), row.get("category"), row.get("name", "main"),
-                row.get("roadway_type"))
+                row.get("roadway_type"), row.get("index"))
     out = {}
-    for table in ("threshold", "velocity"):
+    for table in ("threshold", "velocity", "outburst", "combustion"):
         rows = {key(r): r for r in base.get(table, [])}
         rows.update({key(r): r for r in override.get(table, [])})
         out[table] = list(rows.values())

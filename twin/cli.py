@@ -107,8 +107,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                    budget_s=config.sim.tick_budget_ms / 1000))
         log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                  f", scenario {scenario.name!r}" if scenario else "")
-    from live_bindings import (AlarmBook, DefaultBindings, History, Limits, RuleEngine,
-                               Watchdogs, resolve_rules)
+    from live_bindings import (AlarmBook, DefaultBindings, HazardRules, History, Limits,
+                               RuleEngine, Watchdogs, resolve_rules)
     bindings = DefaultBindings(model, scene)
     declared = None
     if (mine_dir / "bindings.toml").exists():
@@ -128,6 +128,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     next_prune = [0]
     engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
                         clear_hold_s=config.rules.clear_hold_s)
+    hazards = HazardRules(model, scene)
     book = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                      escalate_after_s=config.alarms.escalate_after_s)
     scene.commit()
@@ -142,7 +143,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if declared is not None:
             declared.apply(batch)
         book.observe(batch)
-        events = engine.evaluate(batch) + watchdogs.observe(batch) + watchdogs.tick(now_ms)
+        events = engine.evaluate(batch) + watchdogs.observe(batch) + watchdogs.tick(now_ms) \
+            + hazards.observe(batch)
         for alarm in book.apply(events):
             what = "power-off" if alarm.kind == "power_off" else "alarm"
             log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
