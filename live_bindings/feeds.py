@@ -114,6 +114,17 @@ class _Feed:
         if n < len(obs):
             self.stats["queue full"] += len(obs) - n
 
+    async def _retry_later(self, stop: asyncio.Event, backoff: float, exc: Exception) -> float:
+        """Count and log a lost connection, wait (unless stopped) and return the next wait:
+        0.5 s doubling to 30 s."""
+        self.stats["disconnects"] += 1
+        log.warning("%s: %s; retrying in %.1f s", self.name, exc, backoff)
+        try:
+            await asyncio.wait_for(stop.wait(), backoff)
+        except asyncio.TimeoutError:
+            pass
+        return min(backoff * 2, 30.0)
+
 
 class MqttFeed(_Feed):
     """Subscribes to ``topics`` on an MQTT broker (QoS 1) and queues what arrives.
@@ -152,21 +163,13 @@ class MqttFeed(_Feed):
                                 if not f.done():
                                     f.cancel()
                             await asyncio.gather(waiter, stopper, return_exceptions=True)
-                        if waiter not in done or waiter.exception() is not None:
-                            if waiter in done and waiter.exception() is not None:
-                                raise waiter.exception()
-                            break
-                        msg = waiter.result()
+                        if waiter not in done:
+                            break                                 # stopped
+                        msg = waiter.result()                     # raises if disconnected
                         self._take(bytes(msg.payload), f"mqtt:{msg.topic}")
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
-                self.stats["disconnects"] += 1
-                log.warning("%s: %s; retrying in %.1f s", self.name, exc, backoff)
-                try:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                except asyncio.TimeoutError:
-                    pass
-                backoff = min(backoff * 2, 30.0)
+                backoff = await self._retry_later(stop, backoff, exc)
 
 
 class RedisStreamFeed(_Feed):
@@ -203,12 +206,6 @@ class RedisStreamFeed(_Feed):
                             last_id = entry_id.decode()
                         await client.set(self.state_key, last_id)
             except (RedisConnectionError, OSError) as exc:
-                self.stats["disconnects"] += 1
-                log.warning("%s: %s; retrying in %.1f s", self.name, exc, backoff)
-                try:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                except asyncio.TimeoutError:
-                    pass
-                backoff = min(backoff * 2, 30.0)
+                backoff = await self._retry_later(stop, backoff, exc)
             finally:
                 await client.aclose()
