@@ -159,8 +159,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
     host = args.host or config.server.host
     port = args.port or config.server.port
-    log.info("MineTwin tick loop at %.1f Hz (config %s). The streaming server (%s:%d), the "
-             "simulator and the viewer arrive with their issues. Ctrl-C stops.",
+    log.info("MineTwin tick loop at %.1f Hz (config %s). The streaming server (%s:%d) and "
+             "the viewer arrive with their issues. Ctrl-C stops.",
              config.tick.rate_hz, config.source, host, port)
 
     async def main_async() -> None:
@@ -169,9 +169,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             aloop.add_signal_handler(sig, stop.set)
 
+        async def pause(seconds: float) -> None:
+            """Sleep, but wake at once when stopping."""
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+
         async def report() -> None:
             while not stop.is_set():
-                await asyncio.sleep(10)
+                await pause(10)
+                if stop.is_set():
+                    break
                 s = loop.stats
                 log.info("ticks=%d commits=%d revision=%d overruns=%d max_tick=%.2f ms "
                          "observations=%d refused=%d sim_behind=%.0f s", s.ticks, s.commits,
@@ -181,7 +190,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         async def uploads() -> None:
             folder = config.resolve_path(config.sim.upload_dir)
             while not stop.is_set():
-                await asyncio.sleep(config.sim.upload_every_s)
+                await pause(config.sim.upload_every_s)
                 sim.write_upload_files(folder)       # between ticks, in the event loop
 
         async def inbox() -> None:
@@ -199,7 +208,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                         log.info("upload file %s %s: %d observations, %d bad records, "
                                  "%d stale", o.file, o.outcome, o.observations,
                                  o.bad_records, o.stale)
-                await asyncio.sleep(config.ingest.scan_every_s)
+                await pause(config.ingest.scan_every_s)
 
         tasks = [asyncio.create_task(report())]
         from live_bindings.feeds import MqttFeed, RedisStreamFeed
