@@ -29,7 +29,7 @@ import pygltflib
 from . import _axes, _math
 from .changes import MeshRef
 from .errors import GltfError
-from .graph import ROOT, Scene
+from .graph import Scene
 
 __all__ = ["MeshStore", "import_gltf", "export_glb", "mesh_glb_bounds"]
 

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _math
-from .changes import (CORE_FIELDS, PROPERTY_PREFIX, Changeset, FieldChange, FieldSpec, MeshRef,
+from .changes import (CORE_FIELDS, Changeset, FieldChange, FieldSpec, MeshRef,
                       PropertyType, field_spec, objarray, property_field)
 from .errors import (DuplicateNodeError, HierarchyError, NodeNotFoundError, PropertyTypeError,
                      SceneError, UncommittedChangesError)

@@ -29,10 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from datetime import datetime, timezone
-
 from .config import ConfigError, load_config, render_config
-from .observation import FeedQueue
 
 __all__ = ["main"]
 
@@ -78,85 +75,19 @@ def _mine_scene(config, mine_dir: Path, *, generate_if_missing: bool):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .tick import TickLoop
+    from .app import AppError, TwinApp
 
     config = _load_config_or_exit(args.config)
     logging.basicConfig(level=config.log.level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configured = config.resolve_path(config.mine.path)
     mine_dir = Path(args.mine) if args.mine else configured
-    model, store, scene = _mine_scene(config, mine_dir,
-                                      generate_if_missing=mine_dir == configured)
-    if args.import_file:
-        from scene.gltf import import_gltf
-        ids = import_gltf(scene, args.import_file, store=store)
-        log.info("imported %s: %d top-level nodes", args.import_file, len(ids))
-    scene.commit()
-    summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
-    log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
-    queue = FeedQueue(config.feeds.queue_size)
-    systems = []
-    sim = None
-    if config.sim.enabled and not args.no_sim:
-        from .sim import Simulator, load_scenario
-        scenario = load_scenario(config.resolve_path(config.sim.scenario)) \
-            if config.sim.scenario else None
-        sim = Simulator(model, seed=config.sim.seed, scenario=scenario,
-                        start=datetime.now(timezone.utc))
-        systems.append(sim.system(queue, rate=config.sim.rate,
-                                   budget_s=config.sim.tick_budget_ms / 1000))
-        log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
-                 f", scenario {scenario.name!r}" if scenario else "")
-    from live_bindings import (AlarmBook, DefaultBindings, HazardRules, History, Limits,
-                               RuleEngine, Watchdogs, resolve_rules)
-    bindings = DefaultBindings(model, scene)
-    declared = None
-    if (mine_dir / "bindings.toml").exists():
-        from live_bindings import BindingError, load_bindings
-        try:
-            declared = load_bindings(mine_dir / "bindings.toml", scene)
-        except BindingError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        log.info("bindings from %s", mine_dir / "bindings.toml")
-    r = config.rules
-    watchdogs = Watchdogs(model, scene, Limits(
-        stale_after_s=r.stale_after_s, stuck_after=r.stuck_after, rise_per_min=r.ch4_rise_per_min,
-        window_s=r.ch4_rise_window_s, interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h))
-    history = History(config.resolve_path(config.history.db),
-                      retention_days=config.history.retention_days)
-    next_prune = [0]
-    engine = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
-                        clear_hold_s=config.rules.clear_hold_s)
-    hazards = HazardRules(model, scene)
-    book = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
-                     escalate_after_s=config.alarms.escalate_after_s)
-    scene.commit()
-    drained = [0]
-
-    def drain_bind_evaluate(scene, now_ms: int) -> None:
-        # Steps 1, 2 and 4 of the tick: drain the feed queue, apply the bindings, evaluate
-        # the rules into alarms (the simulator, step 3, ran just before as a feed).
-        batch = queue.drain()
-        drained[0] += len(batch)
-        bindings.apply(batch)
-        if declared is not None:
-            declared.apply(batch)
-        book.observe(batch)
-        events = engine.evaluate(batch) + watchdogs.observe(batch) + watchdogs.tick(now_ms) \
-            + hazards.observe(batch)
-        for alarm in book.apply(events):
-            what = "power-off" if alarm.kind == "power_off" else "alarm"
-            log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
-                        "raised" if alarm.active else "cleared", alarm.node, alarm.rule,
-                        alarm.value, alarm.threshold, alarm.source)
-        book.escalate(now_ms)
-        history.record(batch)
-        if now_ms >= next_prune[0]:
-            history.prune(now_ms)
-            next_prune[0] = now_ms + 3_600_000
-    systems.append(drain_bind_evaluate)
-    loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
+    try:
+        app = TwinApp(config, mine_dir, generate_demo=mine_dir == configured,
+                      simulate=not args.no_sim, import_file=args.import_file)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     host = args.host or config.server.host
     port = args.port or config.server.port
     log.info("MineTwin tick loop at %.1f Hz (config %s). The streaming server (%s:%d) and "
@@ -168,78 +99,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         aloop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             aloop.add_signal_handler(sig, stop.set)
+        await app.run(stop, max_ticks=args.ticks)
 
-        async def pause(seconds: float) -> None:
-            """Sleep, but wake at once when stopping."""
-            try:
-                await asyncio.wait_for(stop.wait(), seconds)
-            except asyncio.TimeoutError:
-                pass
-
-        async def report() -> None:
-            while not stop.is_set():
-                await pause(10)
-                if stop.is_set():
-                    break
-                s = loop.stats
-                log.info("ticks=%d commits=%d revision=%d overruns=%d max_tick=%.2f ms "
-                         "observations=%d refused=%d sim_behind=%.0f s", s.ticks, s.commits,
-                         scene.revision, s.overruns, s.max_duration_s * 1000, drained[0],
-                         queue.refused, sim.lag_s if sim else 0.0)
-
-        async def uploads() -> None:
-            folder = config.resolve_path(config.sim.upload_dir)
-            while not stop.is_set():
-                await pause(config.sim.upload_every_s)
-                sim.write_upload_files(folder)       # between ticks, in the event loop
-
-        async def inbox() -> None:
-            from live_bindings.watcher import UploadWatcher
-            watcher = UploadWatcher(config.resolve_path(config.ingest.inbox), queue,
-                                    mine_code=model.mine.code, tz=model.mine.time_zone,
-                                    max_future_s=config.ingest.max_future_s,
-                                    incomplete_after_s=config.ingest.incomplete_after_s)
-            log.info("watching %s for upload files", watcher.inbox)
-            while not stop.is_set():
-                for o in watcher.scan():
-                    if o.outcome == "quarantined":
-                        log.warning("upload file %s quarantined: %s", o.file, o.reason)
-                    elif o.outcome in ("accepted", "duplicate"):
-                        log.info("upload file %s %s: %d observations, %d bad records, "
-                                 "%d stale", o.file, o.outcome, o.observations,
-                                 o.bad_records, o.stale)
-                await pause(config.ingest.scan_every_s)
-
-        tasks = [asyncio.create_task(report())]
-        from live_bindings.feeds import MqttFeed, RedisStreamFeed
-        if config.feeds.mqtt_host:
-            mqtt = MqttFeed(queue, host=config.feeds.mqtt_host, port=config.feeds.mqtt_port,
-                            topics=tuple(t.strip() for t in config.feeds.mqtt_topics.split(",")))
-            tasks.append(asyncio.create_task(mqtt.run(stop)))
-            log.info("subscribed to MQTT %s:%d %s", config.feeds.mqtt_host,
-                     config.feeds.mqtt_port, config.feeds.mqtt_topics)
-        if config.feeds.redis_url:
-            stream = RedisStreamFeed(queue, url=config.feeds.redis_url,
-                                     stream=config.feeds.redis_stream)
-            tasks.append(asyncio.create_task(stream.run(stop)))
-            log.info("reading Redis stream %s at %s", config.feeds.redis_stream,
-                     config.feeds.redis_url)
-        if config.ingest.inbox:
-            tasks.append(asyncio.create_task(inbox()))
-        if sim is not None and config.sim.upload_dir:
-            tasks.append(asyncio.create_task(uploads()))
-        await loop.run(stop, max_ticks=args.ticks)
-        stop.set()                  # feeds and watchers finish their current step and return
-        done, pending = await asyncio.wait(tasks, timeout=5)
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    asyncio.run(main_async())
+    try:
+        asyncio.run(main_async())
+    finally:
+        app.close()
+    refused = {k: v for k, v in app.bindings.stats.items() if k.startswith("refused")}
     log.info("stopped after %d ticks: %d observations bound, revision %d; refused: %s",
-             loop.stats.ticks, drained[0], scene.revision,
-             dict(bindings.stats.most_common()) if any(
-                 k.startswith("refused") for k in bindings.stats) else "none")
+             app.loop.stats.ticks, app.observations, app.scene.revision, refused or "none")
     return 0
 
 

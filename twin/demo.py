@@ -304,8 +304,6 @@ def _people(rng: np.random.Generator) -> list[list[str]]:
 def _equipment(m: _Mine, faces: dict) -> None:
     f = faces["11901"]
     face_x = f["xe"] - f["advanced_m"]
-    ret = m.roads["11901-return"]
-    ch_face = _chainage(ret)[-1] - f["advanced_m"]
     e = m.equipment
 
     def add(eid, kind, name, road=None, ch=None, pos=None, **params):

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .model import (AIR_DIRECTIONS, AREA_KINDS, EQUIPMENT_KINDS, GAS_CLASSES, PROFILE_KINDS,
+from .model import (AIR_DIRECTIONS, EQUIPMENT_KINDS, GAS_CLASSES, PROFILE_KINDS,
                     ROADWAY_TYPES, Area, Equipment, Heading, LongwallPanel, Mine, MineModel,
                     Outstation, Person, Profile, Reader, Roadway, Sensor, Thresholds)
 from .uploads import Problem, UploadFile, UploadFormatError, parse_file_name, parse_upload

@@ -4,7 +4,6 @@ raising T1 then T2 alarms and power-off on the scene."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -1,0 +1,205 @@
+"""The running twin: everything ``minetwin serve`` wires together, in one place.
+
+This module and ``twin/cli.py`` are the composition root: they import the feeds, bindings
+and rules of ``live_bindings`` (and, with its issue, ``streaming``) lazily — against the
+import direction of DESIGN.md's table, which every other module keeps.
+
+The tick (DESIGN.md "The tick"): 1. the simulator (a feed) and the queue drain;
+2. bindings; 3. simulation systems (the simulator ran as a feed in step 1); 4. rules →
+alarms; 5. ``scene.commit()``; 6. the changeset to consumers (streaming, recorder — their
+issues). History is recorded after the rules, in the same tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Config
+from .observation import FeedQueue
+from .tick import TickLoop
+
+__all__ = ["TwinApp", "AppError"]
+
+log = logging.getLogger("minetwin")
+
+
+class AppError(Exception):
+    """The twin cannot start (bad mine folder, bad bindings file …); the message says why."""
+
+
+class TwinApp:
+    def __init__(self, config: Config, mine_dir: Path, *, generate_demo: bool = False,
+                 simulate: bool = True, import_file: str | None = None):
+        from assets import AssetStore
+        from live_bindings import (AlarmBook, BindingError, DefaultBindings, HazardRules,
+                                   History, Limits, RuleEngine, Watchdogs, load_bindings,
+                                   resolve_rules)
+        from scene import Scene
+
+        from .demo import generate_demo as make_demo
+        from .minefolder import MineDataError, load_mine
+        from .scene_build import build_scene
+
+        self.config = config
+        self.mine_dir = mine_dir
+        if not mine_dir.exists() and generate_demo:
+            log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
+                     config.mine.demo_seed)
+            make_demo(mine_dir, config.mine.demo_seed)
+        try:
+            self.model = model = load_mine(mine_dir)
+        except MineDataError as exc:
+            raise AppError(str(exc)) from None
+        self.store = AssetStore(config.resolve_path(config.assets.path))
+        self.scene = scene = build_scene(model, self.store,
+                                         Scene(history_limit=config.scene.history_limit))
+        if import_file:
+            from scene.gltf import import_gltf
+            ids = import_gltf(scene, import_file, store=self.store)
+            log.info("imported %s: %d top-level nodes", import_file, len(ids))
+        self.queue = FeedQueue(config.feeds.queue_size)
+        self.sim = None
+        systems = []
+        if simulate and config.sim.enabled:
+            from .sim import Simulator, load_scenario
+            scenario = load_scenario(config.resolve_path(config.sim.scenario)) \
+                if config.sim.scenario else None
+            self.sim = Simulator(model, seed=config.sim.seed, scenario=scenario,
+                                 start=datetime.now(timezone.utc))
+            systems.append(self.sim.system(self.queue, rate=config.sim.rate,
+                                           budget_s=config.sim.tick_budget_ms / 1000))
+            log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
+                     f", scenario {scenario.name!r}" if scenario else "")
+        self.bindings = DefaultBindings(model, scene)
+        self.declared = None
+        if (mine_dir / "bindings.toml").exists():
+            try:
+                self.declared = load_bindings(mine_dir / "bindings.toml", scene)
+            except BindingError as exc:
+                raise AppError(str(exc)) from None
+            log.info("bindings from %s", mine_dir / "bindings.toml")
+        r = config.rules
+        self.rules = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
+                                clear_hold_s=r.clear_hold_s)
+        self.watchdogs = Watchdogs(model, scene, Limits(
+            stale_after_s=r.stale_after_s, stuck_after=r.stuck_after,
+            rise_per_min=r.ch4_rise_per_min, window_s=r.ch4_rise_window_s,
+            interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h))
+        self.hazards = HazardRules(model, scene)
+        self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
+                                escalate_after_s=config.alarms.escalate_after_s)
+        self.history = History(config.resolve_path(config.history.db),
+                               retention_days=config.history.retention_days)
+        self._next_prune = 0
+        self.observations = 0
+        systems.append(self._feed_step)
+        scene.commit()
+        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
+        summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
+        log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
+
+    # ------------------------------------------------------------------ the tick
+
+    def _feed_step(self, scene, now_ms: int) -> None:
+        batch = self.queue.drain()
+        self.observations += len(batch)
+        self.bindings.apply(batch)
+        if self.declared is not None:
+            self.declared.apply(batch)
+        self.alarms.observe(batch)
+        events = (self.rules.evaluate(batch) + self.watchdogs.observe(batch)
+                  + self.watchdogs.tick(now_ms) + self.hazards.observe(batch))
+        for alarm in self.alarms.apply(events):
+            what = "power-off" if alarm.kind == "power_off" else "alarm"
+            log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
+                        "raised" if alarm.active else "cleared", alarm.node, alarm.rule,
+                        alarm.value, alarm.threshold, alarm.source)
+        self.alarms.escalate(now_ms)
+        self.history.record(batch)
+        if now_ms >= self._next_prune:
+            self.history.prune(now_ms)
+            self._next_prune = now_ms + 3_600_000
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event, max_ticks: int | None = None) -> None:
+        """Tick until ``stop`` (or ``max_ticks``), with the feeds and watchers beside."""
+        cfg = self.config
+
+        async def pause(seconds: float) -> None:
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+
+        async def report() -> None:
+            while not stop.is_set():
+                await pause(10)
+                if not stop.is_set():
+                    log.info(self.status_line())
+
+        async def uploads() -> None:
+            folder = cfg.resolve_path(cfg.sim.upload_dir)
+            while not stop.is_set():
+                await pause(cfg.sim.upload_every_s)
+                self.sim.write_upload_files(folder)   # between ticks, in the event loop
+
+        async def inbox() -> None:
+            from live_bindings.watcher import UploadWatcher
+            watcher = UploadWatcher(cfg.resolve_path(cfg.ingest.inbox), self.queue,
+                                    mine_code=self.model.mine.code, tz=self.model.mine.time_zone,
+                                    max_future_s=cfg.ingest.max_future_s,
+                                    incomplete_after_s=cfg.ingest.incomplete_after_s)
+            log.info("watching %s for upload files", watcher.inbox)
+            while not stop.is_set():
+                for o in watcher.scan():
+                    if o.outcome == "quarantined":
+                        log.warning("upload file %s quarantined: %s", o.file, o.reason)
+                    elif o.outcome in ("accepted", "duplicate"):
+                        log.info("upload file %s %s: %d observations, %d bad records, "
+                                 "%d stale", o.file, o.outcome, o.observations,
+                                 o.bad_records, o.stale)
+                await pause(cfg.ingest.scan_every_s)
+
+        tasks = [asyncio.create_task(report())]
+        if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
+            from live_bindings.feeds import MqttFeed, RedisStreamFeed
+            if cfg.feeds.mqtt_host:
+                topics = tuple(t.strip() for t in cfg.feeds.mqtt_topics.split(","))
+                tasks.append(asyncio.create_task(MqttFeed(
+                    self.queue, host=cfg.feeds.mqtt_host, port=cfg.feeds.mqtt_port,
+                    topics=topics).run(stop)))
+                log.info("subscribed to MQTT %s:%d %s", cfg.feeds.mqtt_host,
+                         cfg.feeds.mqtt_port, cfg.feeds.mqtt_topics)
+            if cfg.feeds.redis_url:
+                tasks.append(asyncio.create_task(RedisStreamFeed(
+                    self.queue, url=cfg.feeds.redis_url, stream=cfg.feeds.redis_stream).run(stop)))
+                log.info("reading Redis stream %s at %s", cfg.feeds.redis_stream,
+                         cfg.feeds.redis_url)
+        if cfg.ingest.inbox:
+            tasks.append(asyncio.create_task(inbox()))
+        if self.sim is not None and cfg.sim.upload_dir:
+            tasks.append(asyncio.create_task(uploads()))
+        try:
+            await self.loop.run(stop, max_ticks=max_ticks)
+        finally:
+            stop.set()              # feeds and watchers finish their current step and return
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def status_line(self) -> str:
+        s = self.loop.stats
+        return (f"ticks={s.ticks} commits={s.commits} revision={self.scene.revision} "
+                f"overruns={s.overruns} max_tick={s.max_duration_s * 1000:.2f} ms "
+                f"observations={self.observations} refused={self.queue.refused} "
+                f"alarms={len(self.alarms.listing())} "
+                f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
+
+    def close(self) -> None:
+        self.alarms.close()
+        self.history.close()
