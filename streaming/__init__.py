@@ -1,4 +1,10 @@
-"""The wire protocol, the server, HTTP for the viewer and assets, fan-out, recording and
-replay. Built by the streaming issue; it sends the scene's wire form (``scene.wire``)."""
+"""The streaming protocol (pure, ``protocol.py``), the server (``server.py``, the only
+server-side module that imports websockets) and the Python client (``client.py``).
+docs/protocol.md describes the protocol; the scene's wire frames it carries are in
+docs/wire.md. HTTP endpoints, recording and replay, and the Redis gateway arrive with the
+rest of the streaming issue.
+"""
 
-__all__: list[str] = []
+from .protocol import PROTOCOL_VERSION, ROLES, SUBPROTOCOL, ProtocolError
+
+__all__ = ["PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "ProtocolError"]

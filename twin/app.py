@@ -7,7 +7,8 @@ import direction of DESIGN.md's table, which every other module keeps.
 The tick (DESIGN.md "The tick"): 1. the simulator (a feed) and the queue drain;
 2. bindings; 3. simulation systems (the simulator ran as a feed in step 1); 4. rules →
 alarms; 5. ``scene.commit()``; 6. the changeset to consumers (streaming, recorder — their
-issues). History is recorded after the rules, in the same tick.
+issues). History is recorded after the rules, in the same tick. Changesets and alarm
+changes go to the streaming server, which serves clients on ``[server] host:port``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class AppError(Exception):
 
 class TwinApp:
     def __init__(self, config: Config, mine_dir: Path, *, generate_demo: bool = False,
-                 simulate: bool = True, import_file: str | None = None):
+                 simulate: bool = True, import_file: str | None = None,
+                 host: str | None = None, port: int | None = None):
         from assets import AssetStore
         from live_bindings import (AlarmBook, BindingError, DefaultBindings, HazardRules,
                                    History, Limits, RuleEngine, Watchdogs, load_bindings,
@@ -45,6 +47,8 @@ class TwinApp:
 
         self.config = config
         self.mine_dir = mine_dir
+        self.host = host or config.server.host
+        self.port = config.server.port if port is None else port
         if not mine_dir.exists() and generate_demo:
             log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
                      config.mine.demo_seed)
@@ -97,7 +101,9 @@ class TwinApp:
         self.observations = 0
         systems.append(self._feed_step)
         scene.commit()
-        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems)
+        self.server = None
+        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems,
+                             consumers=[self._publish])
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
 
@@ -113,15 +119,40 @@ class TwinApp:
         events = (self.rules.evaluate(batch) + self.watchdogs.observe(batch)
                   + self.watchdogs.tick(now_ms) + self.hazards.observe(batch))
         for alarm in self.alarms.apply(events):
+            self._publish_alarm(alarm)
             what = "power-off" if alarm.kind == "power_off" else "alarm"
             log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
                         "raised" if alarm.active else "cleared", alarm.node, alarm.rule,
                         alarm.value, alarm.threshold, alarm.source)
-        self.alarms.escalate(now_ms)
+        for alarm in self.alarms.escalate(now_ms):
+            self._publish_alarm(alarm)
         self.history.record(batch)
         if now_ms >= self._next_prune:
             self.history.prune(now_ms)
             self._next_prune = now_ms + 3_600_000
+
+    def _publish(self, cs) -> None:
+        if self.server is not None:
+            self.server.publish(cs)
+
+    def _publish_alarm(self, alarm) -> None:
+        if self.server is not None:
+            from dataclasses import asdict
+            self.server.publish_alarm(asdict(alarm))
+
+    def _command(self, role: str, cmd) -> tuple[bool, str]:
+        """Commands from clients (the protocol checked the role already)."""
+        from live_bindings import AlarmError
+        if cmd.name == "ack_alarm":
+            try:
+                alarm = self.alarms.acknowledge(int(cmd.args.get("alarm", -1)), role,
+                                                str(cmd.args.get("comment", "")),
+                                                self.scene.time_ms or 0)
+            except (AlarmError, ValueError, TypeError) as exc:
+                return False, str(exc)
+            self._publish_alarm(alarm)
+            return True, f"alarm {alarm.id} acknowledged"
+        return False, f"unknown command {cmd.name!r}"
 
     # ------------------------------------------------------------------ running
 
@@ -164,6 +195,13 @@ class TwinApp:
                                  o.bad_records, o.stale)
                 await pause(cfg.ingest.scan_every_s)
 
+        from streaming.server import StreamServer
+        self.server = StreamServer(
+            self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
+            precision=4 if cfg.wire.transform_precision == "float32" else 8,
+            client_queue=cfg.server.client_queue, drop_after_s=cfg.server.drop_after_s,
+            max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command)
+        await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
             from live_bindings.feeds import MqttFeed, RedisStreamFeed
@@ -186,6 +224,7 @@ class TwinApp:
         try:
             await self.loop.run(stop, max_ticks=max_ticks)
         finally:
+            await self.server.stop()
             stop.set()              # feeds and watchers finish their current step and return
             _, pending = await asyncio.wait(tasks, timeout=5)
             for t in pending:
@@ -194,7 +233,9 @@ class TwinApp:
 
     def status_line(self) -> str:
         s = self.loop.stats
+        clients = len(self.server.clients) if self.server else 0
         return (f"ticks={s.ticks} commits={s.commits} revision={self.scene.revision} "
+                f"clients={clients} "
                 f"overruns={s.overruns} max_tick={s.max_duration_s * 1000:.2f} ms "
                 f"observations={self.observations} refused={self.queue.refused} "
                 f"alarms={len(self.alarms.listing())} "

@@ -84,15 +84,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     mine_dir = Path(args.mine) if args.mine else configured
     try:
         app = TwinApp(config, mine_dir, generate_demo=mine_dir == configured,
-                      simulate=not args.no_sim, import_file=args.import_file)
+                      simulate=not args.no_sim, import_file=args.import_file,
+                      host=args.host, port=args.port)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    host = args.host or config.server.host
-    port = args.port or config.server.port
-    log.info("MineTwin tick loop at %.1f Hz (config %s). The streaming server (%s:%d) and "
-             "the viewer arrive with their issues. Ctrl-C stops.",
-             config.tick.rate_hz, config.source, host, port)
+    log.info("MineTwin tick loop at %.1f Hz (config %s); streaming protocol %s on "
+             "ws://%s:%d (the browser viewer arrives with its issue). Ctrl-C stops.",
+             config.tick.rate_hz, config.source, "minetwin.v1", app.host, app.port)
 
     async def main_async() -> None:
         stop = asyncio.Event()

@@ -59,10 +59,35 @@ class AssetsSection:
                       doc="the content-addressed asset store")
 
 
+def _tokens(v: str) -> bool:
+    try:
+        return all(role in ("viewer", "operator", "instructor", "admin") and len(h) == 64
+                   and int(h, 16) >= 0 for role, h in (t.strip().split(":") for t in v.split(",")))
+    except ValueError:
+        return False
+
+
+#: The demo's tokens are "minetwin-viewer", "minetwin-operator", "minetwin-instructor" and
+#: "minetwin-admin" — replace them on a real mine (docs/protocol.md says how).
+DEMO_TOKENS = "viewer:f4c05357ecfb8ed8c93fcb8812386fafa55017eaa88d994a4a0aa71660184208,operator:c076f325d327c8261a1adc358dba461aa5468727cc74e2ca25a6745b69615ca8,instructor:4a0ec308a3dc22153a61df8a1e4e02cbca1700f3fd5158697a3eccfab881a3e4,admin:06bf1bf08db9962809d9bf9f57549e739c282382f6c24a8a8447bd3ccc026313"
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSection:
     host: str = _spec("127.0.0.1", "a host name or IP address to listen on")
     port: int = _spec(8770, "a TCP port 0..65535", _port)
+    tokens: str = _spec(DEMO_TOKENS, "role:sha256-hex pairs separated by commas (roles: viewer, "
+                                     "operator, instructor, admin)", _tokens)
+    client_queue: int = _spec(64, "frames a client may fall behind before a catch-up, >= 1",
+                              _positive)
+    drop_after_s: float = _spec(30.0, "seconds a client may block a send before it is "
+                                      "dropped, > 0", _positive)
+    max_message_bytes: int = _spec(1 << 20, "the largest message a client may send, >= 1024",
+                                   lambda v: v >= 1024)
+
+    def token_roles(self) -> dict[str, str]:
+        """sha256(token) hex → role."""
+        return {h: role for role, h in (t.strip().split(":") for t in self.tokens.split(","))}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ def test_values_are_frozen(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("[server]\nprot = 1\n", "server.prot: unknown key (expected one of: host, port)"),
+    ("[server]\nprot = 1\n", "server.prot: unknown key (expected one of: host, port, tokens"),
     ("[sever]\n", "[sever]: unknown section"),
     ("[server]\nport = 70000\n", "server.port: expected a TCP port 0..65535, got 70000"),
     ("[server]\nport = \"8770\"\n", "server.port: expected a TCP port 0..65535, got '8770'"),

@@ -1,0 +1,242 @@
+"""The MineTwin streaming protocol, version 1 (docs/protocol.md) — sans I/O.
+
+Bytes in → events out; messages in → bytes out. Nothing here touches a socket: the server
+(``server.py``) and the client (``client.py``) are thin shells around it, and the tests drive
+it with bytes alone.
+
+Every message is one binary WebSocket message holding one msgpack map whose ``t`` names the
+type. Scene data travels as the scene's own wire frames (docs/wire.md) inside ``snapshot``
+and ``diff`` messages, encoded once per tick and shared by every client.
+
+Errors say whose fault they are (h11's habit): ``ProtocolError`` is the peer's — the
+connection is closed with ``close_code`` and a short reason that never echoes internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+__all__ = [
+    "PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "COMMANDS", "ProtocolError", "CLOSE_CODES",
+    "Hello", "Auth", "AuthOk", "Subscribe", "Snapshot", "Diff", "Command", "Result",
+    "AlarmEvent", "Error", "encode", "decode", "ServerSession",
+]
+
+PROTOCOL_VERSION = 1
+SUBPROTOCOL = "minetwin.v1"
+
+#: Roles and what they may do. A viewer watches; an operator also acknowledges alarms and
+#: steers wall cameras; an instructor also runs replays; an admin everything.
+ROLES = ("viewer", "operator", "instructor", "admin")
+#: Command → the lowest role allowed to send it.
+COMMANDS = {"ack_alarm": "operator"}
+
+#: WebSocket close codes we use (RFC 6455 §7.4: 4000-4999 are for applications).
+CLOSE_CODES = {
+    "protocol": 1002,          # not our protocol at all
+    "invalid": 1007,           # a message that is not valid msgpack / fields
+    "too_big": 1009,           # larger than max_frame_bytes
+    "unauthorized": 4001,      # missing or wrong token
+    "order": 4002,             # a message that is not allowed in the session's state
+    "too_fast": 4008,          # over the message-rate limit
+    "too_slow": 4009,          # fell too far behind (dropped past the configured limit)
+}
+
+
+class ProtocolError(Exception):
+    """The peer broke the protocol; close with ``close_code`` and ``reason``."""
+
+    def __init__(self, kind: str, reason: str):
+        self.kind = kind
+        self.close_code = CLOSE_CODES[kind]
+        self.reason = reason[:120]            # a close reason must fit in 123 bytes
+        super().__init__(f"{kind}: {reason}")
+
+
+# ---------------------------------------------------------------------- messages
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """Server, first: version, session id, capabilities, current revision."""
+    session: str
+    revision: int
+    capabilities: tuple[str, ...] = ("snapshot", "diff", "resume", "alarms", "commands")
+    version: int = PROTOCOL_VERSION
+    t = "hello"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Client: its access token."""
+    token: str
+    t = "auth"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthOk:
+    role: str
+    t = "auth_ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """Client: start the stream. ``resume_from`` = the last revision it applied (after a
+    reconnect in the same server session), or None for a fresh snapshot."""
+    resume_from: int | None = None
+    t = "subscribe"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """Server: the whole scene; ``data`` is a scene wire frame (docs/wire.md)."""
+    data: bytes
+    t = "snapshot"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Snapshot) and other.data == self.data
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Diff:
+    """Server: changes after a revision (one tick, or a merged catch-up)."""
+    data: bytes
+    t = "diff"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Diff) and other.data == self.data
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Client: ``name`` with ``args``; ``id`` is echoed in the Result."""
+    id: int
+    name: str
+    args: dict = field(default_factory=dict)
+    t = "command"
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    id: int
+    ok: bool
+    message: str = ""
+    t = "result"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """Server: an alarm raised, acknowledged, escalated or cleared (its whole record)."""
+    alarm: dict
+    t = "alarm"
+
+    def __hash__(self) -> int:
+        return hash(self.alarm.get("id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    code: str
+    message: str
+    t = "error"
+
+
+_TYPES: dict[str, type] = {c.t: c for c in (Hello, Auth, AuthOk, Subscribe, Snapshot, Diff,
+                                            Command, Result, AlarmEvent, Error)}
+_FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "version": int},
+           Auth: {"token": str}, AuthOk: {"role": str},
+           Subscribe: {"resume_from": (int, type(None))},
+           Snapshot: {"data": bytes}, Diff: {"data": bytes},
+           Command: {"id": int, "name": str, "args": dict},
+           Result: {"id": int, "ok": bool, "message": str}, AlarmEvent: {"alarm": dict},
+           Error: {"code": str, "message": str}}
+_OPTIONAL = {Subscribe: {"resume_from"}, Command: {"args"}, Result: {"message"},
+             Hello: {"capabilities", "version"}}
+_packer = msgpack.Packer(use_bin_type=True)
+
+
+def encode(msg: Any) -> bytes:
+    body = {"t": msg.t}
+    for name in _FIELDS[type(msg)]:
+        v = getattr(msg, name)
+        body[name] = list(v) if isinstance(v, tuple) else v
+    return _packer.pack(body)
+
+
+def decode(data: bytes, max_bytes: int = 1 << 20) -> Any:
+    """Bytes → a message, or ProtocolError (the peer's fault)."""
+    if len(data) > max_bytes:
+        raise ProtocolError("too_big", f"message of {len(data)} bytes over {max_bytes}")
+    try:
+        body = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception:
+        raise ProtocolError("invalid", "not a msgpack message") from None
+    if not isinstance(body, dict) or body.get("t") not in _TYPES:
+        raise ProtocolError("invalid", "unknown message type")
+    cls = _TYPES[body["t"]]
+    fields = _FIELDS[cls]
+    extra = set(body) - set(fields) - {"t"}
+    if extra:
+        raise ProtocolError("invalid", f"{cls.t}: unknown fields {sorted(extra)[:3]}")
+    kwargs = {}
+    for name, typ in fields.items():
+        if name not in body:
+            if name in _OPTIONAL.get(cls, ()):
+                continue
+            raise ProtocolError("invalid", f"{cls.t}: missing {name}")
+        v = body[name]
+        if not isinstance(v, typ) or isinstance(v, bool) and typ is int:
+            raise ProtocolError("invalid", f"{cls.t}: bad {name}")
+        kwargs[name] = tuple(v) if name == "capabilities" else v
+    return cls(**kwargs)
+
+
+# ---------------------------------------------------------------------- the server's session
+
+class ServerSession:
+    """One client connection, server side: a state machine in one table.
+
+    ``receive(bytes)`` returns what to do: a list of messages to send, plus the
+    ``subscribe`` / ``command`` requests the server must act on (it owns the scene).
+    """
+
+    #: state → message types a client may send in it
+    ALLOWED = {"hello_sent": {"auth"}, "authed": {"subscribe", "command"},
+               "streaming": {"command", "subscribe"}}
+
+    def __init__(self, tokens: dict[str, str], *, max_bytes: int = 1 << 20):
+        self.tokens = tokens               # sha256(token) hex -> role
+        self.max_bytes = max_bytes
+        self.state = "hello_sent"
+        self.role: str | None = None
+        self.token_hash: str | None = None
+
+    def receive(self, data: bytes) -> list[Any]:
+        import hashlib
+        msg = decode(data, self.max_bytes)
+        if msg.t not in self.ALLOWED[self.state]:
+            raise ProtocolError("order", f"{msg.t} is not allowed now")
+        if isinstance(msg, Auth):
+            h = hashlib.sha256(msg.token.encode()).hexdigest()
+            role = self.tokens.get(h)
+            if role is None:
+                raise ProtocolError("unauthorized", "unknown token")
+            self.role, self.token_hash, self.state = role, h, "authed"
+            return [AuthOk(role)]
+        if isinstance(msg, Subscribe):
+            self.state = "streaming"
+            return [msg]
+        if isinstance(msg, Command):
+            need = COMMANDS.get(msg.name)
+            if need is None:
+                return [Result(msg.id, False, f"unknown command {msg.name!r}")]
+            if ROLES.index(self.role or "viewer") < ROLES.index(need):
+                return [Result(msg.id, False, f"{msg.name} needs the {need} role; this "
+                                              f"token is {self.role}")]
+            return [msg]
+        raise ProtocolError("order", f"{msg.t} is not allowed now")   # pragma: no cover

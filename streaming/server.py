@@ -1,0 +1,198 @@
+"""The streaming server: the only module that imports ``websockets`` on the server side.
+
+Fan-out (STYLE.md, from python-websockets): each committed changeset is encoded once and the
+same bytes go to every subscribed client's bounded queue. The tick never waits: ``publish``
+only puts into queues. A client whose queue overflows is marked behind; its sender then
+sends one merged catch-up diff from the last revision it sent (or a snapshot when the
+history no longer reaches), and it goes on. A client stuck in a send for longer than
+``drop_after_s`` is closed (4009). Catch-ups go through the client's sender, so its
+scene frames stay in order; command results are sent at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from scene import Changeset, Scene
+from scene.wire import WireEncoder
+
+from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Command, Diff, Hello, ProtocolError,
+                       Result, ServerSession, Snapshot, Subscribe, encode)
+
+__all__ = ["StreamServer"]
+
+log = logging.getLogger("minetwin.streaming")
+
+
+@dataclass(eq=False)
+class _Client:
+    conn: ServerConnection
+    session: ServerSession
+    queue: asyncio.Queue
+    revision: int | None = None           # the last revision sent
+    behind: bool = False
+    sending_since: float | None = None
+    catchups: int = 0
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+
+class StreamServer:
+    def __init__(self, scene: Scene, *, tokens: dict[str, str], host: str = "127.0.0.1",
+                 port: int = 8770, precision: int = 4, client_queue: int = 64,
+                 max_frame_bytes: int = 1 << 20, drop_after_s: float = 30.0,
+                 on_command: Callable[[str, Command], tuple[bool, str]] | None = None):
+        self.scene = scene
+        self.tokens = tokens
+        self.host, self.port = host, port
+        self.encoder = WireEncoder(precision)
+        self.client_queue = client_queue
+        self.max_frame_bytes = max_frame_bytes
+        self.drop_after_s = drop_after_s
+        self.on_command = on_command
+        self.session_id = uuid.uuid4().hex
+        self.clients: set[_Client] = set()
+        self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
+                      "closed_bad": 0}
+        self._server = None
+
+    async def start(self) -> None:
+        self._server = await serve(self._handle, self.host, self.port,
+                                   subprotocols=[SUBPROTOCOL], compression=None,
+                                   max_size=self.max_frame_bytes)
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        log.info("streaming on ws://%s:%d (%s)", self.host, self.port, SUBPROTOCOL)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    # ------------------------------------------------------------------ from the tick
+
+    def publish(self, cs: Changeset) -> None:
+        """A committed changeset: encoded once, queued for every streaming client."""
+        if not self.clients:
+            return                     # skip encoding when nobody listens
+        frame = encode(Diff(self.encoder.encode(cs)))
+        now = time.monotonic()
+        for c in list(self.clients):
+            if c.revision is None:
+                continue
+            if c.sending_since is not None and now - c.sending_since > self.drop_after_s:
+                self._drop(c)
+                continue
+            if c.behind:
+                continue
+            try:
+                c.queue.put_nowait((cs.revision, frame))
+            except asyncio.QueueFull:
+                c.behind = True        # the sender will catch it up in one merged diff
+                while not c.queue.empty():
+                    c.queue.get_nowait()
+                c.queue.put_nowait(None)
+
+    def publish_alarm(self, alarm: dict) -> None:
+        frame = encode(AlarmEvent(alarm))
+        for c in list(self.clients):
+            if c.revision is not None and not c.behind:
+                try:
+                    c.queue.put_nowait((None, frame))
+                except asyncio.QueueFull:
+                    pass               # a client this far behind sees alarm states on the
+                    #                    scene nodes (alarm_level) when it catches up
+
+    def _drop(self, c: _Client) -> None:
+        self.stats["dropped"] += 1
+        self.clients.discard(c)
+        asyncio.ensure_future(c.conn.close(4009, "too slow: dropped"))
+
+    # ------------------------------------------------------------------ per connection
+
+    async def _handle(self, conn: ServerConnection) -> None:
+        if conn.subprotocol != SUBPROTOCOL:
+            await conn.close(1002, f"use the {SUBPROTOCOL} subprotocol")
+            return
+        session = ServerSession(self.tokens, max_bytes=self.max_frame_bytes)
+        c = _Client(conn, session, asyncio.Queue(self.client_queue + 1))
+        await conn.send(encode(Hello(self.session_id, self.scene.revision)))
+        try:
+            async for data in conn:
+                if isinstance(data, str):
+                    raise ProtocolError("invalid", "text messages are not used")
+                for action in session.receive(data):
+                    await self._act(c, action)
+        except ProtocolError as exc:
+            self.stats["closed_bad"] += 1
+            await conn.close(exc.close_code, exc.reason)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(c)
+            if c.task is not None:
+                c.task.cancel()
+
+    async def _act(self, c: _Client, action: Any) -> None:
+        if isinstance(action, AuthOk):
+            await c.conn.send(encode(action))
+        elif isinstance(action, Subscribe):
+            first = self._catch_up(action.resume_from)
+            await c.conn.send(first[1])
+            c.revision = first[0]
+            self.clients.add(c)
+            if c.task is None:
+                c.task = asyncio.create_task(self._sender(c))
+        elif isinstance(action, Command):
+            ok, message = (False, "commands are not handled by this server")
+            if self.on_command is not None:
+                try:
+                    ok, message = self.on_command(c.session.role or "viewer", action)
+                except Exception as exc:                    # our bug: say so, keep serving
+                    log.exception("command %s failed", action.name)
+                    ok, message = False, f"internal error ({type(exc).__name__})"
+            await c.conn.send(encode(Result(action.id, ok, message)))
+        elif isinstance(action, Result):
+            # A reply to this connection: sent at once (websockets sends whole messages one
+            # at a time), never dropped with the broadcast queue.
+            await c.conn.send(encode(action))
+
+    def _catch_up(self, since: int | None) -> tuple[int, bytes]:
+        """(revision, frame): a merged diff from ``since``, or a snapshot."""
+        if since is not None:
+            cs = self.scene.changes_since(since)
+            if cs is not None:
+                self.stats["catchups"] += 1
+                return cs.revision, encode(Diff(self.encoder.encode(cs)))
+        self.stats["snapshots"] += 1
+        snap = self.scene.snapshot()
+        return snap.revision, encode(Snapshot(self.encoder.encode(snap)))
+
+    async def _sender(self, c: _Client) -> None:
+        try:
+            while True:
+                item = await c.queue.get()
+                if item is None or c.behind:
+                    c.behind = False
+                    while not c.queue.empty():
+                        c.queue.get_nowait()
+                    c.catchups += 1
+                    rev, frame = self._catch_up(c.revision)
+                else:
+                    rev, frame = item
+                c.sending_since = time.monotonic()
+                await c.conn.send(frame)
+                c.sending_since = None
+                self.stats["frames"] += 1
+                self.stats["bytes"] += len(frame)
+                if rev is not None:
+                    c.revision = rev
+        except ConnectionClosed:
+            pass
