@@ -48,7 +48,8 @@ class StreamServer:
     def __init__(self, scene: Scene, *, tokens: dict[str, str], host: str = "127.0.0.1",
                  port: int = 8770, precision: int = 4, client_queue: int = 64,
                  max_frame_bytes: int = 1 << 20, drop_after_s: float = 30.0,
-                 on_command: Callable[[str, Command], tuple[bool, str]] | None = None):
+                 on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
+                 http: Callable | None = None):
         self.scene = scene
         self.tokens = tokens
         self.host, self.port = host, port
@@ -57,6 +58,7 @@ class StreamServer:
         self.max_frame_bytes = max_frame_bytes
         self.drop_after_s = drop_after_s
         self.on_command = on_command
+        self.http = http                   # process_request: HTTP on the same port
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
@@ -66,7 +68,7 @@ class StreamServer:
     async def start(self) -> None:
         self._server = await serve(self._handle, self.host, self.port,
                                    subprotocols=[SUBPROTOCOL], compression=None,
-                                   max_size=self.max_frame_bytes)
+                                   max_size=self.max_frame_bytes, process_request=self.http)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("streaming on ws://%s:%d (%s)", self.host, self.port, SUBPROTOCOL)

@@ -195,12 +195,17 @@ class TwinApp:
                                  o.bad_records, o.stale)
                 await pause(cfg.ingest.scan_every_s)
 
+        from streaming.http import HttpApi
         from streaming.server import StreamServer
+        api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json,
+                      history=self.history.query, alarms=self.alarms.listing,
+                      alarm_history=lambda since: self.alarms.history(since),
+                      metrics=self._metrics)
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
             precision=4 if cfg.wire.transform_precision == "float32" else 8,
             client_queue=cfg.server.client_queue, drop_after_s=cfg.server.drop_after_s,
-            max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command)
+            max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api)
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
@@ -230,6 +235,59 @@ class TwinApp:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _mine_json(self) -> dict:
+        m = self.model.mine
+        return {"name": m.name, "code": m.code, "gas_class": m.gas_class,
+                "time_zone": m.time_zone, "crs": m.crs, "origin": list(m.origin),
+                "summary": self.model.summary(), "revision": self.scene.revision}
+
+    def _metrics(self) -> bytes:
+        """Prometheus text: the tick, the feeds, the bindings, the alarms, the clients."""
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        app = self
+
+        class Collector:
+            def collect(self):
+                s = app.loop.stats
+                for name, doc, value in (
+                        ("ticks", "ticks run", s.ticks), ("commits", "ticks that committed",
+                                                          s.commits),
+                        ("tick_overruns", "ticks longer than their period", s.overruns),
+                        ("observations", "observations drained from the feeds",
+                         app.observations),
+                        ("feed_refused", "observations a full feed queue refused",
+                         app.queue.refused)):
+                    yield CounterMetricFamily(f"minetwin_{name}", doc, value=value)
+                refused = CounterMetricFamily("minetwin_bindings_refused",
+                                              "observations the bindings refused",
+                                              labels=["reason"])
+                for k, v in app.bindings.stats.items():
+                    if k.startswith("refused: "):
+                        refused.add_metric([k[len("refused: "):]], v)
+                yield refused
+                yield GaugeMetricFamily("minetwin_tick_max_seconds", "the longest tick",
+                                        value=s.max_duration_s)
+                yield GaugeMetricFamily("minetwin_revision", "the scene revision",
+                                        value=app.scene.revision)
+                yield GaugeMetricFamily("minetwin_alarms_listed",
+                                        "alarms active or unacknowledged",
+                                        value=len(app.alarms.listing()))
+                if app.server is not None:
+                    yield GaugeMetricFamily("minetwin_clients", "streaming clients",
+                                            value=len(app.server.clients))
+                    for k, v in app.server.stats.items():
+                        yield CounterMetricFamily(f"minetwin_stream_{k}", f"streaming {k}",
+                                                  value=v)
+                if app.sim is not None:
+                    yield GaugeMetricFamily("minetwin_sim_behind_seconds",
+                                            "simulated time the simulator is behind",
+                                            value=app.sim.lag_s)
+
+        registry = CollectorRegistry()
+        registry.register(Collector())
+        return generate_latest(registry)
 
     def status_line(self) -> str:
         s = self.loop.stats

@@ -62,3 +62,72 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
     assert viewer.replica == app.scene
     assert viewer.replica.scene.property("sensor/002A02", "alarm_level") >= 2
     assert viewer.replica.scene.visual("sensor/002A02").color == 0xE74C3C
+
+
+def test_http_on_the_same_port(demo_dir, tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    config = parse_config({
+        "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
+        "alarms": {"db": str(tmp_path / "alarms.sqlite")},
+        "history": {"db": str(tmp_path / "history.sqlite")}, "sim": {"rate": 30.0}},
+        tmp_path / "c.toml")
+    app = TwinApp(config, demo_dir, port=0)
+
+    def get(path, headers=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{app.server.port}{path}",
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    async def main():
+        stop = asyncio.Event()
+        run = asyncio.create_task(app.run(stop, max_ticks=40))
+        while app.server is None or app.server.port == 0:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.5)
+        loop = asyncio.get_running_loop()
+        results = {}
+        asset = app.scene.node("roadway/11901-return").mesh.asset
+        for path, hdrs in (("/healthz", None), ("/api/mine", None),
+                           ("/api/nodes/sensor/002A02", None), ("/api/nodes/nope", None),
+                           (f"/assets/{asset}", None),
+                           (f"/assets/{asset}", {"If-None-Match": f'"{asset}"'}),
+                           ("/assets/" + "0" * 64, None),
+                           ("/api/history/002A02?from=0&max_points=10", None),
+                           ("/api/history/002A02?from=x", None),
+                           ("/api/alarms", None), ("/metrics", None), ("/nowhere", None)):
+            results[(path, bool(hdrs))] = await loop.run_in_executor(None, get, path, hdrs)
+        stop.set()
+        await run
+        return results
+
+    try:
+        r = asyncio.run(main())
+    finally:
+        app.close()
+    assert r[("/healthz", False)][:1] == (200,)
+    mine = json.loads(r[("/api/mine", False)][2])
+    assert mine["code"] == "520522000001" and mine["summary"]["roadways"] == 40
+    node = json.loads(r[("/api/nodes/sensor/002A02", False)][2])
+    assert node["properties"]["ch4_alarm_upper"] == {"value": 1.0, "unit": "%"}
+    assert node["parent"] == "group/sensors"
+    assert r[("/api/nodes/nope", False)][0] == 404
+    asset = app.scene.node("roadway/11901-return").mesh.asset
+    status, headers, body = r[(f"/assets/{asset}", False)]
+    assert status == 200 and body[:4] == b"glTF" and headers["ETag"] == f'"{asset}"'
+    assert "immutable" in headers["Cache-Control"]
+    assert r[(f"/assets/{asset}", True)][0] == 304
+    assert r[("/assets/" + "0" * 64, False)][0] == 404
+    hist = json.loads(r[("/api/history/002A02?from=0&max_points=10", False)][2])
+    assert hist["series"] == "002A02" and 0 < len(hist["points"]) <= 10
+    assert r[("/api/history/002A02?from=x", False)][0] == 400
+    assert "alarms" in json.loads(r[("/api/alarms", False)][2])
+    metrics = r[("/metrics", False)][2].decode()
+    assert "minetwin_ticks_total" in metrics and "minetwin_clients" in metrics
+    assert r[("/nowhere", False)][0] == 404

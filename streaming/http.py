@@ -1,0 +1,143 @@
+"""HTTP on the streaming port (websockets parses the requests; nothing here parses HTTP).
+
+| path | answer |
+| --- | --- |
+| `GET /healthz` | `ok` |
+| `GET /metrics` | Prometheus text format |
+| `GET /assets/<sha256>` | the asset's bytes; `ETag`, `Cache-Control: immutable`; `If-None-Match` → 304 |
+| `GET /api/mine` | the mine's summary |
+| `GET /api/nodes/<id>` | one node: name, parent, children, tags, transform, world position, visual, properties with units, mesh |
+| `GET /api/history/<series>?from=&to=&max_points=` | samples or min/max/mean buckets (docs/bindings.md) |
+| `GET /api/alarms` | the alarm list (active or unacknowledged) |
+| `GET /api/alarms/history?since=` | alarm records since a time |
+
+Everything is read-only JSON (UTF-8). A request for anything else is a 404 with a JSON reason;
+a bad parameter a 400. The providers are plain callables handed in by the composition root,
+so this module knows nothing of how alarms or history are stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from scene import NodeNotFoundError, Scene
+
+__all__ = ["HttpApi"]
+
+_REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+            405: "Method Not Allowed"}
+
+
+@dataclass
+class HttpApi:
+    scene: Scene
+    asset: Callable[[str], bytes] | None = None            # asset id -> bytes (KeyError)
+    mine: Callable[[], dict] | None = None
+    history: Callable[[str, int, int, int], list] | None = None
+    alarms: Callable[[], list] | None = None
+    alarm_history: Callable[[int], list] | None = None
+    metrics: Callable[[], bytes] | None = None
+
+    def __call__(self, connection: Any, request: Request) -> Response | None:
+        """websockets' process_request: WebSocket upgrades pass through (None)."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        url = urlsplit(request.path)
+        path = unquote(url.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        try:
+            return self._route(path, query, request.headers)
+        except _HttpError as exc:
+            return _json(exc.status, {"error": exc.message})
+
+    def _route(self, path: str, q: dict[str, str], headers: Headers) -> Response:
+        if path == "/healthz":
+            return _response(200, b"ok\n", "text/plain; charset=utf-8")
+        if path == "/metrics" and self.metrics:
+            return _response(200, self.metrics(), "text/plain; version=0.0.4; charset=utf-8")
+        if path.startswith("/assets/") and self.asset:
+            asset_id = path[len("/assets/"):]
+            etag = f'"{asset_id}"'
+            if headers.get("If-None-Match") == etag:
+                return _response(304, b"", None, {"ETag": etag})
+            try:
+                data = self.asset(asset_id)
+            except (KeyError, OSError):
+                raise _HttpError(404, f"no asset {asset_id}") from None
+            return _response(200, data, "model/gltf-binary", {
+                "ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"})
+        if path == "/api/mine" and self.mine:
+            return _json(200, self.mine())
+        if path.startswith("/api/nodes/"):
+            return _json(200, self._node(path[len("/api/nodes/"):]))
+        if path.startswith("/api/history/") and self.history:
+            series = path[len("/api/history/"):]
+            t0, t1 = _int(q, "from", 0), _int(q, "to", 2**62)
+            rows = self.history(series, t0, t1, _int(q, "max_points", 500))
+            return _json(200, {"series": series, "from": t0, "to": t1,
+                               "points": [_plain(r) for r in rows]})
+        if path == "/api/alarms" and self.alarms:
+            return _json(200, {"alarms": [_plain(a) for a in self.alarms()]})
+        if path == "/api/alarms/history" and self.alarm_history:
+            return _json(200, {"alarms": [_plain(a) for a in
+                                          self.alarm_history(_int(q, "since", 0))]})
+        raise _HttpError(404, f"nothing at {path}")
+
+    def _node(self, node_id: str) -> dict:
+        s = self.scene
+        try:
+            n = s.node(node_id)
+        except NodeNotFoundError:
+            raise _HttpError(404, f"no node {node_id!r}") from None
+        mesh = n.mesh
+        return {
+            "id": node_id, "name": n.name, "parent": n.parent, "children": list(n.children),
+            "tags": sorted(n.tags), "translation": n.translation.tolist(),
+            "rotation": n.rotation.tolist(), "scale": n.scale.tolist(),
+            "world_position": n.world_position.tolist(), "visual": asdict(n.visual),
+            "properties": {k: {"value": v.value, "unit": v.unit}
+                           for k, v in n.properties.items()},
+            "mesh": None if mesh is None else {"asset": mesh.asset, "lods": list(mesh.lods),
+                                               "bounds": list(mesh.bounds)},
+            "revision": s.revision,
+        }
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+
+
+def _int(q: dict[str, str], key: str, default: int) -> int:
+    if key not in q:
+        return default
+    try:
+        return int(q[key])
+    except ValueError:
+        raise _HttpError(400, f"{key} must be an integer") from None
+
+
+def _plain(x: Any) -> Any:
+    return asdict(x) if is_dataclass(x) else x
+
+
+def _response(status: int, body: bytes, content_type: str | None,
+              extra: dict[str, str] | None = None) -> Response:
+    headers = Headers()
+    if content_type:
+        headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    for k, v in (extra or {}).items():
+        headers[k] = v
+    return Response(status, _REASONS.get(status, "OK"), headers, body)
+
+
+def _json(status: int, obj: Any) -> Response:
+    return _response(status, json.dumps(obj, ensure_ascii=False).encode(),
+                     "application/json; charset=utf-8")
