@@ -10,6 +10,7 @@
 | `GET /api/history/<series>?from=&to=&max_points=` | samples or min/max/mean buckets (docs/bindings.md) |
 | `GET /api/alarms` | the alarm list (active or unacknowledged) |
 | `GET /api/alarms/history?since=` | alarm records since a time |
+| `GET /api/recordings` | the recorded segments (name, size) |
 
 Everything is read-only JSON (UTF-8). A request for anything else is a 404 with a JSON reason;
 a bad parameter a 400. The providers are plain callables handed in by the composition root,
@@ -43,6 +44,7 @@ class HttpApi:
     alarms: Callable[[], list] | None = None
     alarm_history: Callable[[int], list] | None = None
     metrics: Callable[[], bytes] | None = None
+    recordings: Callable[[], list] | None = None
 
     def __call__(self, connection: Any, request: Request) -> Response | None:
         """websockets' process_request: WebSocket upgrades pass through (None)."""
@@ -87,6 +89,8 @@ class HttpApi:
         if path == "/api/alarms/history" and self.alarm_history:
             return _json(200, {"alarms": [_plain(a) for a in
                                           self.alarm_history(_int(q, "since", 0))]})
+        if path == "/api/recordings" and self.recordings:
+            return _json(200, {"recordings": self.recordings()})
         raise _HttpError(404, f"nothing at {path}")
 
     def _node(self, node_id: str) -> dict:

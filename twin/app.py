@@ -102,6 +102,14 @@ class TwinApp:
         systems.append(self._feed_step)
         scene.commit()
         self.server = None
+        self.recorder = None
+        if config.recording.enabled:
+            from streaming.recording import Recorder
+            rc = config.recording
+            self.recorder = Recorder(config.resolve_path(rc.folder), scene,
+                                     segment_s=rc.segment_s, keyframe_s=rc.keyframe_s,
+                                     fsync_every_s=rc.fsync_every_s,
+                                     retention_days=rc.retention_days)
         self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems,
                              consumers=[self._publish])
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
@@ -132,13 +140,18 @@ class TwinApp:
             self._next_prune = now_ms + 3_600_000
 
     def _publish(self, cs) -> None:
+        if self.recorder is not None:
+            self.recorder.record(cs)
         if self.server is not None:
             self.server.publish(cs)
 
     def _publish_alarm(self, alarm) -> None:
+        from dataclasses import asdict
+        record = asdict(alarm)
+        if self.recorder is not None:
+            self.recorder.record_alarm(self.scene.time_ms or alarm.raised_ms, record)
         if self.server is not None:
-            from dataclasses import asdict
-            self.server.publish_alarm(asdict(alarm))
+            self.server.publish_alarm(record)
 
     def _command(self, role: str, cmd) -> tuple[bool, str]:
         """Commands from clients (the protocol checked the role already)."""
@@ -200,7 +213,7 @@ class TwinApp:
         api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json,
                       history=self.history.query, alarms=self.alarms.listing,
                       alarm_history=lambda since: self.alarms.history(since),
-                      metrics=self._metrics)
+                      metrics=self._metrics, recordings=self._recordings)
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
             precision=4 if cfg.wire.transform_precision == "float32" else 8,
@@ -235,6 +248,12 @@ class TwinApp:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _recordings(self) -> list[dict]:
+        if self.recorder is None:
+            return []
+        return [{"name": p.name, "bytes": p.stat().st_size}
+                for p in sorted(self.recorder.folder.glob("minetwin-*.mcap"))]
 
     def _mine_json(self) -> dict:
         m = self.model.mine
@@ -300,5 +319,7 @@ class TwinApp:
                 f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
 
     def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
         self.alarms.close()
         self.history.close()

@@ -178,6 +178,16 @@ class HistorySection:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingSection:
+    enabled: bool = _spec(True, "true or false", doc="record everything streamed (MCAP)")
+    folder: str = _spec("var/recordings", "a folder path (relative to the config file)")
+    segment_s: float = _spec(3600.0, "seconds per file, >= 60", lambda v: v >= 60)
+    keyframe_s: float = _spec(60.0, "seconds between keyframe snapshots, > 0", _positive)
+    fsync_every_s: float = _spec(5.0, "seconds between flush + fsync, >= 0", lambda v: v >= 0)
+    retention_days: float = _spec(30.0, "days segments are kept, > 0", _positive)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -199,6 +209,7 @@ class Config:
     rules: RulesSection = field(default_factory=RulesSection)
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
     history: HistorySection = field(default_factory=HistorySection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -18,7 +18,7 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
         "alarms": {"db": str(tmp_path / "alarms.sqlite")},
         "history": {"db": str(tmp_path / "history.sqlite")},
         "sim": {"rate": 60.0, "scenario": str(tmp_path / "drill.toml")},
-        "tick": {"rate_hz": 20.0},
+        "tick": {"rate_hz": 20.0}, "recording": {"folder": str(tmp_path / "rec")},
         "wire": {"transform_precision": "float64"}}, tmp_path / "c.toml")   # exact replicas
     app = TwinApp(config, demo_dir, port=0)
 
@@ -72,7 +72,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     config = parse_config({
         "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
         "alarms": {"db": str(tmp_path / "alarms.sqlite")},
-        "history": {"db": str(tmp_path / "history.sqlite")}, "sim": {"rate": 30.0}},
+        "history": {"db": str(tmp_path / "history.sqlite")}, "sim": {"rate": 30.0},
+        "recording": {"folder": str(tmp_path / "rec")}},
         tmp_path / "c.toml")
     app = TwinApp(config, demo_dir, port=0)
 
@@ -101,7 +102,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
                            ("/assets/" + "0" * 64, None),
                            ("/api/history/002A02?from=0&max_points=10", None),
                            ("/api/history/002A02?from=x", None),
-                           ("/api/alarms", None), ("/metrics", None), ("/nowhere", None)):
+                           ("/api/alarms", None), ("/metrics", None), ("/nowhere", None),
+                           ("/api/recordings", None)):
             results[(path, bool(hdrs))] = await loop.run_in_executor(None, get, path, hdrs)
         stop.set()
         await run
@@ -131,3 +133,9 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     metrics = r[("/metrics", False)][2].decode()
     assert "minetwin_ticks_total" in metrics and "minetwin_clients" in metrics
     assert r[("/nowhere", False)][0] == 404
+    (seg,) = json.loads(r[("/api/recordings", False)][2])["recordings"]
+    assert seg["name"].startswith("minetwin-") and seg["bytes"] > 0
+    # Everything streamed was recorded: the last state replays from the file.
+    from streaming.recording import Recording
+    rec = Recording(tmp_path / "rec")
+    assert rec.state_at(app.scene.time_ms).scene.snapshot() == app.scene.snapshot()
