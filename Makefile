@@ -34,6 +34,7 @@ bench: setup
 	$(PY) bench/bench_scene.py
 	$(PY) bench/bench_sim.py
 	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_recording.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

@@ -20,6 +20,7 @@ keyframe at or before it, then the diffs up to it.
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from dataclasses import dataclass
@@ -154,6 +155,7 @@ class Recording:
         self.folder = Path(folder)
         self.segments = sorted(self.folder.glob("minetwin-*.mcap"))
         self.truncated: list[str] = []
+        self._cache: dict[Path, tuple[list[int], list[RecordedMessage], list[int]]] = {}
 
     def messages(self, segment: Path) -> Iterator[RecordedMessage]:
         """The segment's messages in file order (the recorder writes them in time order).
@@ -184,16 +186,27 @@ class Recording:
         times = [m.time_ms for m in self.all_messages() if m.topic != "/alarms"]
         return (min(times), max(times)) if times else None
 
+    def _index(self, seg: Path) -> tuple[list[int], list[RecordedMessage], list[int]]:
+        """A segment's scene messages (times, messages, keyframe positions), read once."""
+        if seg not in self._cache:
+            msgs = [m for m in self.messages(seg) if m.topic != "/alarms"]
+            self._cache[seg] = ([m.time_ms for m in msgs], msgs,
+                                [i for i, m in enumerate(msgs) if m.topic == "/scene/keyframe"])
+        return self._cache[seg]
+
     def state_at(self, t_ms: int) -> Replica:
-        """The scene as it was at ``t_ms``: the newest keyframe at or before it, then diffs."""
+        """The scene as it was at ``t_ms``: the newest keyframe at or before it, then diffs.
+        The first call on a segment reads it into memory; later seeks only decode from the
+        keyframe (at most ``keyframe_s`` of diffs)."""
         candidates = [s for s in self.segments if _segment_time(s) <= t_ms] or self.segments[:1]
         for seg in reversed(candidates):
-            msgs = [m for m in self.messages(seg) if m.topic != "/alarms" and m.time_ms <= t_ms]
-            keys = [i for i, m in enumerate(msgs) if m.topic == "/scene/keyframe"]
-            if not keys:
+            times, msgs, keys = self._index(seg)
+            end = bisect.bisect_right(times, t_ms)
+            k = bisect.bisect_right(keys, end - 1) - 1
+            if k < 0:
                 continue
             replica, dec = Replica(), WireDecoder()
-            for m in msgs[keys[-1]:]:
+            for m in msgs[keys[k]:end]:
                 replica.apply(dec.decode(m.data))
             return replica
         raise LookupError(f"nothing recorded at or before {t_ms}")
