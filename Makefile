@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/bench_sim.py
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_recording.py
+	$(PY) bench/bench_streaming.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
