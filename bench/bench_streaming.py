@@ -91,7 +91,8 @@ def main() -> None:
         scene.commit(int(time.time() * 1000))
         h = scene.handles(list(scene))
         server = StreamServer(scene, tokens={hashlib.sha256(TOKEN.encode()).hexdigest(): "viewer"},
-                              port=0, client_queue=64)
+                              port=0, client_queue=64,
+                              max_connections_per_token=args.clients)
         await server.start()
         ctx = mp.get_context("spawn")
         out = ctx.Queue()

@@ -41,6 +41,7 @@ CLOSE_CODES = {
     "too_big": 1009,           # larger than max_frame_bytes
     "unauthorized": 4001,      # missing or wrong token
     "order": 4002,             # a message that is not allowed in the session's state
+    "too_many": 4003,          # more connections with this token than allowed
     "too_fast": 4008,          # over the message-rate limit
     "too_slow": 4009,          # fell too far behind (dropped past the configured limit)
 }

@@ -49,7 +49,8 @@ class StreamServer:
                  port: int = 8770, precision: int = 4, client_queue: int = 64,
                  max_frame_bytes: int = 1 << 20, drop_after_s: float = 30.0,
                  on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
-                 http: Callable | None = None):
+                 http: Callable | None = None, max_connections_per_token: int = 20,
+                 max_messages_per_s: float = 20.0, ssl: Any = None):
         self.scene = scene
         self.tokens = tokens
         self.host, self.port = host, port
@@ -59,6 +60,10 @@ class StreamServer:
         self.drop_after_s = drop_after_s
         self.on_command = on_command
         self.http = http                   # process_request: HTTP on the same port
+        self.max_connections_per_token = max_connections_per_token
+        self.max_messages_per_s = max_messages_per_s
+        self.ssl = ssl
+        self._per_token: dict[str, int] = {}
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
@@ -68,7 +73,12 @@ class StreamServer:
     async def start(self) -> None:
         self._server = await serve(self._handle, self.host, self.port,
                                    subprotocols=[SUBPROTOCOL], compression=None,
-                                   max_size=self.max_frame_bytes, process_request=self.http)
+                                   max_size=self.max_frame_bytes, process_request=self.http,
+                                   ssl=self.ssl,
+                                   # Room for a burst past the rate limit: with a full
+                                   # incoming queue reading pauses, and the close frame that
+                                   # tells a flooder why would wait for close_timeout.
+                                   max_queue=256)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("streaming on ws://%s:%d (%s)", self.host, self.port, SUBPROTOCOL)
@@ -126,11 +136,28 @@ class StreamServer:
         session = ServerSession(self.tokens, max_bytes=self.max_frame_bytes)
         c = _Client(conn, session, asyncio.Queue(self.client_queue + 1))
         await conn.send(encode(Hello(self.session_id, self.scene.revision)))
+        # A token bucket: max_messages_per_s sustained, the same number in a burst.
+        allowance, last = self.max_messages_per_s, time.monotonic()
+        counted = None
         try:
             async for data in conn:
+                now = time.monotonic()
+                allowance = min(self.max_messages_per_s,
+                                allowance + (now - last) * self.max_messages_per_s)
+                last = now
+                if allowance < 1:
+                    raise ProtocolError("too_fast", "over the message-rate limit")
+                allowance -= 1
                 if isinstance(data, str):
                     raise ProtocolError("invalid", "text messages are not used")
                 for action in session.receive(data):
+                    if isinstance(action, AuthOk):
+                        h = session.token_hash
+                        if self._per_token.get(h, 0) >= self.max_connections_per_token:
+                            raise ProtocolError("too_many", "too many connections for this "
+                                                            "token")
+                        self._per_token[h] = self._per_token.get(h, 0) + 1
+                        counted = h
                     await self._act(c, action)
         except ProtocolError as exc:
             self.stats["closed_bad"] += 1
@@ -139,6 +166,8 @@ class StreamServer:
             pass
         finally:
             self.clients.discard(c)
+            if counted is not None:
+                self._per_token[counted] -= 1
             if c.task is not None:
                 c.task.cancel()
 

@@ -218,7 +218,9 @@ class TwinApp:
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
             precision=4 if cfg.wire.transform_precision == "float32" else 8,
             client_queue=cfg.server.client_queue, drop_after_s=cfg.server.drop_after_s,
-            max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api)
+            max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api,
+            max_connections_per_token=cfg.server.max_connections_per_token,
+            max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls())
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
@@ -248,6 +250,16 @@ class TwinApp:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _tls(self):
+        cfg = self.config.server
+        if not cfg.tls_cert:
+            return None
+        import ssl
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.config.resolve_path(cfg.tls_cert),
+                            self.config.resolve_path(cfg.tls_key) if cfg.tls_key else None)
+        return ctx
 
     def _recordings(self) -> list[dict]:
         if self.recorder is None:

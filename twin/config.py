@@ -84,6 +84,12 @@ class ServerSection:
                                       "dropped, > 0", _positive)
     max_message_bytes: int = _spec(1 << 20, "the largest message a client may send, >= 1024",
                                    lambda v: v >= 1024)
+    max_connections_per_token: int = _spec(20, "connections one token may hold, >= 1",
+                                           _positive)
+    max_messages_per_s: float = _spec(20.0, "messages a client may send per second, > 0",
+                                      _positive)
+    tls_cert: str = _spec("", "a PEM certificate chain for TLS (wss://), or \"\"")
+    tls_key: str = _spec("", "its PEM private key, or \"\"")
 
     def token_roles(self) -> dict[str, str]:
         """sha256(token) hex → role."""

@@ -50,7 +50,8 @@ def test_fifty_clients_hold_replicas_equal_to_the_authority():
     async def main():
         rng = np.random.default_rng(1)
         scene = Scene(history_limit=200)
-        server = StreamServer(scene, tokens=TOKENS, port=0, precision=8)
+        server = StreamServer(scene, tokens=TOKENS, port=0, precision=8,
+                              max_connections_per_token=50)
         await server.start()
         url = f"ws://127.0.0.1:{server.port}"
         stop = asyncio.Event()
@@ -177,5 +178,46 @@ def test_tokens_roles_and_bad_frames():
         assert viewer.connected.is_set() and op.connected.is_set()
         stop.set()
         await asyncio.gather(*tasks)
+        await server.stop()
+    run(main())
+
+
+def test_flooding_and_too_many_connections_are_closed_while_others_continue():
+    async def main():
+        scene = Scene()
+        scene.add("a")
+        scene.commit(1)
+        server = StreamServer(scene, tokens=TOKENS, port=0, max_messages_per_s=5,
+                              max_connections_per_token=2)
+        await server.start()
+        url = f"ws://127.0.0.1:{server.port}"
+        stop = asyncio.Event()
+        good = StreamClient(url, "op")
+        task = asyncio.create_task(good.run(stop))
+        await _until(lambda: good.revision == 1, "the good client")
+        # A flooder: many commands at once.
+        flood = await connect(url, subprotocols=[SUBPROTOCOL])
+        await flood.recv()
+        await flood.send(encode(Auth("viewer")))
+        await flood.recv()
+        with pytest.raises(ConnectionClosed) as exc:
+            for i in range(50):
+                await flood.send(b"\x83\xa1t\xa7command\xa2id" + bytes([i]) +
+                                 b"\xa4name\xa9ack_alarm")
+            await asyncio.wait_for(flood.recv(), 10)
+            while True:
+                await asyncio.wait_for(flood.recv(), 10)
+        assert exc.value.rcvd.code == 4008
+        # A second and a third connection with the same token: the third is refused.
+        second = StreamClient(url, "op")
+        await second._open()
+        with pytest.raises(AuthError, match="too many connections"):
+            await StreamClient(url, "op")._open()
+        scene.set_translation("a", (1, 2, 3))
+        server.publish(scene.commit(2))
+        await _until(lambda: good.revision == 2, "the good client after all that")
+        assert good.replica == scene
+        stop.set()
+        await task
         await server.stop()
     run(main())
