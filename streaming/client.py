@@ -19,7 +19,8 @@ from scene import Replica
 from scene.wire import WireDecoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Command, Diff, Error, Hello,
-                       ProtocolError, Result, Snapshot, Subscribe, decode, encode)
+                       ProtocolError, ReplayStatus, Result, Snapshot, Subscribe, decode,
+                       encode)
 
 __all__ = ["StreamClient", "AuthError"]
 
@@ -40,6 +41,7 @@ class StreamClient:
         self.session: str | None = None
         self.role: str | None = None
         self.alarms: dict[int, dict] = {}
+        self.replay: ReplayStatus | None = None       # the replay it watches, if any
         self.on_change = on_change
         self.connected = asyncio.Event()
         self.frames = 0
@@ -115,12 +117,20 @@ class StreamClient:
     def _handle(self, msg: Any) -> None:
         if isinstance(msg, (Snapshot, Diff)):
             cs = self.decoder.decode(msg.data)
+            if cs.kind == "diff" and cs.base != self.replica.revision:
+                # Out of step (a frame crossing a switch between live and replay): the next
+                # snapshot puts it right; never apply a diff to the wrong base.
+                log.warning("dropping diff %s->%s at revision %s", cs.base, cs.revision,
+                            self.replica.revision)
+                return
             self.replica.apply(cs)
             self.frames += 1
             if self.on_change is not None:
                 self.on_change(cs)
         elif isinstance(msg, AlarmEvent):
             self.alarms[msg.alarm.get("id")] = msg.alarm
+        elif isinstance(msg, ReplayStatus):
+            self.replay = msg
         elif isinstance(msg, Result):
             fut = self._pending.pop(msg.id, None)
             if fut is not None and not fut.done():

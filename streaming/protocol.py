@@ -22,7 +22,7 @@ import msgpack
 __all__ = [
     "PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "COMMANDS", "ProtocolError", "CLOSE_CODES",
     "Hello", "Auth", "AuthOk", "Subscribe", "Snapshot", "Diff", "Command", "Result",
-    "AlarmEvent", "Error", "encode", "decode", "ServerSession",
+    "AlarmEvent", "Error", "ReplayStatus", "encode", "decode", "ServerSession",
 ]
 
 PROTOCOL_VERSION = 1
@@ -32,7 +32,9 @@ SUBPROTOCOL = "minetwin.v1"
 #: steers wall cameras; an instructor also runs replays; an admin everything.
 ROLES = ("viewer", "operator", "instructor", "admin")
 #: Command → the lowest role allowed to send it.
-COMMANDS = {"ack_alarm": "operator"}
+COMMANDS = {"ack_alarm": "operator", "replay_open": "instructor",
+            "replay_control": "instructor", "replay_close": "instructor",
+            "replay_join": "viewer", "replay_leave": "viewer"}
 
 #: WebSocket close codes we use (RFC 6455 §7.4: 4000-4999 are for applications).
 CLOSE_CODES = {
@@ -127,7 +129,27 @@ class Result:
     id: int
     ok: bool
     message: str = ""
+    data: dict = field(default_factory=dict)
     t = "result"
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.ok, self.message))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStatus:
+    """Server: where a replay session is — sent to its members on every change and each
+    second while it plays."""
+    id: int
+    time_ms: int
+    speed: float
+    playing: bool
+    span: list
+    markers: list
+    t = "replay"
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.time_ms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +170,18 @@ class Error:
 
 
 _TYPES: dict[str, type] = {c.t: c for c in (Hello, Auth, AuthOk, Subscribe, Snapshot, Diff,
-                                            Command, Result, AlarmEvent, Error)}
+                                            Command, Result, AlarmEvent, Error, ReplayStatus)}
 _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "version": int},
            Auth: {"token": str}, AuthOk: {"role": str},
            Subscribe: {"resume_from": (int, type(None))},
            Snapshot: {"data": bytes}, Diff: {"data": bytes},
            Command: {"id": int, "name": str, "args": dict},
-           Result: {"id": int, "ok": bool, "message": str}, AlarmEvent: {"alarm": dict},
+           Result: {"id": int, "ok": bool, "message": str, "data": dict},
+           AlarmEvent: {"alarm": dict},
+           ReplayStatus: {"id": int, "time_ms": int, "speed": (float, int), "playing": bool,
+                          "span": list, "markers": list},
            Error: {"code": str, "message": str}}
-_OPTIONAL = {Subscribe: {"resume_from"}, Command: {"args"}, Result: {"message"},
+_OPTIONAL = {Subscribe: {"resume_from"}, Command: {"args"}, Result: {"message", "data"},
              Hello: {"capabilities", "version"}}
 _packer = msgpack.Packer(use_bin_type=True)
 

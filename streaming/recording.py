@@ -186,7 +186,7 @@ class Recording:
         times = [m.time_ms for m in self.all_messages() if m.topic != "/alarms"]
         return (min(times), max(times)) if times else None
 
-    def _index(self, seg: Path) -> tuple[list[int], list[RecordedMessage], list[int]]:
+    def index(self, seg: Path) -> tuple[list[int], list[RecordedMessage], list[int]]:
         """A segment's scene messages (times, messages, keyframe positions), read once."""
         if seg not in self._cache:
             msgs = [m for m in self.messages(seg) if m.topic != "/alarms"]
@@ -200,7 +200,7 @@ class Recording:
         keyframe (at most ``keyframe_s`` of diffs)."""
         candidates = [s for s in self.segments if _segment_time(s) <= t_ms] or self.segments[:1]
         for seg in reversed(candidates):
-            times, msgs, keys = self._index(seg)
+            times, msgs, keys = self.index(seg)
             end = bisect.bisect_right(times, t_ms)
             k = bisect.bisect_right(keys, end - 1) - 1
             if k < 0:

@@ -39,6 +39,7 @@ class _Client:
     queue: asyncio.Queue
     revision: int | None = None           # the last revision sent
     behind: bool = False
+    replay: Any = None                    # the replay session it watches (no live frames)
     sending_since: float | None = None
     catchups: int = 0
     task: asyncio.Task | None = field(default=None, repr=False)
@@ -50,7 +51,8 @@ class StreamServer:
                  max_frame_bytes: int = 1 << 20, drop_after_s: float = 30.0,
                  on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
                  http: Callable | None = None, max_connections_per_token: int = 20,
-                 max_messages_per_s: float = 20.0, ssl: Any = None):
+                 max_messages_per_s: float = 20.0, ssl: Any = None,
+                 recordings: str | None = None):
         self.scene = scene
         self.tokens = tokens
         self.host, self.port = host, port
@@ -64,6 +66,9 @@ class StreamServer:
         self.max_messages_per_s = max_messages_per_s
         self.ssl = ssl
         self._per_token: dict[str, int] = {}
+        self.recordings = recordings        # the recording folder replays read
+        self.replays: dict[int, Any] = {}
+        self._replay_ids = 0
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
@@ -97,7 +102,7 @@ class StreamServer:
         frame = encode(Diff(self.encoder.encode(cs)))
         now = time.monotonic()
         for c in list(self.clients):
-            if c.revision is None:
+            if c.revision is None or c.replay is not None:
                 continue
             if c.sending_since is not None and now - c.sending_since > self.drop_after_s:
                 self._drop(c)
@@ -166,6 +171,8 @@ class StreamServer:
             pass
         finally:
             self.clients.discard(c)
+            if c.replay is not None and c in c.replay.members:
+                c.replay.members.remove(c)
             if counted is not None:
                 self._per_token[counted] -= 1
             if c.task is not None:
@@ -181,6 +188,12 @@ class StreamServer:
             self.clients.add(c)
             if c.task is None:
                 c.task = asyncio.create_task(self._sender(c))
+        elif isinstance(action, Command) and action.name.startswith("replay_"):
+            try:
+                message, data = await self._replay_command(c, action)
+                await c.conn.send(encode(Result(action.id, True, message, data)))
+            except (ValueError, LookupError, KeyError, TypeError) as exc:
+                await c.conn.send(encode(Result(action.id, False, str(exc))))
         elif isinstance(action, Command):
             ok, message = (False, "commands are not handled by this server")
             if self.on_command is not None:
@@ -194,6 +207,65 @@ class StreamServer:
             # A reply to this connection: sent at once (websockets sends whole messages one
             # at a time), never dropped with the broadcast queue.
             await c.conn.send(encode(action))
+
+    async def _replay_command(self, c: _Client, cmd: Command) -> tuple[str, dict]:
+        from .recording import Recording
+        from .replay import ReplaySession
+        a = cmd.args
+        if cmd.name == "replay_open":
+            if self.recordings is None:
+                raise LookupError("this server keeps no recordings")
+            self._replay_ids += 1
+
+            async def send(client: _Client, frame: bytes) -> None:
+                await client.conn.send(frame)
+            session = ReplaySession(self._replay_ids, Recording(self.recordings),
+                                    int(a.get("start_ms", 0)), float(a.get("speed", 1.0)), send)
+            self.replays[session.id] = session
+            await self._enter_replay(c, session)
+            return f"replay {session.id} opened", {"replay": session.id, "span": session.span}
+        session = self.replays.get(int(a.get("replay", -1)))
+        if session is None:
+            raise LookupError(f"no replay {a.get('replay')!r}")
+        if cmd.name == "replay_join":
+            await self._enter_replay(c, session)
+            return f"joined replay {session.id}", {"replay": session.id}
+        if cmd.name == "replay_control":
+            await session.control(str(a.get("action")), a.get("value"))
+            return f"replay {session.id}: {a.get('action')}", {}
+        if cmd.name == "replay_leave":
+            await self._leave_replay(c)
+            return f"left replay {session.id}", {}
+        if cmd.name == "replay_close":
+            for member in list(session.members):
+                await self._leave_replay(member)
+            session.close()
+            del self.replays[session.id]
+            return f"replay {session.id} closed", {}
+        raise LookupError(f"unknown command {cmd.name!r}")
+
+    async def _enter_replay(self, c: _Client, session: Any) -> None:
+        if c.replay is not None:
+            await self._leave_replay(c, resume_live=False)
+        c.replay = session
+        while not c.queue.empty():                # no live frame may follow the replay's
+            c.queue.get_nowait()
+        await session.join(c)
+
+    async def _leave_replay(self, c: _Client, resume_live: bool = True) -> None:
+        session = c.replay
+        if session is None:
+            return
+        c.replay = None
+        if c in session.members:
+            session.members.remove(c)
+        if resume_live:
+            # Back to the live scene: a fresh snapshot, then the live diffs again.
+            while not c.queue.empty():
+                c.queue.get_nowait()
+            rev, frame = self._catch_up(None)
+            await c.conn.send(frame)
+            c.revision = rev
 
     def _catch_up(self, since: int | None) -> tuple[int, bytes]:
         """(revision, frame): a merged diff from ``since``, or a snapshot."""
@@ -218,6 +290,8 @@ class StreamServer:
                     rev, frame = self._catch_up(c.revision)
                 else:
                     rev, frame = item
+                if c.replay is not None:
+                    continue                      # watching a replay: live frames wait
                 c.sending_since = time.monotonic()
                 await c.conn.send(frame)
                 c.sending_since = None

@@ -220,7 +220,8 @@ class TwinApp:
             client_queue=cfg.server.client_queue, drop_after_s=cfg.server.drop_after_s,
             max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api,
             max_connections_per_token=cfg.server.max_connections_per_token,
-            max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls())
+            max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls(),
+            recordings=str(self.recorder.folder) if self.recorder else None)
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
