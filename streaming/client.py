@@ -18,9 +18,9 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from scene import Replica
 from scene.wire import WireDecoder
 
-from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Command, Diff, Error, Hello,
-                       ProtocolError, ReplayStatus, Result, Snapshot, Subscribe, decode,
-                       encode)
+from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, Diff, Error,
+                       Hello, ProtocolError, ReplayStatus, Result, Snapshot, Subscribe,
+                       decode, encode)
 
 __all__ = ["StreamClient", "AuthError"]
 
@@ -42,6 +42,7 @@ class StreamClient:
         self.role: str | None = None
         self.alarms: dict[int, dict] = {}
         self.replay: ReplayStatus | None = None       # the replay it watches, if any
+        self.cameras: dict[str, Camera] = {}           # wall group -> its shared camera
         self.on_change = on_change
         self.connected = asyncio.Event()
         self.frames = 0
@@ -131,6 +132,8 @@ class StreamClient:
             self.alarms[msg.alarm.get("id")] = msg.alarm
         elif isinstance(msg, ReplayStatus):
             self.replay = msg
+        elif isinstance(msg, Camera):
+            self.cameras[msg.group] = msg
         elif isinstance(msg, Result):
             fut = self._pending.pop(msg.id, None)
             if fut is not None and not fut.done():

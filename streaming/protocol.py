@@ -22,7 +22,7 @@ import msgpack
 __all__ = [
     "PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "COMMANDS", "ProtocolError", "CLOSE_CODES",
     "Hello", "Auth", "AuthOk", "Subscribe", "Snapshot", "Diff", "Command", "Result",
-    "AlarmEvent", "Error", "ReplayStatus", "encode", "decode", "ServerSession",
+    "AlarmEvent", "Error", "ReplayStatus", "Camera", "encode", "decode", "ServerSession",
 ]
 
 PROTOCOL_VERSION = 1
@@ -34,7 +34,8 @@ ROLES = ("viewer", "operator", "instructor", "admin")
 #: Command → the lowest role allowed to send it.
 COMMANDS = {"ack_alarm": "operator", "replay_open": "instructor",
             "replay_control": "instructor", "replay_close": "instructor",
-            "replay_join": "viewer", "replay_leave": "viewer"}
+            "replay_join": "viewer", "replay_leave": "viewer",
+            "camera_set": "operator", "camera_follow": "viewer", "camera_unfollow": "viewer"}
 
 #: WebSocket close codes we use (RFC 6455 §7.4: 4000-4999 are for applications).
 CLOSE_CODES = {
@@ -169,8 +170,23 @@ class Error:
     t = "error"
 
 
+@dataclass(frozen=True, slots=True)
+class Camera:
+    """Server: a wall group's shared camera (scene coordinates, z up): every tile of the
+    group renders from it. ``fov`` is the vertical field of view in degrees."""
+    group: str
+    position: list
+    target: list
+    fov: float
+    t = "camera"
+
+    def __hash__(self) -> int:
+        return hash(self.group)
+
+
 _TYPES: dict[str, type] = {c.t: c for c in (Hello, Auth, AuthOk, Subscribe, Snapshot, Diff,
-                                            Command, Result, AlarmEvent, Error, ReplayStatus)}
+                                            Command, Result, AlarmEvent, Error, ReplayStatus,
+                                            Camera)}
 _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "version": int},
            Auth: {"token": str}, AuthOk: {"role": str},
            Subscribe: {"resume_from": (int, type(None))},
@@ -180,6 +196,7 @@ _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "versi
            AlarmEvent: {"alarm": dict},
            ReplayStatus: {"id": int, "time_ms": int, "speed": (float, int), "playing": bool,
                           "span": list, "markers": list},
+           Camera: {"group": str, "position": list, "target": list, "fov": (float, int)},
            Error: {"code": str, "message": str}}
 _OPTIONAL = {Subscribe: {"resume_from"}, Command: {"args"}, Result: {"message", "data"},
              Hello: {"capabilities", "version"}}
@@ -241,6 +258,7 @@ class ServerSession:
         self.state = "hello_sent"
         self.role: str | None = None
         self.token_hash: str | None = None
+        self.last_command: Command | None = None
 
     def receive(self, data: bytes) -> list[Any]:
         import hashlib
@@ -258,6 +276,7 @@ class ServerSession:
             self.state = "streaming"
             return [msg]
         if isinstance(msg, Command):
+            self.last_command = msg
             need = COMMANDS.get(msg.name)
             if need is None:
                 return [Result(msg.id, False, f"unknown command {msg.name!r}")]

@@ -24,8 +24,8 @@ from websockets.exceptions import ConnectionClosed
 from scene import Changeset, Scene
 from scene.wire import WireEncoder
 
-from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Command, Diff, Hello, ProtocolError,
-                       Result, ServerSession, Snapshot, Subscribe, encode)
+from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, Diff, Hello,
+                       ProtocolError, Result, ServerSession, Snapshot, Subscribe, encode)
 
 __all__ = ["StreamServer"]
 
@@ -40,6 +40,7 @@ class _Client:
     revision: int | None = None           # the last revision sent
     behind: bool = False
     replay: Any = None                    # the replay session it watches (no live frames)
+    walls: set = field(default_factory=set)  # wall groups whose camera it follows
     sending_since: float | None = None
     catchups: int = 0
     task: asyncio.Task | None = field(default=None, repr=False)
@@ -52,7 +53,7 @@ class StreamServer:
                  on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
                  http: Callable | None = None, max_connections_per_token: int = 20,
                  max_messages_per_s: float = 20.0, ssl: Any = None,
-                 recordings: str | None = None):
+                 recordings: str | None = None, audit: Callable[[dict], None] | None = None):
         self.scene = scene
         self.tokens = tokens
         self.host, self.port = host, port
@@ -69,6 +70,8 @@ class StreamServer:
         self.recordings = recordings        # the recording folder replays read
         self.replays: dict[int, Any] = {}
         self._replay_ids = 0
+        self.cameras: dict[str, bytes] = {}     # wall group -> its last camera message
+        self.audit = audit                      # every command and its result
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
@@ -156,6 +159,8 @@ class StreamServer:
                 if isinstance(data, str):
                     raise ProtocolError("invalid", "text messages are not used")
                 for action in session.receive(data):
+                    if isinstance(action, Result):        # refused by the role table
+                        self._audit(c, session.last_command, action)
                     if isinstance(action, AuthOk):
                         h = session.token_hash
                         if self._per_token.get(h, 0) >= self.max_connections_per_token:
@@ -188,12 +193,21 @@ class StreamServer:
             self.clients.add(c)
             if c.task is None:
                 c.task = asyncio.create_task(self._sender(c))
+        elif isinstance(action, Command) and action.name.startswith("camera_"):
+            try:
+                result = Result(action.id, True, await self._camera_command(c, action))
+            except (ValueError, TypeError) as exc:
+                result = Result(action.id, False, str(exc))
+            self._audit(c, action, result)
+            await c.conn.send(encode(result))
         elif isinstance(action, Command) and action.name.startswith("replay_"):
             try:
                 message, data = await self._replay_command(c, action)
-                await c.conn.send(encode(Result(action.id, True, message, data)))
+                result = Result(action.id, True, message, data)
             except (ValueError, LookupError, KeyError, TypeError) as exc:
-                await c.conn.send(encode(Result(action.id, False, str(exc))))
+                result = Result(action.id, False, str(exc))
+            self._audit(c, action, result)
+            await c.conn.send(encode(result))
         elif isinstance(action, Command):
             ok, message = (False, "commands are not handled by this server")
             if self.on_command is not None:
@@ -202,11 +216,50 @@ class StreamServer:
                 except Exception as exc:                    # our bug: say so, keep serving
                     log.exception("command %s failed", action.name)
                     ok, message = False, f"internal error ({type(exc).__name__})"
-            await c.conn.send(encode(Result(action.id, ok, message)))
+            result = Result(action.id, ok, message)
+            self._audit(c, action, result)
+            await c.conn.send(encode(result))
         elif isinstance(action, Result):
             # A reply to this connection: sent at once (websockets sends whole messages one
             # at a time), never dropped with the broadcast queue.
             await c.conn.send(encode(action))
+
+    def _audit(self, c: _Client, cmd: Command | None, result: Result) -> None:
+        if self.audit is None:
+            return
+        self.audit({"time_ms": int(time.time() * 1000), "role": c.session.role,
+                    "token": (c.session.token_hash or "")[:12],
+                    "command": cmd.name if cmd else None, "args": cmd.args if cmd else None,
+                    "id": result.id, "ok": result.ok, "message": result.message})
+
+    async def _camera_command(self, c: _Client, cmd: Command) -> str:
+        """Wall groups: an operator sets a group's camera; tiles follow it (the wall's
+        automatic tour is a client that sets the camera on a timer)."""
+        a = cmd.args
+        group = a.get("group")
+        if not isinstance(group, str) or not group:
+            raise ValueError("a wall group is a non-empty name")
+        if cmd.name == "camera_follow":
+            c.walls.add(group)
+            if group in self.cameras:
+                await c.conn.send(self.cameras[group])
+            return f"following wall group {group}"
+        if cmd.name == "camera_unfollow":
+            c.walls.discard(group)
+            return f"no longer following {group}"
+        pos, target, fov = a.get("position"), a.get("target"), a.get("fov", 50.0)
+        for name, v in (("position", pos), ("target", target)):
+            if not (isinstance(v, list) and len(v) == 3 and
+                    all(isinstance(x, (int, float)) and x == x and abs(x) < 1e7 for x in v)):
+                raise ValueError(f"{name} is [x, y, z] in scene metres")
+        if not isinstance(fov, (int, float)) or not 1 <= fov <= 170:
+            raise ValueError("fov is degrees in [1, 170]")
+        frame = encode(Camera(group, [float(x) for x in pos], [float(x) for x in target],
+                              float(fov)))
+        self.cameras[group] = frame
+        followers = [x for x in self.clients if group in x.walls]
+        await asyncio.gather(*(x.conn.send(frame) for x in followers), return_exceptions=True)
+        return f"camera of {group} set for {len(followers)} tiles"
 
     async def _replay_command(self, c: _Client, cmd: Command) -> tuple[str, dict]:
         from .recording import Recording

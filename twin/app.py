@@ -221,7 +221,8 @@ class TwinApp:
             max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api,
             max_connections_per_token=cfg.server.max_connections_per_token,
             max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls(),
-            recordings=str(self.recorder.folder) if self.recorder else None)
+            recordings=str(self.recorder.folder) if self.recorder else None,
+            audit=self._audit_command)
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
@@ -251,6 +252,15 @@ class TwinApp:
             for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _audit_command(self, entry: dict) -> None:
+        """Append one command to the audit trail (JSON lines, flushed at once)."""
+        import json
+        path = self.config.resolve_path(self.config.server.audit_log)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        log.info("command %s by %s: %s", entry["command"], entry["role"], entry["message"])
 
     def _tls(self):
         cfg = self.config.server

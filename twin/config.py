@@ -88,6 +88,7 @@ class ServerSection:
                                            _positive)
     max_messages_per_s: float = _spec(20.0, "messages a client may send per second, > 0",
                                       _positive)
+    audit_log: str = _spec("var/audit.jsonl", "a file for the command audit trail (JSON lines)")
     tls_cert: str = _spec("", "a PEM certificate chain for TLS (wss://), or \"\"")
     tls_key: str = _spec("", "its PEM private key, or \"\"")
 

@@ -19,6 +19,7 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
         "history": {"db": str(tmp_path / "history.sqlite")},
         "sim": {"rate": 60.0, "scenario": str(tmp_path / "drill.toml")},
         "tick": {"rate_hz": 20.0}, "recording": {"folder": str(tmp_path / "rec")},
+        "server": {"audit_log": str(tmp_path / "audit.jsonl")},
         "wire": {"transform_precision": "float64"}}, tmp_path / "c.toml")   # exact replicas
     app = TwinApp(config, demo_dir, port=0)
 
@@ -60,6 +61,11 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
         app.close()
     assert not refused.ok and done.ok
     assert viewer.replica == app.scene
+    import json
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["role"], a["command"], a["ok"]) for a in audit] == [
+        ("viewer", "ack_alarm", False), ("operator", "ack_alarm", True)]
+    assert audit[1]["args"]["comment"] == "已通知撤人"
     assert viewer.replica.scene.property("sensor/002A02", "alarm_level") >= 2
     assert viewer.replica.scene.visual("sensor/002A02").color == 0xE74C3C
 

@@ -221,3 +221,38 @@ def test_flooding_and_too_many_connections_are_closed_while_others_continue():
         await task
         await server.stop()
     run(main())
+
+
+def test_wall_groups_follow_one_camera_steered_by_an_operator():
+    async def main():
+        scene = Scene()
+        scene.commit(1)
+        server = StreamServer(scene, tokens=TOKENS, port=0)
+        await server.start()
+        url = f"ws://127.0.0.1:{server.port}"
+        stop = asyncio.Event()
+        tiles = [StreamClient(url, "viewer") for _ in range(3)]
+        op = StreamClient(url, "op")
+        tasks = [asyncio.create_task(c.run(stop)) for c in tiles + [op]]
+        await _until(lambda: all(c.revision == 1 for c in tiles + [op]), "everyone")
+        for t in tiles[:2]:
+            assert (await t.command("camera_follow", group="wall-1")).ok
+        refused = await tiles[2].command("camera_set", group="wall-1", position=[0, 0, 10],
+                                         target=[0, 0, 0])
+        assert not refused.ok and "operator" in refused.message
+        bad = await op.command("camera_set", group="wall-1", position=[0, "x", 1],
+                               target=[0, 0, 0])
+        assert not bad.ok and "position" in bad.message
+        done = await op.command("camera_set", group="wall-1", position=[100, -50, 1200],
+                                target=[120, -40, 1050], fov=40)
+        assert done.ok and "2 tiles" in done.message
+        await _until(lambda: all("wall-1" in t.cameras for t in tiles[:2]), "the tiles")
+        assert tiles[0].cameras["wall-1"].position == [100.0, -50.0, 1200.0]
+        assert "wall-1" not in tiles[2].cameras
+        late = await tiles[2].command("camera_follow", group="wall-1")   # gets it at once
+        assert late.ok
+        await _until(lambda: "wall-1" in tiles[2].cameras, "the late tile")
+        stop.set()
+        await asyncio.gather(*tasks)
+        await server.stop()
+    run(main())
