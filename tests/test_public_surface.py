@@ -22,3 +22,18 @@ def test_twin_and_assets_public_surface():
     assert sorted(assets.__all__) == sorted([
         "AssetStore", "AssetNotFoundError", "ValidationReport", "GltfValidationError",
         "validate_files", "validator_available"])
+
+
+def test_live_bindings_and_streaming_public_surface():
+    import live_bindings
+    import streaming
+    assert sorted(live_bindings.__all__) == sorted([
+        "DefaultBindings", "SENSOR_COLORS", "Rule", "RuleEvent", "RuleEngine", "RulesError",
+        "resolve_rules", "Alarm", "AlarmBook", "AlarmError", "UploadWatcher", "FileOutcome",
+        "History", "Sample", "Bucket", "Watchdogs", "Limits", "DeclarativeBindings",
+        "BindingError", "load_bindings", "HazardRules"])
+    assert sorted(streaming.__all__) == sorted(["PROTOCOL_VERSION", "ROLES", "SUBPROTOCOL",
+                                                "ProtocolError"])
+    for module in (live_bindings, streaming):
+        for name in module.__all__:
+            assert hasattr(module, name)
