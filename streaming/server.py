@@ -120,6 +120,15 @@ class StreamServer:
                     c.queue.get_nowait()
                 c.queue.put_nowait(None)
 
+    def resync_all(self) -> None:
+        """The scene jumped (a gateway re-synchronised): every client gets a snapshot."""
+        for c in list(self.clients):
+            if c.revision is not None and c.replay is None:
+                c.behind = True
+                while not c.queue.empty():
+                    c.queue.get_nowait()
+                c.queue.put_nowait(None)
+
     def publish_alarm(self, alarm: dict) -> None:
         frame = encode(AlarmEvent(alarm))
         for c in list(self.clients):

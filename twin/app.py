@@ -110,8 +110,15 @@ class TwinApp:
                                      segment_s=rc.segment_s, keyframe_s=rc.keyframe_s,
                                      fsync_every_s=rc.fsync_every_s,
                                      retention_days=rc.retention_days)
-        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems,
-                             consumers=[self._publish])
+        consumers = [self._publish]
+        if config.gateway.redis_url:
+            from streaming.gateway import FramePublisher
+            g = config.gateway
+            consumers.append(FramePublisher(g.redis_url, scene, stream=g.stream,
+                                            maxlen=g.maxlen,
+                                            snapshot_every_s=g.snapshot_every_s).publish)
+            log.info("publishing frames to %s %s for gateways", g.redis_url, g.stream)
+        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems, consumers=consumers)
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
 

@@ -6,6 +6,8 @@ against the import direction of DESIGN.md's table, which holds for every other m
     minetwin serve [--config FILE] [--mine DIR] [--host H] [--port P] [--ticks N]
                                           load the mine (the demo is generated if absent),
                                           build its scene and run the tick loop
+    minetwin gateway [--config FILE] [--redis URL] [--port P]
+                                          serve clients from the twin's Redis stream
     minetwin demo generate --seed N --out DIR   write the demo mine folder (deterministic)
     minetwin mine check DIR               validate a mine folder: a summary or every error
     minetwin scene export --mine DIR [--node ID] --out FILE.glb
@@ -107,6 +109,41 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     refused = {k: v for k, v in app.bindings.stats.items() if k.startswith("refused")}
     log.info("stopped after %d ticks: %d observations bound, revision %d; refused: %s",
              app.loop.stats.ticks, app.observations, app.scene.revision, refused or "none")
+    return 0
+
+
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    from streaming.gateway import Gateway
+
+    config = _load_config_or_exit(args.config)
+    logging.basicConfig(level=config.log.level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = args.redis or config.gateway.redis_url
+    if not url:
+        print("error: no Redis to read from: set [gateway] redis_url or pass --redis",
+              file=sys.stderr)
+        return 2
+    gw = Gateway(url, stream=config.gateway.stream, tokens=config.server.token_roles(),
+                 host=args.host or config.server.host,
+                 port=config.gateway.port if args.port is None else args.port,
+                 history_limit=config.scene.history_limit,
+                 client_queue=config.server.client_queue,
+                 drop_after_s=config.server.drop_after_s,
+                 max_frame_bytes=config.server.max_message_bytes)
+
+    async def main_async() -> None:
+        stop = asyncio.Event()
+        aloop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            aloop.add_signal_handler(sig, stop.set)
+        if args.seconds:
+            aloop.call_later(args.seconds, stop.set)
+        log.info("gateway: %s %s → ws://%s:%d", url, config.gateway.stream, gw.server.host,
+                 gw.server.port)
+        await gw.run(stop)
+
+    asyncio.run(main_async())
+    log.info("gateway stopped at revision %d", gw.source.revision)
     return 0
 
 
@@ -268,6 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--import", dest="import_file", help="a glTF/GLB to add to the scene")
     serve.add_argument("--no-sim", action="store_true", help="do not run the simulator")
     serve.set_defaults(func=_cmd_serve)
+
+    gw = sub.add_parser("gateway", help="serve clients from the twin's Redis stream")
+    gw.add_argument("--config", help="config file (default: the repo's config.toml)")
+    gw.add_argument("--redis", help="redis://host:port/db (default: [gateway] redis_url)")
+    gw.add_argument("--host", help="listen address (default: server.host)")
+    gw.add_argument("--port", type=int, help="listen port (default: gateway.port)")
+    gw.add_argument("--seconds", type=float, help="stop after this long")
+    gw.set_defaults(func=_cmd_gateway)
 
     demo = sub.add_parser("demo", help="the demo mine")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)

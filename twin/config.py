@@ -195,6 +195,16 @@ class RecordingSection:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewaySection:
+    redis_url: str = _spec("", "redis://host:port/db to publish frames to, or \"\" for none",
+                           lambda v: v == "" or v.startswith(("redis://", "rediss://", "unix://")))
+    stream: str = _spec("minetwin:frames", "a stream key", lambda v: bool(v))
+    maxlen: int = _spec(100_000, "entries the stream keeps, >= 1000", lambda v: v >= 1000)
+    snapshot_every_s: float = _spec(60.0, "seconds between snapshot entries, > 0", _positive)
+    port: int = _spec(8771, "the port a gateway serves on, 0..65535", _port)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -217,6 +227,7 @@ class Config:
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
     history: HistorySection = field(default_factory=HistorySection)
     recording: RecordingSection = field(default_factory=RecordingSection)
+    gateway: GatewaySection = field(default_factory=GatewaySection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -22,7 +22,7 @@ def test_the_repository_config_loads_and_matches_the_defaults():
     config = load_config()
     assert config.source == str(DEFAULT_CONFIG_PATH)
     defaults = Config()
-    for section in ("mine", "assets", "server", "tick", "scene", "wire", "sim", "feeds", "ingest", "rules", "alarms", "history", "recording", "log"):
+    for section in ("mine", "assets", "server", "tick", "scene", "wire", "sim", "feeds", "ingest", "rules", "alarms", "history", "recording", "gateway", "log"):
         assert getattr(config, section) == getattr(defaults, section)
 
 
