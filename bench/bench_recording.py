@@ -33,7 +33,7 @@ def main() -> None:
     scene.commit(t0)
     h = scene.handles(list(scene))
     with tempfile.TemporaryDirectory() as tmp:
-        rec = Recorder(tmp, scene, keyframe_s=60.0, segment_s=3600.0, fsync_every_s=5.0)
+        rec = Recorder(tmp, scene, keyframe_s=15.0, segment_s=3600.0, fsync_every_s=5.0)
         ticks = 36_000
         start = time.perf_counter()
         for k in range(1, ticks + 1):

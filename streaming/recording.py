@@ -43,7 +43,7 @@ _SCHEMA = b"MineTwin scene wire frame v1 (docs/wire.md), msgpack"
 
 class Recorder:
     def __init__(self, folder: str | Path, scene: Scene, *, segment_s: float = 3600.0,
-                 keyframe_s: float = 60.0, chunk_bytes: int = 64 * 1024,
+                 keyframe_s: float = 15.0, chunk_bytes: int = 64 * 1024,
                  fsync_every_s: float = 5.0, retention_days: float = 90.0, precision: int = 8):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -189,7 +189,7 @@ class RecordingSection:
     enabled: bool = _spec(True, "true or false", doc="record everything streamed (MCAP)")
     folder: str = _spec("var/recordings", "a folder path (relative to the config file)")
     segment_s: float = _spec(3600.0, "seconds per file, >= 60", lambda v: v >= 60)
-    keyframe_s: float = _spec(60.0, "seconds between keyframe snapshots, > 0", _positive)
+    keyframe_s: float = _spec(15.0, "seconds between keyframe snapshots, > 0", _positive)
     fsync_every_s: float = _spec(5.0, "seconds between flush + fsync, >= 0", lambda v: v >= 0)
     retention_days: float = _spec(30.0, "days segments are kept, > 0", _positive)
 
