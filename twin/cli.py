@@ -76,12 +76,30 @@ def _mine_scene(config, mine_dir: Path, *, generate_if_missing: bool):
     return model, store, scene
 
 
+def _start_logging(config) -> None:
+    logging.basicConfig(level=config.log.level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run_until_signal(run, seconds: float | None = None) -> None:
+    """Run ``run(stop)`` until SIGINT/SIGTERM (or ``seconds``) sets ``stop``."""
+    async def main_async() -> None:
+        stop = asyncio.Event()
+        aloop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            aloop.add_signal_handler(sig, stop.set)
+        if seconds:
+            aloop.call_later(seconds, stop.set)
+        await run(stop)
+
+    asyncio.run(main_async())
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .app import AppError, TwinApp
 
     config = _load_config_or_exit(args.config)
-    logging.basicConfig(level=config.log.level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _start_logging(config)
     configured = config.resolve_path(config.mine.path)
     mine_dir = Path(args.mine) if args.mine else configured
     try:
@@ -95,15 +113,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
              "ws://%s:%d (the browser viewer arrives with its issue). Ctrl-C stops.",
              config.tick.rate_hz, config.source, "minetwin.v1", app.host, app.port)
 
-    async def main_async() -> None:
-        stop = asyncio.Event()
-        aloop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            aloop.add_signal_handler(sig, stop.set)
-        await app.run(stop, max_ticks=args.ticks)
-
     try:
-        asyncio.run(main_async())
+        _run_until_signal(lambda stop: app.run(stop, max_ticks=args.ticks))
     finally:
         app.close()
     refused = {k: v for k, v in app.bindings.stats.items() if k.startswith("refused")}
@@ -116,8 +127,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from streaming.gateway import Gateway
 
     config = _load_config_or_exit(args.config)
-    logging.basicConfig(level=config.log.level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _start_logging(config)
     url = args.redis or config.gateway.redis_url
     if not url:
         print("error: no Redis to read from: set [gateway] redis_url or pass --redis",
@@ -131,18 +141,9 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
                  drop_after_s=config.server.drop_after_s,
                  max_frame_bytes=config.server.max_message_bytes)
 
-    async def main_async() -> None:
-        stop = asyncio.Event()
-        aloop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            aloop.add_signal_handler(sig, stop.set)
-        if args.seconds:
-            aloop.call_later(args.seconds, stop.set)
-        log.info("gateway: %s %s → ws://%s:%d", url, config.gateway.stream, gw.server.host,
-                 gw.server.port)
-        await gw.run(stop)
-
-    asyncio.run(main_async())
+    log.info("gateway: %s %s → ws://%s:%d", url, config.gateway.stream, gw.server.host,
+             gw.server.port)
+    _run_until_signal(gw.run, args.seconds)
     log.info("gateway stopped at revision %d", gw.source.revision)
     return 0
 
