@@ -748,22 +748,34 @@ class Scene:
         alive = self._alive[:n].copy()
         alive[ROOT] = False
         handles = np.flatnonzero(alive)
-        fields: dict[str, FieldChange] = {}
-        for fname, col in self._cols.items():
-            if fname == "kids":
-                mask = self._nkids[:n] > 0
-                h = np.flatnonzero(mask & self._alive[:n])
-            elif col.present is not None:
-                h = np.flatnonzero(col.present[:n] & alive)
-            else:
-                h = handles[_not_default(col, handles)]
-            if len(h):
-                fields[fname] = FieldChange(h, self._column_values(fname, col, h))
+        fields = self.state_of(handles)
+        if self._nkids[ROOT]:                     # the root's children: the top level
+            root = self._column_values("kids", self._cols["kids"], np.array([ROOT]))
+            old = fields.get("kids")
+            fields["kids"] = FieldChange(
+                np.concatenate([[ROOT], old.handles]) if old else np.array([ROOT]),
+                objarray(list(root) + (old.values.tolist() if old else [])))
         return Changeset(
             kind="snapshot", base=None, revision=self._revision, time_ms=self._time_ms,
             schema=tuple(self._schema.items()), added=handles,
             added_ids=tuple(self._ids[h] for h in handles.tolist()),  # type: ignore[misc]
             removed=np.zeros(0, dtype=np.int64), fields=fields, unset={})
+
+    def state_of(self, handles: np.ndarray) -> dict[str, FieldChange]:
+        """The non-default fields of live nodes (ascending handles, root excluded), as a
+        snapshot carries them: what a node added to a view needs to arrive whole."""
+        handles = np.asarray(handles, dtype=np.int64)
+        fields: dict[str, FieldChange] = {}
+        for fname, col in self._cols.items():
+            if fname == "kids":
+                h = handles[self._nkids[handles] > 0]
+            elif col.present is not None:
+                h = handles[col.present[handles]]
+            else:
+                h = handles[_not_default(col, handles)]
+            if len(h):
+                fields[fname] = FieldChange(h, self._column_values(fname, col, h))
+        return fields
 
     def changes_since(self, revision: int) -> Changeset | None:
         """One merged diff from ``revision`` to now, or None when the bounded history no

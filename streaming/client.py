@@ -33,8 +33,10 @@ class AuthError(Exception):
 
 class StreamClient:
     def __init__(self, url: str, token: str, *, max_frame_bytes: int = 64 << 20,
-                 on_change: Callable[[Any], None] | None = None):
+                 on_change: Callable[[Any], None] | None = None,
+                 tags: list[str] | None = None, box: list[float] | None = None):
         self.url, self.token = url, token
+        self.tags, self.box = tags, box            # a filtered view, when given
         self.max_frame_bytes = max_frame_bytes
         self.replica = Replica()
         self.decoder = WireDecoder(max_frame_bytes)
@@ -73,7 +75,11 @@ class StreamClient:
             self.replica = Replica()
             self.decoder = WireDecoder(self.max_frame_bytes)
         self.session = hello.session
-        await conn.send(encode(Subscribe(resume)))
+        if self.tags or self.box:
+            self.replica = Replica()               # a view always starts from a snapshot
+            await conn.send(encode(Subscribe(None, self.tags, self.box)))
+        else:
+            await conn.send(encode(Subscribe(resume)))
         return conn
 
     async def run(self, stop: asyncio.Event, *, reconnect: bool = True) -> None:

@@ -88,9 +88,16 @@ class AuthOk:
 @dataclass(frozen=True, slots=True)
 class Subscribe:
     """Client: start the stream. ``resume_from`` = the last revision it applied (after a
-    reconnect in the same server session), or None for a fresh snapshot."""
+    reconnect in the same server session), or None for a fresh snapshot. ``tags`` and
+    ``box`` restrict it to a view (nodes with one of the tags, inside the box, and their
+    ancestors); a filtered subscription always starts from a snapshot."""
     resume_from: int | None = None
+    tags: list | None = None
+    box: list | None = None
     t = "subscribe"
+
+    def __hash__(self) -> int:
+        return hash(self.resume_from)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -189,7 +196,8 @@ _TYPES: dict[str, type] = {c.t: c for c in (Hello, Auth, AuthOk, Subscribe, Snap
                                             Camera)}
 _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "version": int},
            Auth: {"token": str}, AuthOk: {"role": str},
-           Subscribe: {"resume_from": (int, type(None))},
+           Subscribe: {"resume_from": (int, type(None)), "tags": (list, type(None)),
+                       "box": (list, type(None))},
            Snapshot: {"data": bytes}, Diff: {"data": bytes},
            Command: {"id": int, "name": str, "args": dict},
            Result: {"id": int, "ok": bool, "message": str, "data": dict},
@@ -198,15 +206,18 @@ _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "versi
                           "span": list, "markers": list},
            Camera: {"group": str, "position": list, "target": list, "fov": (float, int)},
            Error: {"code": str, "message": str}}
-_OPTIONAL = {Subscribe: {"resume_from"}, Command: {"args"}, Result: {"message", "data"},
+_OPTIONAL = {Subscribe: {"resume_from", "tags", "box"}, Command: {"args"}, Result: {"message", "data"},
              Hello: {"capabilities", "version"}}
 _packer = msgpack.Packer(use_bin_type=True)
 
 
 def encode(msg: Any) -> bytes:
     body = {"t": msg.t}
+    optional = _OPTIONAL.get(type(msg), ())
     for name in _FIELDS[type(msg)]:
         v = getattr(msg, name)
+        if v is None and name in optional and name != "resume_from":
+            continue                              # optional and absent: not sent
         body[name] = list(v) if isinstance(v, tuple) else v
     return _packer.pack(body)
 

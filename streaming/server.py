@@ -41,6 +41,7 @@ class _Client:
     behind: bool = False
     replay: Any = None                    # the replay session it watches (no live frames)
     walls: set = field(default_factory=set)  # wall groups whose camera it follows
+    view: Any = None                      # its filter's key, or None for the whole scene
     sending_since: float | None = None
     catchups: int = 0
     task: asyncio.Task | None = field(default=None, repr=False)
@@ -71,6 +72,7 @@ class StreamServer:
         self.replays: dict[int, Any] = {}
         self._replay_ids = 0
         self.cameras: dict[str, bytes] = {}     # wall group -> its last camera message
+        self.views: dict[tuple, Any] = {}       # filter key -> View (shared by its clients)
         self.audit = audit                      # every command and its result
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
@@ -101,12 +103,21 @@ class StreamServer:
     def publish(self, cs: Changeset) -> None:
         """A committed changeset: encoded once, queued for every streaming client."""
         if not self.clients:
+            self.views.clear()
             return                     # skip encoding when nobody listens
-        frame = encode(Diff(self.encoder.encode(cs)))
+        wanted = {c.view for c in self.clients}
+        for key in [k for k in self.views if k not in wanted]:
+            del self.views[key]        # nobody left on that view: forget it
+        # Encoded once per distinct subscription: the whole scene, and each view.
+        frames = {key: encode(Diff(self.encoder.encode(view.diff(cs))))
+                  for key, view in self.views.items()}
+        if None in wanted:
+            frames[None] = encode(Diff(self.encoder.encode(cs)))
         now = time.monotonic()
         for c in list(self.clients):
-            if c.revision is None or c.replay is not None:
+            if c.revision is None or c.replay is not None or c.view not in frames:
                 continue
+            frame = frames[c.view]
             if c.sending_since is not None and now - c.sending_since > self.drop_after_s:
                 self._drop(c)
                 continue
@@ -196,7 +207,26 @@ class StreamServer:
         if isinstance(action, AuthOk):
             await c.conn.send(encode(action))
         elif isinstance(action, Subscribe):
-            first = self._catch_up(action.resume_from)
+            if action.tags or action.box:
+                from .views import View, view_key
+                key = view_key(action.tags, action.box)
+                if not all(isinstance(t, str) for t in action.tags or []) or \
+                        not all(isinstance(v, (int, float)) for v in action.box or []):
+                    raise ProtocolError("invalid", "subscribe: tags are text, box is numbers")
+                try:
+                    view = self.views.get(key)
+                    if view is None:
+                        view = self.views[key] = View(self.scene, action.tags, action.box)
+                        snap = view.snapshot(store=True)
+                    else:
+                        snap = view.snapshot(store=False)
+                except ValueError as exc:
+                    raise ProtocolError("invalid", f"subscribe: {exc}") from None
+                c.view = key
+                first = (snap.revision, encode(Snapshot(self.encoder.encode(snap))))
+            else:
+                c.view = None
+                first = self._catch_up(action.resume_from)
             await c.conn.send(first[1])
             c.revision = first[0]
             self.clients.add(c)
@@ -326,6 +356,7 @@ class StreamServer:
             while not c.queue.empty():
                 c.queue.get_nowait()
             rev, frame = self._catch_up(None)
+            c.view = None                         # back to the whole live scene
             await c.conn.send(frame)
             c.revision = rev
 
@@ -349,7 +380,13 @@ class StreamServer:
                     while not c.queue.empty():
                         c.queue.get_nowait()
                     c.catchups += 1
-                    rev, frame = self._catch_up(c.revision)
+                    if c.view is not None and c.view in self.views:
+                        # A view has no history to merge: the client starts over from the
+                        # view's current state.
+                        snap = self.views[c.view].snapshot(store=False)
+                        rev, frame = snap.revision, encode(Snapshot(self.encoder.encode(snap)))
+                    else:
+                        rev, frame = self._catch_up(c.revision)
                 else:
                     rev, frame = item
                 if c.replay is not None:
