@@ -36,6 +36,7 @@ bench: setup
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_recording.py
 	$(PY) bench/bench_streaming.py
+	$(PY) bench/bench_e2e.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

@@ -5,7 +5,6 @@ import asyncio
 import hashlib
 
 import numpy as np
-import pytest
 
 from scene import Scene
 from streaming.client import StreamClient
