@@ -11,6 +11,7 @@
 | `GET /api/alarms` | the alarm list (active or unacknowledged) |
 | `GET /api/alarms/history?since=` | alarm records since a time |
 | `GET /api/recordings` | the recorded segments (name, size) |
+| `GET /`, `GET /<file>` | the built browser viewer (``viewer_dir``), or a note that it is not built |
 
 Everything is read-only JSON (UTF-8). A request for anything else is a 404 with a JSON reason;
 a bad parameter a 400. The providers are plain callables handed in by the composition root,
@@ -31,6 +32,13 @@ from scene import NodeNotFoundError, Scene
 
 __all__ = ["HttpApi"]
 
+_NO_VIEWER = ("<!doctype html><meta charset=utf-8><title>MineTwin</title>"
+              "<p>MineTwin is running. The browser viewer is not built here yet; the streaming "
+              "protocol (docs/protocol.md) and the JSON API under /api/ are available.").encode()
+_TYPES_BY_SUFFIX = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
+                    ".mjs": "text/javascript", ".css": "text/css", ".json": "application/json",
+                    ".wasm": "application/wasm", ".png": "image/png", ".svg": "image/svg+xml",
+                    ".glb": "model/gltf-binary", ".woff2": "font/woff2"}
 _REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
             405: "Method Not Allowed"}
 
@@ -45,6 +53,7 @@ class HttpApi:
     alarm_history: Callable[[int], list] | None = None
     metrics: Callable[[], bytes] | None = None
     recordings: Callable[[], list] | None = None
+    viewer_dir: str | None = None                          # the built viewer's files
 
     def __call__(self, connection: Any, request: Request) -> Response | None:
         """websockets' process_request: WebSocket upgrades pass through (None)."""
@@ -91,7 +100,23 @@ class HttpApi:
                                           self.alarm_history(_int(q, "since", 0))]})
         if path == "/api/recordings" and self.recordings:
             return _json(200, {"recordings": self.recordings()})
+        if not path.startswith("/api/"):
+            return self._static(path)
         raise _HttpError(404, f"nothing at {path}")
+
+    def _static(self, path: str) -> Response:
+        """The viewer's files: ``/`` is its index.html; nothing outside its folder."""
+        from pathlib import Path
+        if not self.viewer_dir or not Path(self.viewer_dir, "index.html").exists():
+            if path == "/":
+                return _response(200, _NO_VIEWER, "text/html; charset=utf-8")
+            raise _HttpError(404, f"nothing at {path}")
+        root = Path(self.viewer_dir).resolve()
+        target = (root / (path.lstrip("/") or "index.html")).resolve()
+        if root not in target.parents and target != root / "index.html" or not target.is_file():
+            raise _HttpError(404, f"nothing at {path}")
+        kind = _TYPES_BY_SUFFIX.get(target.suffix, "application/octet-stream")
+        return _response(200, target.read_bytes(), kind, {"Cache-Control": "no-cache"})
 
     def _node(self, node_id: str) -> dict:
         s = self.scene

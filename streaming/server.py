@@ -54,7 +54,8 @@ class StreamServer:
                  on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
                  http: Callable | None = None, max_connections_per_token: int = 20,
                  max_messages_per_s: float = 20.0, ssl: Any = None,
-                 recordings: str | None = None, audit: Callable[[dict], None] | None = None):
+                 recordings: str | None = None, audit: Callable[[dict], None] | None = None,
+                 compression: bool = False):
         self.scene = scene
         self.tokens = tokens
         self.host, self.port = host, port
@@ -74,6 +75,7 @@ class StreamServer:
         self.cameras: dict[str, bytes] = {}     # wall group -> its last camera message
         self.views: dict[tuple, Any] = {}       # filter key -> View (shared by its clients)
         self.audit = audit                      # every command and its result
+        self.compression = "deflate" if compression else None
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
@@ -82,7 +84,7 @@ class StreamServer:
 
     async def start(self) -> None:
         self._server = await serve(self._handle, self.host, self.port,
-                                   subprotocols=[SUBPROTOCOL], compression=None,
+                                   subprotocols=[SUBPROTOCOL], compression=self.compression,
                                    max_size=self.max_frame_bytes, process_request=self.http,
                                    ssl=self.ssl,
                                    # Room for a burst past the rate limit: with a full

@@ -220,7 +220,8 @@ class TwinApp:
         api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json,
                       history=self.history.query, alarms=self.alarms.listing,
                       alarm_history=lambda since: self.alarms.history(since),
-                      metrics=self._metrics, recordings=self._recordings)
+                      metrics=self._metrics, recordings=self._recordings,
+                      viewer_dir=str(cfg.resolve_path(cfg.server.viewer_dir)))
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
             precision=4 if cfg.wire.transform_precision == "float32" else 8,
@@ -229,7 +230,7 @@ class TwinApp:
             max_connections_per_token=cfg.server.max_connections_per_token,
             max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls(),
             recordings=str(self.recorder.folder) if self.recorder else None,
-            audit=self._audit_command)
+            audit=self._audit_command, compression=cfg.server.compression)
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:

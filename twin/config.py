@@ -89,6 +89,9 @@ class ServerSection:
     max_messages_per_s: float = _spec(20.0, "messages a client may send per second, > 0",
                                       _positive)
     audit_log: str = _spec("var/audit.jsonl", "a file for the command audit trail (JSON lines)")
+    compression: bool = _spec(False, "true or false",
+                              doc="permessage-deflate on the live stream (off: CPU over bytes)")
+    viewer_dir: str = _spec("viewer_web/dist", "the built viewer's folder (served at /)")
     tls_cert: str = _spec("", "a PEM certificate chain for TLS (wss://), or \"\"")
     tls_key: str = _spec("", "its PEM private key, or \"\"")
 

@@ -79,8 +79,12 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
         "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
         "alarms": {"db": str(tmp_path / "alarms.sqlite")},
         "history": {"db": str(tmp_path / "history.sqlite")}, "sim": {"rate": 30.0},
-        "recording": {"folder": str(tmp_path / "rec")}},
+        "recording": {"folder": str(tmp_path / "rec")},
+        "server": {"viewer_dir": str(tmp_path / "dist"), "compression": True}},
         tmp_path / "c.toml")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<!doctype html><div id=viewer></div>")
+    (tmp_path / "dist" / "app.js").write_text("console.log(1)")
     app = TwinApp(config, demo_dir, port=0)
 
     def get(path, headers=None):
@@ -109,7 +113,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
                            ("/api/history/002A02?from=0&max_points=10", None),
                            ("/api/history/002A02?from=x", None),
                            ("/api/alarms", None), ("/metrics", None), ("/nowhere", None),
-                           ("/api/recordings", None)):
+                           ("/api/recordings", None), ("/", None), ("/app.js", None),
+                           ("/../config.toml", None)):
             results[(path, bool(hdrs))] = await loop.run_in_executor(None, get, path, hdrs)
         stop.set()
         await run
@@ -139,6 +144,11 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     metrics = r[("/metrics", False)][2].decode()
     assert "minetwin_ticks_total" in metrics and "minetwin_clients" in metrics
     assert r[("/nowhere", False)][0] == 404
+    status, headers, body = r[("/", False)]
+    assert status == 200 and b"<div id=viewer>" in body and headers["Content-Type"].startswith(
+        "text/html")
+    assert r[("/app.js", False)][1]["Content-Type"] == "text/javascript"
+    assert r[("/../config.toml", False)][0] == 404
     (seg,) = json.loads(r[("/api/recordings", False)][2])["recordings"]
     assert seg["name"].startswith("minetwin-") and seg["bytes"] > 0
     # Everything streamed was recorded: the last state replays from the file.
