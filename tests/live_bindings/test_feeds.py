@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 
 from live_bindings.feeds import MqttFeed, RedisStreamFeed, decode_json_payload
+from tests.helpers import until as _until
 from twin.observation import FeedQueue
 
 OBS = {"kind": "point", "key": "002A02", "time": "2026-11-02T08:00:05+08:00", "value": 0.52,
@@ -29,16 +29,6 @@ def test_payload_decoding():
     assert "kind 'weather'" in problems[0] and "needs a UTC offset" in problems[4]
     assert decode_json_payload(b"{nope", "t")[1][0].startswith("not JSON")
     assert decode_json_payload(b'{"kind":"point","key":"x","time_ms":1,"value":NaN}', "t")[1]
-
-
-async def _until(cond, what: str, timeout: float = 20.0) -> None:
-    async def poll():
-        while not cond():
-            await asyncio.sleep(0.02)
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except asyncio.TimeoutError:
-        pytest.fail(f"gave up waiting for {what}")
 
 
 def test_mqtt_round_trip_survives_a_broker_restart(mqtt_broker):

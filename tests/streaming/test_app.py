@@ -3,9 +3,9 @@ equal to the authority, and an operator acknowledging a real alarm through the p
 
 import asyncio
 
-import pytest
 
 from streaming.client import StreamClient
+from tests.helpers import until
 from twin.app import TwinApp
 from twin.config import parse_config
 
@@ -33,14 +33,6 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
         operator = StreamClient(url, "minetwin-operator")
         client_stop = asyncio.Event()
         tasks = [asyncio.create_task(c.run(client_stop)) for c in (viewer, operator)]
-        async def until(cond, what):
-            async def poll():
-                while not cond():
-                    await asyncio.sleep(0.02)
-            try:
-                await asyncio.wait_for(poll(), 60)
-            except asyncio.TimeoutError:
-                pytest.fail(f"gave up waiting for {what}")
         await until(lambda: any(a.get("kind") == "power_off" for a in viewer.alarms.values()),
                     "the outburst's power-off alarm")
         alarm_id = next(a["id"] for a in viewer.alarms.values() if a["kind"] == "alarm")

@@ -15,6 +15,7 @@ from scene import Scene
 from streaming.client import AuthError, StreamClient
 from streaming.protocol import SUBPROTOCOL, Auth, decode, encode
 from streaming.server import StreamServer
+from tests.helpers import until as _until
 
 TOKENS = {hashlib.sha256(b"op").hexdigest(): "operator",
           hashlib.sha256(b"viewer").hexdigest(): "viewer"}
@@ -30,16 +31,6 @@ def workload(scene: Scene, rng, step: int) -> None:
         scene.set_translations(h, rng.uniform(-100, 100, (len(h), 3)))
         if rng.random() < 0.1:
             scene.remove(str(rng.choice(ids)))
-
-
-async def _until(cond, what, timeout=30.0):
-    async def poll():
-        while not cond():
-            await asyncio.sleep(0.01)
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except asyncio.TimeoutError:
-        pytest.fail(f"gave up waiting for {what}")
 
 
 def run(coro):
