@@ -73,7 +73,7 @@ class DefaultBindings:
                       if f"person/{card}" in s}
         self.equipment = {eid: s.handle(f"equipment/{eid}") for eid in model.equipment
                           if f"equipment/{eid}" in s}
-        self._support_base = {eid: (np.asarray(s.translation(h)), 0.0)
+        self._support_base = {eid: np.asarray(s.translation(h))
                               for eid, h in self.equipment.items()
                               if model.equipment[eid].kind == "hydraulic_support"}
         self._face_advance: dict[str, float] = {}
@@ -224,7 +224,7 @@ class DefaultBindings:
             self.stats["refused: not a finite number"] += 1
             return
         if o.param == "advanced_m" and o.key in self._support_base:
-            base, _ = self._support_base[o.key]
+            base = self._support_base[o.key]
             f = next(iter(self.model.longwalls.values()))
             delta = float(value) - f.advanced_m
             s.set_translation(h, base + np.r_[f.advance_direction, 0.0] * delta)

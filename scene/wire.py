@@ -16,7 +16,7 @@ snapshot and diffs so far (so it knows each property's kind), and the limits it 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -284,13 +284,3 @@ def _int(v: Any, what: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
         raise WireError(f"{what}: expected an integer")
     return v
-
-
-def field_kinds() -> Mapping[str, str]:
-    """How each core field travels (for docs and the viewer's generated constants)."""
-    out = {name: f"<f{{p}}> x{w}" for name, w in _TRANSFORM.items()}
-    out.update({name: dt for name, dt in _BINARY.items()})
-    out.update(parent="varint block", kids="list of varint blocks", tags="list of lists of text",
-               mesh="list of [asset, [lods], [6 bounds]] or nil", name="list of text",
-               label="list of text or nil")
-    return out

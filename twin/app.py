@@ -22,7 +22,7 @@ from .config import Config
 from .observation import FeedQueue
 from .tick import TickLoop
 
-__all__ = ["TwinApp", "AppError"]
+__all__ = ["TwinApp", "AppError", "load_mine_scene"]
 
 log = logging.getLogger("minetwin")
 
@@ -31,35 +31,44 @@ class AppError(Exception):
     """The twin cannot start (bad mine folder, bad bindings file …); the message says why."""
 
 
+def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = False):
+    """(model, asset store, scene) of a mine folder, generating the demo there first when
+    asked and absent. A bad folder raises AppError with every problem."""
+    from assets import AssetStore
+    from scene import Scene
+
+    from .demo import generate_demo as make_demo
+    from .minefolder import MineDataError, load_mine
+    from .scene_build import build_scene
+
+    if not mine_dir.exists() and generate_demo:
+        log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
+                 config.mine.demo_seed)
+        make_demo(mine_dir, config.mine.demo_seed)
+    try:
+        model = load_mine(mine_dir)
+    except MineDataError as exc:
+        raise AppError(str(exc)) from None
+    store = AssetStore(config.resolve_path(config.assets.path))
+    scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit))
+    return model, store, scene
+
+
 class TwinApp:
     def __init__(self, config: Config, mine_dir: Path, *, generate_demo: bool = False,
                  simulate: bool = True, import_file: str | None = None,
                  host: str | None = None, port: int | None = None):
-        from assets import AssetStore
         from live_bindings import (AlarmBook, BindingError, DefaultBindings, HazardRules,
                                    History, Limits, RuleEngine, Watchdogs, load_bindings,
                                    resolve_rules)
-        from scene import Scene
-
-        from .demo import generate_demo as make_demo
-        from .minefolder import MineDataError, load_mine
-        from .scene_build import build_scene
 
         self.config = config
         self.mine_dir = mine_dir
         self.host = host or config.server.host
         self.port = config.server.port if port is None else port
-        if not mine_dir.exists() and generate_demo:
-            log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
-                     config.mine.demo_seed)
-            make_demo(mine_dir, config.mine.demo_seed)
-        try:
-            self.model = model = load_mine(mine_dir)
-        except MineDataError as exc:
-            raise AppError(str(exc)) from None
-        self.store = AssetStore(config.resolve_path(config.assets.path))
-        self.scene = scene = build_scene(model, self.store,
-                                         Scene(history_limit=config.scene.history_limit))
+        self.model, self.store, self.scene = load_mine_scene(config, mine_dir,
+                                                             generate_demo=generate_demo)
+        model, scene = self.model, self.scene
         if import_file:
             from scene.gltf import import_gltf
             ids = import_gltf(scene, import_file, store=self.store)

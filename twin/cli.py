@@ -53,29 +53,6 @@ def _load_config_or_exit(path: str | None):
         raise SystemExit(2) from None
 
 
-def _mine_scene(config, mine_dir: Path, *, generate_if_missing: bool):
-    """Load (generating the demo when asked) a mine folder and build its scene."""
-    from assets import AssetStore
-
-    from .demo import generate_demo
-    from .minefolder import MineDataError, load_mine
-    from .scene_build import build_scene
-
-    if not mine_dir.exists() and generate_if_missing:
-        log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
-                 config.mine.demo_seed)
-        generate_demo(mine_dir, config.mine.demo_seed)
-    try:
-        model = load_mine(mine_dir)
-    except MineDataError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
-    store = AssetStore(config.resolve_path(config.assets.path))
-    from scene import Scene
-    scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit))
-    return model, store, scene
-
-
 def _start_logging(config) -> None:
     logging.basicConfig(level=config.log.level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -170,7 +147,12 @@ def _cmd_mine_check(args: argparse.Namespace) -> int:
 def _cmd_scene_export(args: argparse.Namespace) -> int:
     from scene.gltf import export_glb
     config = _load_config_or_exit(args.config)
-    _, store, scene = _mine_scene(config, Path(args.mine), generate_if_missing=False)
+    from .app import AppError, load_mine_scene
+    try:
+        _, store, scene = load_mine_scene(config, Path(args.mine))
+    except AppError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     scene.commit()
     if args.node and args.node not in scene:
         print(f"error: no node {args.node!r} in the mine's scene", file=sys.stderr)
