@@ -7,10 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+VIEWER_STAMP := viewer_web/node_modules/.installed
+VIEWER_BUILT := viewer_web/dist/index.html
+VIEWER_SRC := $(wildcard viewer_web/src/*.* viewer_web/src/ui/*.js) viewer_web/build.mjs
 
 .PHONY: setup system run test bench clean
 
-setup: system $(VENV_STAMP) $(NODE_STAMP)
+setup: system $(VENV_STAMP) $(NODE_STAMP) $(VIEWER_BUILT)
 
 system:
 	@tools/setup-system.sh
@@ -23,6 +26,15 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The browser viewer: its npm packages (three.js, msgpack, uPlot, esbuild), then the bundle
+# the server serves at / (rebuilt when a source changes).
+$(VIEWER_STAMP): viewer_web/package.json viewer_web/package-lock.json
+	cd viewer_web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VIEWER_BUILT): $(VIEWER_STAMP) $(VIEWER_SRC)
+	node viewer_web/build.mjs
 
 run: setup
 	$(VENV)/bin/minetwin serve
@@ -39,4 +51,4 @@ bench: setup
 	$(PY) bench/bench_e2e.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules viewer_web/node_modules viewer_web/dist .pytest_cache .hypothesis test-artifacts

@@ -137,7 +137,7 @@ class StreamClient:
         elif isinstance(msg, AlarmEvent):
             self.alarms[msg.alarm.get("id")] = msg.alarm
         elif isinstance(msg, ReplayStatus):
-            self.replay = msg
+            self.replay = None if msg.ended else msg
         elif isinstance(msg, Camera):
             self.cameras[msg.group] = msg
         elif isinstance(msg, Result):

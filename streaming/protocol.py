@@ -154,6 +154,7 @@ class ReplayStatus:
     playing: bool
     span: list
     markers: list
+    ended: bool | None = None     # true once: the member is back on the live scene
     t = "replay"
 
     def __hash__(self) -> int:
@@ -203,11 +204,12 @@ _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "versi
            Result: {"id": int, "ok": bool, "message": str, "data": dict},
            AlarmEvent: {"alarm": dict},
            ReplayStatus: {"id": int, "time_ms": int, "speed": (float, int), "playing": bool,
-                          "span": list, "markers": list},
+                          "span": list, "markers": list, "ended": (bool, type(None))},
            Camera: {"group": str, "position": list, "target": list, "fov": (float, int)},
            Error: {"code": str, "message": str}}
 _OPTIONAL = {Subscribe: {"resume_from", "tags", "box"}, Command: {"args"}, Result: {"message", "data"},
-             Hello: {"capabilities", "version"}}
+             Hello: {"capabilities", "version"},
+             ReplayStatus: {"ended"}}
 _packer = msgpack.Packer(use_bin_type=True)
 
 

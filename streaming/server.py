@@ -25,7 +25,8 @@ from scene import Changeset, Scene
 from scene.wire import WireEncoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, Diff, Hello,
-                       ProtocolError, Result, ServerSession, Snapshot, Subscribe, encode)
+                       ProtocolError, ReplayStatus, Result, ServerSession, Snapshot, Subscribe,
+                       encode)
 
 __all__ = ["StreamServer"]
 
@@ -354,9 +355,12 @@ class StreamServer:
         if c in session.members:
             session.members.remove(c)
         if resume_live:
-            # Back to the live scene: a fresh snapshot, then the live diffs again.
+            # Back to the live scene: the replay's end, a fresh snapshot, then live diffs.
             while not c.queue.empty():
                 c.queue.get_nowait()
+            await c.conn.send(encode(ReplayStatus(session.id, int(session.time_ms), session.speed,
+                                                  False, session.span, session.markers,
+                                                  ended=True)))
             rev, frame = self._catch_up(None)
             c.view = None                         # back to the whole live scene
             await c.conn.send(frame)

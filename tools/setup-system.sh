@@ -19,6 +19,11 @@ have npm || missing+=(npm)
 # Real servers the tests (and a real deployment's feeds) use.
 have redis-server || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+# The browser the viewer's tests drive (headless, software WebGL), and CJK glyphs for its
+# Chinese interface (screenshots, wall tiles).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK \
+  || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,138 @@
+"""A real MineTwin server on the demo mine (simulator at 60× with a gas-outburst drill, so
+alarms, history and recordings exist), the viewer built from the current sources, and
+Debian's Chromium driven by Playwright (headless, software WebGL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _free_port, require
+from tests.viewer.test_viewer_logic import VIEWER, _node_missing
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking",
+                 "--disable-component-update", "--use-angle=swiftshader",
+                 "--enable-unsafe-swiftshader"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TOKENS = {role: f"minetwin-{role}" for role in ("viewer", "operator", "instructor")}
+
+
+@pytest.fixture(scope="session")
+def viewer_build(tmp_path_factory):
+    """The viewer bundled from the current sources into a folder of its own."""
+    require(_node_missing(), "node with the viewer's packages")
+    out = tmp_path_factory.mktemp("viewer") / "dist"
+    subprocess.run(["node", str(VIEWER / "build.mjs"), str(out)], check=True,
+                   capture_output=True, timeout=300)
+    return out
+
+
+@pytest.fixture(scope="session")
+def twin_server(demo_dir, viewer_build, tmp_path_factory):
+    """`minetwin serve` on the demo mine, its HTTP base URL."""
+    tmp = tmp_path_factory.mktemp("server")
+    (tmp / "drill.toml").write_text(
+        '[[event]]\ntype = "gas_outburst"\nat = "00:03:00"\nplace = "face:11901"\n')
+    port = _free_port()
+    (tmp / "config.toml").write_text(f"""
+[mine]
+path = {json.dumps(str(demo_dir))}
+[assets]
+path = {json.dumps(str(tmp / "assets"))}
+[server]
+port = {port}
+audit_log = {json.dumps(str(tmp / "audit.jsonl"))}
+viewer_dir = {json.dumps(str(viewer_build))}
+[sim]
+rate = 60.0
+scenario = {json.dumps(str(tmp / "drill.toml"))}
+[alarms]
+db = {json.dumps(str(tmp / "alarms.sqlite"))}
+[history]
+db = {json.dumps(str(tmp / "history.sqlite"))}
+[recording]
+folder = {json.dumps(str(tmp / "recordings"))}
+fsync_every_s = 0.5
+""")
+    exe = Path(sys.executable).with_name("minetwin")
+    log = open(tmp / "serve.log", "wb")
+    proc = subprocess.Popen([str(exe), "serve", "--config", str(tmp / "config.toml")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(base + "healthz", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the server did not start:\n" + (tmp / "serve.log").read_text())
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(None if os.path.exists(CHROMIUM) else f"{CHROMIUM} is missing (apt-get install chromium)",
+            "Debian's Chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        require(str(exc), "Playwright")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A viewer page and the console errors it logged."""
+
+    def __init__(self, browser, url: str, size=(1280, 800)):
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url)
+        self.page.wait_for_function(
+            "window.minetwin && window.minetwin.stats().firstFrameMs !== null", timeout=90_000)
+
+    def js(self, expr: str, arg=None):
+        return self.page.evaluate(expr, arg)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser, twin_server):
+    pages: list[Page] = []
+
+    def open_(role: str = "operator", query: str = "", size=(1280, 800)) -> Page:
+        p = Page(browser, f"{twin_server}?token={TOKENS[role]}{query}", size)
+        pages.append(p)
+        return p
+    yield open_
+    for p in pages:
+        p.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name

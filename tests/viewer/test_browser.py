@@ -1,0 +1,204 @@
+"""The browser viewer in Debian's headless Chromium against a real server on the demo mine
+(tests/viewer/conftest.py): it shows the mine, alarms reach it and operators acknowledge
+them, node details come with a chart, replay seeks change the scene, wall tiles compose."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from tests.viewer.conftest import artifact
+
+BACKGROUND = (13, 17, 23)          # view3d.js BACKGROUND, #0d1117
+
+PIXELS_OFF_BACKGROUND = """([r, g, b]) => {
+  const c = window.minetwin.view.renderer.domElement;
+  const k = document.createElement("canvas");
+  k.width = c.width; k.height = c.height;
+  const g2 = k.getContext("2d");
+  g2.drawImage(c, 0, 0);
+  const d = g2.getImageData(0, 0, k.width, k.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4)
+    if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) > 40) n++;
+  return n;
+}"""
+
+
+def test_the_page_loads_without_errors_and_shows_the_mine(open_page):
+    page = open_page("operator")
+    stats = page.js("window.minetwin.stats()")
+    assert stats["state"] == "live" and stats["nodes"] > 600
+    assert stats["meshes"] > 600 and stats["pendingAssets"] == 0
+    assert page.js(PIXELS_OFF_BACKGROUND, list(BACKGROUND)) > 5000
+    page.page.screenshot(path=str(artifact("viewer-demo-mine.png")))
+    # Chinese by default, every layer of the demo listed with its count
+    assert page.page.inner_text("#alarms h2").startswith("报警")
+    layers = page.page.eval_on_selector_all("#layers [data-layer]", "e => e.map(x => x.dataset.layer)")
+    assert {"roadway", "sensor", "reader", "person", "equipment", "hazard:goaf"} <= set(layers)
+    assert page.errors == []
+
+
+def test_layers_hide_and_the_language_switches(open_page):
+    page = open_page("viewer")
+    people = page.js("[...window.minetwin.view.views.values()].filter(v => "
+                     "window.minetwin.replica.nodes.get(v.handle).tags.includes('reader'))"
+                     ".every(v => v.group.visible)")
+    assert people
+    page.page.uncheck("#layers [data-layer=reader] input")
+    assert page.js("[...window.minetwin.view.views.values()].filter(v => "
+                   "window.minetwin.replica.nodes.get(v.handle).tags.includes('reader'))"
+                   ".every(v => !v.group.visible)")
+    page.page.click("#status .lang")
+    page.page.wait_for_function("document.querySelector('#alarms h2') && "
+                                "document.querySelector('#alarms h2').textContent.startsWith('Alarms')")
+    assert page.errors == []
+
+
+def _alarm_ids(page) -> list[int]:
+    return page.page.eval_on_selector_all("#alarms li.alarm", "e => e.map(x => +x.dataset.alarm)")
+
+
+def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(open_page, twin_server):
+    operator = open_page("operator")
+    viewer = open_page("viewer")
+    for p in (operator, viewer):
+        p.page.wait_for_selector("#alarms li.alarm:not(.acked)", timeout=90_000)
+    # A viewer cannot acknowledge: the button is disabled and the server refuses anyway.
+    assert viewer.page.eval_on_selector_all("#alarms li.alarm button.ack",
+                                            "e => e.every(b => b.disabled)")
+    alarm = _alarm_ids(viewer)[0]
+    refused = viewer.js("id => window.minetwin.conn.command('ack_alarm', {alarm: id, comment: 'x'})",
+                        alarm)
+    assert refused["ok"] is False
+    # The operator acknowledges with a comment through the dialog.
+    item = operator.page.locator(f"#alarms li.alarm[data-alarm='{alarm}']")
+    item.locator("button.ack").click()
+    operator.page.fill("#ack-dialog textarea", "已通知撤人")
+    operator.page.click("#ack-dialog button.send")
+    viewer.page.wait_for_selector(f"#alarms li.alarm.acked[data-alarm='{alarm}']", timeout=30_000)
+    assert "operator" in viewer.page.inner_text(f"#alarms li.alarm[data-alarm='{alarm}'] .state")
+    record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
+    assert record["acked_by"] == "operator" and record["comment"] == "已通知撤人"
+    listed = json.loads(urllib.request.urlopen(twin_server + "api/alarms").read())["alarms"]
+    assert any(a["id"] == alarm and a["acked_by"] == "operator" for a in listed)
+    assert operator.errors == [] and viewer.errors == []
+
+
+def test_clicking_a_sensor_opens_its_details_with_a_chart(open_page):
+    page = open_page("viewer")
+    for layer in ("person", "equipment"):                 # nothing walks in front of it
+        page.page.uncheck(f"#layers [data-layer={layer}] input")
+    # A CH4 sensor in open view (one at the face sits behind the supports, which a click
+    # there rightly selects).
+    sensor, at = page.js("""() => {
+      const v = window.minetwin.view;
+      for (const n of window.minetwin.replica.nodes.values()) {
+        if (!n.tags.includes('sensor') || n.props.get('quantity') !== 'ch4') continue;
+        v.focus(n.id, 6);
+        v.camera.updateMatrixWorld();
+        const at = v.screenPosition(n.id);
+        if (v.pick(at.x, at.y)?.id === n.id) return [n.id, at];
+      }
+      return [null, null];
+    }""")
+    assert sensor is not None
+    page.page.wait_for_timeout(300)                       # a frame renders the new camera
+    page.page.mouse.click(at["x"], at["y"])
+    page.page.wait_for_function(
+        "id => document.querySelector('#inspect td.id')?.textContent === id", arg=sensor)
+    page.page.wait_for_selector("#inspect .chart canvas", timeout=30_000)
+    assert int(page.page.get_attribute("#inspect .chart", "data-points")) > 0
+    props = page.page.eval_on_selector_all("#inspect tr.prop", "e => e.map(x => x.dataset.prop)")
+    assert "point_code" in props and "ch4_alarm_upper" in props
+    assert "%" in page.page.inner_text("#inspect tr[data-prop=ch4_alarm_upper]")
+    assert page.errors == []
+
+
+def test_search_finds_a_sensor_by_its_code_and_headcounts_show(open_page):
+    page = open_page("viewer")
+    code = page.js("""[...window.minetwin.replica.nodes.values()]
+        .find(n => n.tags.includes('sensor')).props.get('point_code')""")
+    page.page.fill("#search input", code)
+    page.page.click(f"#search li[data-node='sensor/{code}']")
+    page.page.wait_for_function(
+        "id => document.querySelector('#inspect td.id')?.textContent === id", arg=f"sensor/{code}")
+    # Headcounts: the panel's total is the people underground in the replica.
+    page.page.wait_for_function("""() => {
+      const n = [...window.minetwin.replica.nodes.values()]
+        .filter(n => n.tags.includes('person') && n.props.get('underground')).length;
+      return n > 0 && document.querySelector('#headcount .total').textContent === `井下合计 ${n} 人`;
+    }""", timeout=30_000)
+    assert page.page.locator("#headcount tr[data-area]").count() == page.js(
+        "[...window.minetwin.replica.nodes.values()].filter(n => n.tags.includes('area')).length")
+    assert page.errors == []
+
+
+def test_a_replay_seek_changes_the_scene_and_leaving_returns_live(open_page):
+    page = open_page("instructor")
+    # Opened at its beginning (an earlier start is clamped to the first recorded time), once
+    # the recording holds a few seconds (simulated minutes: the simulator runs at 60×).
+    for _ in range(40):
+        opened = page.js("() => window.minetwin.conn.command('replay_open', {start_ms: 0})")
+        assert opened["ok"], opened
+        first, last = opened["data"]["span"]
+        if last - first > 3000:
+            break
+        page.js("id => window.minetwin.conn.command('replay_close', {replay: id})",
+                opened["data"]["replay"])
+        page.page.wait_for_timeout(500)
+    page.page.wait_for_selector("#replay .replay-seek")
+    page.page.wait_for_function("t => window.minetwin.conn.replay?.time_ms === t && "
+                                "window.minetwin.replica.time <= t + 1000", arg=first)
+    before, before_t = page.js("[window.minetwin.replica.toJSON(), window.minetwin.replica.time]")
+    # Seek with the timeline, as an instructor drags it.
+    page.js("""t => { const s = document.querySelector('#replay .replay-seek');
+                     s.value = t; s.dispatchEvent(new Event('change')); }""", last)
+    page.page.wait_for_function("t => window.minetwin.replica.time >= t - 1000", arg=last,
+                                timeout=30_000)
+    after, after_t = page.js("[window.minetwin.replica.toJSON(), window.minetwin.replica.time]")
+    assert after_t - before_t > 2000
+    moved = [i for i, n in after["nodes"].items() if i.startswith("person/") and
+             i in before["nodes"] and n["t"] != before["nodes"][i]["t"]]
+    assert moved, "no person moved between the two replay times"
+    assert page.page.get_attribute("#status .conn", "data-state") == "replay"
+    page.page.click("#replay .replay-leave")
+    page.page.wait_for_function("window.minetwin.conn.replay === null && "
+                                "document.querySelector('#status .conn').dataset.state === 'live'")
+    assert page.errors == []
+
+
+def test_two_wall_tiles_render_two_parts_of_one_view_and_follow_the_camera(open_page):
+    operator = open_page("operator")
+    tiles = [open_page("viewer", f"&wall=w1&grid=2x1&tile={x},0", size=(640, 400)) for x in (0, 1)]
+    sensor = operator.js("[...window.minetwin.replica.nodes.values()]"
+                         ".find(n => n.tags.includes('sensor')).id")
+    target = operator.js("id => window.minetwin.view.nodePosition(id)", sensor)
+
+    def set_camera(position):
+        r = operator.js("a => window.minetwin.conn.command('camera_set', a)",
+                        {"group": "w1", "position": position, "target": target, "fov": 40})
+        assert r["ok"], r
+        for t in tiles:
+            t.page.wait_for_function(
+                """p => { const c = window.minetwin.view.cameraState();
+                          return Math.hypot(...c.position.map((v, i) => v - p[i])) < 0.01; }""",
+                arg=position)
+            t.page.wait_for_timeout(200)
+
+    set_camera([target[0] + 40, target[1] - 60, target[2] + 50])
+    for t in tiles:
+        assert t.js("document.body.classList.contains('kiosk')")
+        assert t.page.is_hidden("#side")
+    # The target is the centre of the 1280 × 400 virtual screen: the right edge of the left
+    # tile and the left edge of the right one.
+    left, right = (t.js("id => window.minetwin.view.screenPosition(id)", sensor) for t in tiles)
+    assert abs(left["x"] - 640) < 3 and abs(right["x"] - 0) < 3
+    assert abs(left["y"] - 200) < 3 and abs(right["y"] - 200) < 3
+    shots = [t.page.screenshot() for t in tiles]
+    assert shots[0] != shots[1]
+    for i, t in enumerate(tiles):
+        t.page.screenshot(path=str(artifact(f"viewer-wall-tile-{i}.png")))
+    # A camera change moves both tiles.
+    set_camera([target[0] - 80, target[1] + 30, target[2] + 70])
+    assert all(t.errors == [] for t in tiles + [operator])

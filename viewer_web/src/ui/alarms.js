@@ -1,0 +1,130 @@
+// The live alarm list: level, place, value and age; new alarms draw the eye (banner, flash,
+// optional sound); a click focuses the camera; an operator acknowledges with a comment.
+import { age, t } from "../strings.js";
+import { el, fill, fmt, panel } from "./dom.js";
+
+const CAN_ACK = new Set(["operator", "instructor", "admin"]);
+
+export class AlarmPanel {
+  constructor({ conn, view, onSelect, kiosk = false }) {
+    this.conn = conn;
+    this.view = view;
+    this.onSelect = onSelect;
+    this.kiosk = kiosk;
+    this.sound = false;
+    this.p = panel("alarms", t("panel.alarms"));
+    this.list = el("ul.alarm-list");
+    this.message = el("div.message");
+    this.p.body.append(this.message, this.list);
+    this.banner = el("div#banner.hidden", { onclick: () => this.focus(this.bannerAlarm) });
+    document.body.append(this.banner);
+    conn.addEventListener("alarm", (e) => this.onAlarm(e.detail));
+    setInterval(() => this.render(), 1000);
+  }
+
+  get root() { return this.p.root; }
+
+  /** The alarm list a client starts from (GET /api/alarms), before live alarm messages. */
+  async load(baseUrl = "") {
+    try {
+      const r = await fetch(`${baseUrl}api/alarms`);
+      const { alarms } = await r.json();
+      for (const a of alarms) if (!this.conn.alarms.has(a.id)) this.conn.alarms.set(a.id, a);
+    } catch (e) { console.warn("alarm list:", e.message); }
+    this.render();
+  }
+
+  onAlarm({ alarm, isNew }) {
+    if (isNew && alarm.cleared_ms == null) this.announce(alarm);
+    this.render();
+  }
+
+  place(a) {
+    const n = a.node ? this.conn.replica.node(a.node) : null;
+    return n?.name || a.point || a.node || a.rule;
+  }
+
+  what(a) { return `${t(`alarm.kind.${a.kind}`)} ${fmt(a.value)}`; }
+
+  announce(a) {
+    this.bannerAlarm = a;
+    this.banner.textContent = t("alarm.banner", { place: this.place(a), what: this.what(a) });
+    this.banner.className = `level${a.level}`;
+    document.body.classList.remove("flash");
+    void document.body.offsetWidth;          // restart the CSS animation
+    document.body.classList.add("flash");
+    clearTimeout(this.bannerTimer);
+    this.bannerTimer = setTimeout(() => this.banner.classList.add("hidden"), this.kiosk ? 60000 : 15000);
+    if (this.sound) this.beep();
+  }
+
+  beep() {
+    try {
+      const ctx = (this.audio ??= new AudioContext());
+      const o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.2, ctx.currentTime);
+      g.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.6);
+      o.connect(g).connect(ctx.destination);
+      o.start();
+      o.stop(ctx.currentTime + 0.6);
+    } catch (e) { /* no audio device: the banner still shows */ }
+  }
+
+  focus(a) {
+    if (!a) return;
+    if (a.node && this.view.focus(a.node)) this.onSelect?.(a.node);
+  }
+
+  /** Active or unacknowledged alarms, the worst and newest first. */
+  shown() {
+    return [...this.conn.alarms.values()]
+      .filter((a) => a.cleared_ms == null || a.acked_ms == null)
+      .sort((a, b) => (b.cleared_ms == null) - (a.cleared_ms == null) || b.level - a.level || b.raised_ms - a.raised_ms);
+  }
+
+  render() {
+    const canAck = CAN_ACK.has(this.conn.role);
+    const now = this.conn.replay ? this.conn.replica.time : Date.now();
+    const items = this.shown().map((a) => {
+      const state = a.cleared_ms != null ? t("alarm.cleared")
+        : a.acked_ms != null ? t("alarm.acked", { by: a.acked_by }) : "";
+      const ack = a.acked_ms == null
+        ? el("button.ack", {
+          disabled: !canAck, title: canAck ? "" : t("alarm.ack.role"),
+          onclick: (e) => { e.stopPropagation(); this.askAck(a); },
+        }, t("alarm.ack"))
+        : null;
+      return el(`li.alarm.level${a.level}${a.cleared_ms != null ? ".cleared" : ""}${a.acked_ms != null ? ".acked" : ""}`,
+        { "data-alarm": a.id, onclick: () => this.focus(a) },
+        el("span.level", {}, t(`alarm.level${a.level}`)),
+        el("span.place", {}, this.place(a)),
+        el("span.kind", {}, t(`alarm.kind.${a.kind}`)),
+        el("span.value", {}, t("alarm.value", { value: fmt(a.value), threshold: fmt(a.threshold) })),
+        el("span.age", {}, t("alarm.age", { age: age(now - a.raised_ms) })),
+        el("span.state", {}, state),
+        this.kiosk ? null : ack);
+    });
+    this.list.replaceChildren(...(items.length ? items : [el("li.none", {}, t("alarm.none"))]));
+    this.p.head.textContent = `${t("panel.alarms")} (${items.length})`;
+  }
+
+  askAck(a) {
+    const comment = el("textarea.comment", { placeholder: t("alarm.ack.comment"), rows: 2 });
+    const close = () => dialog.remove();
+    const dialog = el("div.dialog#ack-dialog", {},
+      el("h3", {}, `${this.place(a)} · ${this.what(a)}`),
+      comment,
+      el("div.buttons", {},
+        el("button.send", {
+          onclick: async () => {
+            const r = await this.conn.command("ack_alarm", { alarm: a.id, comment: comment.value });
+            close();
+            this.message.textContent = r.ok ? "" : t("alarm.ack.refused", { reason: r.message });
+          },
+        }, t("alarm.ack.send")),
+        el("button.cancel", { onclick: close }, t("alarm.ack.cancel"))));
+    document.body.append(dialog);
+    comment.focus();
+  }
+}

@@ -1,0 +1,36 @@
+// A tiny element builder: el("div.panel#alarms", {onclick}, child, "text", …).
+export function el(spec, attrs = {}, ...children) {
+  const [tagAndClasses, id] = spec.split("#");
+  const [tag, ...classes] = tagAndClasses.split(".");
+  const e = document.createElement(tag || "div");
+  if (classes.length) e.className = classes.join(" ");
+  if (id) e.id = id;
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "style") Object.assign(e.style, v);
+    else if (k in e && typeof v !== "string") e[k] = v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c);
+  return e;
+}
+
+/** A collapsible panel with a title; returns {root, body}. */
+/** Replaces an element's children, skipping null/false ones (conditional parts). */
+export function fill(parent, ...children) {
+  parent.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+export function panel(id, title) {
+  const body = el("div.body");
+  const head = el("h2", { onclick: () => root.classList.toggle("collapsed") }, title);
+  const root = el(`section.panel#${id}`, {}, head, body);
+  return { root, body, head };
+}
+
+export function fmt(v, digits = 2) {
+  if (typeof v !== "number") return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return v.toFixed(Math.abs(v) >= 100 ? 1 : digits);
+}

@@ -1,0 +1,494 @@
+// The 3D view: a three.js mirror of the replica. Only what a frame changed is touched;
+// moving people and equipment glide between ticks; it renders only when something changed.
+//
+// Axes: the scene is z-up (x east, y north); three.js is y-up. As scene/_axes.py says, the
+// rotation happens once, on `world`, the group holding the scene; everything inside is in
+// scene metres. Vertical exaggeration scales `world` along the scene's z.
+import * as THREE from "three";
+import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+import { DRACOLoader } from "three/addons/loaders/DRACOLoader.js";
+import { MeshoptDecoder } from "three/addons/libs/meshopt_decoder.module.js";
+import { OrbitControls } from "three/addons/controls/OrbitControls.js";
+import { FlyControls } from "three/addons/controls/FlyControls.js";
+import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
+import { Interpolator } from "./interp.js";
+
+/** Tags whose nodes move every tick and are interpolated. */
+const MOVERS = ["person", "equipment", "face"];
+/** Geology layers: the opacity slider and the section plane act on them. */
+export const GEOLOGY = ["seam", "stratum", "fault", "geology", "hazard"];
+const BACKGROUND = 0x0d1117;
+/** Layers drawn as see-through shells around the things inside them. */
+const SHELLS = ["roadway", "area", "face", ...GEOLOGY];
+
+export function hex(c) { return `#${c.toString(16).padStart(6, "0")}`; }
+
+export class View3D extends EventTarget {
+  constructor(container, { assetUrl = (id) => `assets/${id}`, antialias = true } = {}) {
+    super();
+    this.container = container;
+    this.assetUrl = assetUrl;
+    this.renderer = new THREE.WebGLRenderer({ antialias, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.localClippingEnabled = true;
+    container.appendChild(this.renderer.domElement);
+    this.labels = new CSS2DRenderer();
+    this.labels.domElement.className = "labels";
+    container.appendChild(this.labels.domElement);
+
+    this.scene = new THREE.Scene();
+    this.scene.background = new THREE.Color(BACKGROUND);
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0x334455, 2.2));
+    const sun = new THREE.DirectionalLight(0xffffff, 1.5);
+    sun.position.set(1, 3, 2);
+    this.scene.add(sun);
+    this.world = new THREE.Group();
+    this.world.rotation.x = -Math.PI / 2;     // scene z-up → three y-up (scene/_axes.py)
+    this.scene.add(this.world);
+
+    this.camera = new THREE.PerspectiveCamera(50, 1, 0.5, 60000);
+    this.orbit = new OrbitControls(this.camera, this.renderer.domElement);
+    this.orbit.addEventListener("change", () => { this.dirty = true; this.emitCamera(); });
+    this.fly = null;
+    this.mode = "orbit";
+
+    const draco = new DRACOLoader().setDecoderPath("draco/");
+    this.loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder).setDRACOLoader(draco);
+    this.templates = new Map();      // asset id → Promise<Object3D>
+    this.views = new Map();          // handle → {group, mesh, label, handle}
+    this.interp = new Interpolator();
+    this.hiddenLayers = new Set();
+    this.showLabels = true;
+    this.geologyOpacity = 1;
+    this.roadwayOpacity = 0.6;       // see-through roadway shells: the "transparent mine"
+    this.exaggeration = 1;
+    this.clip = { axis: null, at: 0 };
+    this.clipPlane = new THREE.Plane();
+    this.wall = null;                 // {cols, rows, x, y}
+    this.measuring = null;            // null or [points]
+    this.dirty = true;
+    this.frames = 0;
+    this.renders = 0;
+    this.firstRenderAt = null;
+    this.replica = null;
+    this.pickTargets = [];
+    this.lastTick = performance.now();
+
+    this.resize();
+    new ResizeObserver(() => this.resize()).observe(container);
+    this.installPicking();
+    const loop = () => { this.tick(); this.raf = requestAnimationFrame(loop); };
+    loop();
+  }
+
+  // ------------------------------------------------------------------ replica → objects
+
+  /** Applies a replica change report (Replica.apply's result). */
+  update(replica, changes, now = performance.now()) {
+    this.replica = replica;
+    this.interp.frame(now);
+    if (changes.reset) {
+      for (const v of this.views.values()) v.group.removeFromParent();
+      this.views.clear();
+      this.interp.clear();
+      for (const n of replica.walk()) this.create(n, now);
+      if (!this.homed) { this.home(); this.homed = true; }
+    } else {
+      for (const h of changes.removed) this.remove(h);
+      for (const h of changes.added) if (!this.views.has(h)) this.create(replica.nodes.get(h), now);
+      for (const [h, fields] of changes.changed) this.change(replica.nodes.get(h), fields, now);
+    }
+    this.dirty = true;
+  }
+
+  create(n, now) {
+    if (!n) return;
+    if (n.parent && !this.views.has(n.parent)) this.create(this.replica.nodes.get(n.parent), now);
+    const group = new THREE.Group();
+    group.userData.handle = n.handle;
+    const v = { handle: n.handle, group, mesh: null, label: null, materials: [], asset: null };
+    this.views.set(n.handle, v);
+    (n.parent ? this.views.get(n.parent)?.group : this.world)?.add(group);
+    this.place(v, n, now, true);
+    this.setMesh(v, n);
+    this.setLabel(v, n);
+    this.visual(v, n);
+  }
+
+  remove(h) {
+    const v = this.views.get(h);
+    if (!v) return;
+    v.group.removeFromParent();
+    v.label?.element.remove();
+    this.views.delete(h);
+    this.interp.forget(h);
+  }
+
+  change(n, fields, now) {
+    const v = this.views.get(n?.handle);
+    if (!v) return;
+    if (fields.has("parent")) {
+      (n.parent ? this.views.get(n.parent)?.group : this.world)?.add(v.group);
+    }
+    if (fields.has("t") || fields.has("r") || fields.has("s")) this.place(v, n, now, false);
+    if (fields.has("mesh")) this.setMesh(v, n);
+    if (fields.has("label")) this.setLabel(v, n);
+    for (const f of ["color", "opacity", "visible", "emissive", "blink", "tags", "label"]) {
+      if (fields.has(f)) { this.visual(v, n); break; }
+    }
+  }
+
+  isMover(n) { return n.tags.some((t) => MOVERS.includes(t)); }
+
+  place(v, n, now, first) {
+    if (this.isMover(n)) {
+      if (first) this.interp.jump(n.handle, n.t, now);
+      else this.interp.target(n.handle, n.t, now);
+      const p = this.interp.position(n.handle, now);
+      v.group.position.set(p[0], p[1], p[2]);
+    } else v.group.position.set(n.t[0], n.t[1], n.t[2]);
+    v.group.quaternion.set(n.r[0], n.r[1], n.r[2], n.r[3]);
+    v.group.scale.set(n.s[0], n.s[1], n.s[2]);
+  }
+
+  template(asset) {
+    let p = this.templates.get(asset);
+    if (!p) {
+      p = this.loader.loadAsync(this.assetUrl(asset)).then((gltf) => gltf.scene);
+      p.catch((e) => console.warn(`asset ${asset}:`, e.message ?? e));
+      this.templates.set(asset, p);
+    }
+    return p;
+  }
+
+  setMesh(v, n) {
+    const asset = n.mesh?.asset ?? null;
+    if (asset === v.asset) return;
+    v.asset = asset;
+    if (v.mesh) { v.mesh.removeFromParent(); v.mesh = null; v.materials = []; this.refreshPickTargets(); }
+    if (!asset) return;
+    this.pending = (this.pending ?? 0) + 1;
+    this.template(asset).then((tpl) => {
+      if (v.asset !== asset || !this.views.has(v.handle)) return;
+      const obj = tpl.clone(true);
+      obj.traverse((o) => {
+        if (!o.isMesh) return;
+        o.material = o.material.clone();    // each node tints its own
+        o.material.userData.base = { color: o.material.color.clone(), opacity: o.material.opacity };
+        o.userData.handle = v.handle;
+        v.materials.push(o.material);
+      });
+      v.mesh = obj;
+      v.group.add(obj);
+      const node = this.replica?.nodes.get(v.handle);
+      if (node) this.visual(v, node);
+      this.refreshPickTargets();
+      this.dirty = true;
+    }).catch(() => {}).finally(() => {
+      this.pending -= 1;
+      if (this.pending === 0) this.dispatchEvent(new Event("loaded"));
+    });
+  }
+
+  setLabel(v, n) {
+    if (!n.label) {
+      if (v.label) { v.label.removeFromParent(); v.label.element.remove(); v.label = null; }
+      return;
+    }
+    if (!v.label) {
+      const el = document.createElement("div");
+      el.className = "label";
+      v.label = new CSS2DObject(el);
+      const top = n.mesh?.bounds ? n.mesh.bounds[5] : 0;
+      v.label.position.set(0, 0, top + 0.6);
+      v.group.add(v.label);
+    }
+    v.label.element.textContent = n.label;
+  }
+
+  layerHidden(n) { return n.tags.some((t) => this.hiddenLayers.has(t)); }
+  isGeology(n) { return n.tags.some((t) => GEOLOGY.includes(t.split(":")[0])); }
+
+  visual(v, n) {
+    const shown = n.visible && !this.layerHidden(n);
+    v.group.visible = shown;
+    if (v.label) {
+      v.label.visible = shown && this.showLabels;
+      v.label.element.style.color = n.color === 0xffffff ? "" : hex(n.color);
+      v.label.element.classList.toggle("blink", n.blink > 0);
+    }
+    const geo = this.isGeology(n);
+    const strata = geo && n.tags.some((t) => t.startsWith("seam") || t.startsWith("stratum"));
+    const opacity = n.opacity * (strata ? this.geologyOpacity : 1) * (n.tags.includes("roadway") ? this.roadwayOpacity : 1);
+    const tint = new THREE.Color(n.color);
+    for (const m of v.materials) {
+      const base = m.userData.base;
+      m.color.copy(base.color).multiply(tint);
+      m.opacity = base.opacity * opacity;
+      m.transparent = m.opacity < 1;
+      m.depthWrite = m.opacity >= 1;
+      if (m.emissive) m.emissive.setHex(n.emissive);
+      m.clippingPlanes = geo && this.clip.axis ? [this.clipPlane] : null;
+    }
+    v.blink = n.blink;
+    v.emissive = n.emissive;
+    v.blinkColor = n.color === 0xffffff ? 0xff3030 : n.color;
+    v.blinkOn = null;
+    this.dirty = true;
+  }
+
+  refreshVisuals() {
+    if (!this.replica) return;
+    for (const v of this.views.values()) {
+      const n = this.replica.nodes.get(v.handle);
+      if (n) this.visual(v, n);
+    }
+  }
+
+  // ------------------------------------------------------------------ layers and geology
+
+  setLayer(tag, visible) {
+    if (visible) this.hiddenLayers.delete(tag); else this.hiddenLayers.add(tag);
+    this.refreshVisuals();
+  }
+
+  setLabels(on) { this.showLabels = on; this.refreshVisuals(); }
+  setGeologyOpacity(a) { this.geologyOpacity = a; this.refreshVisuals(); }
+  setRoadwayOpacity(a) { this.roadwayOpacity = a; this.refreshVisuals(); }
+
+  setExaggeration(k) {
+    this.exaggeration = k;
+    this.world.scale.set(1, 1, k);
+    this.world.updateMatrixWorld(true);
+    this.updateClipPlane();
+    this.dirty = true;
+  }
+
+  /** A section plane through the geology: axis "x" | "y" | "z" | null, at a scene coordinate. */
+  setClip(axis, at) {
+    this.clip = { axis, at };
+    this.updateClipPlane();
+    this.refreshVisuals();
+  }
+
+  updateClipPlane() {
+    const { axis, at } = this.clip;
+    if (!axis) return;
+    const normal = { x: [-1, 0, 0], y: [0, -1, 0], z: [0, 0, -1] }[axis];
+    const point = { x: [at, 0, 0], y: [0, at, 0], z: [0, 0, at] }[axis];
+    this.world.updateMatrixWorld(true);
+    this.clipPlane.setFromNormalAndCoplanarPoint(new THREE.Vector3(...normal), new THREE.Vector3(...point))
+      .applyMatrix4(this.world.matrixWorld);
+  }
+
+  // ------------------------------------------------------------------ coordinates and camera
+
+  toThree(p) { return this.world.localToWorld(new THREE.Vector3(p[0], p[1], p[2])); }
+  toScene(v) { const s = this.world.worldToLocal(v.clone()); return [s.x, s.y, s.z]; }
+
+  /** The node's position in scene metres (its mesh centre when it has bounds). */
+  nodePosition(id) {
+    const n = this.replica?.node(id);
+    const v = n && this.views.get(n.handle);
+    if (!v) return null;
+    const local = n.mesh?.bounds
+      ? new THREE.Vector3((n.mesh.bounds[0] + n.mesh.bounds[3]) / 2, (n.mesh.bounds[1] + n.mesh.bounds[4]) / 2,
+        (n.mesh.bounds[2] + n.mesh.bounds[5]) / 2)
+      : new THREE.Vector3();
+    v.group.updateWorldMatrix(true, false);
+    return this.toScene(v.group.localToWorld(local));
+  }
+
+  /** Where a node shows on the canvas, in CSS pixels relative to the page (for tests too). */
+  screenPosition(id) {
+    const p = this.nodePosition(id);
+    if (!p) return null;
+    const v = this.toThree(p).project(this.camera);
+    const r = this.renderer.domElement.getBoundingClientRect();
+    return { x: r.left + (v.x + 1) / 2 * r.width, y: r.top + (1 - v.y) / 2 * r.height, inView: Math.abs(v.z) < 1 };
+  }
+
+  cameraState() {
+    return { position: this.toScene(this.camera.position), target: this.toScene(this.orbit.target), fov: this.camera.fov };
+  }
+
+  setCamera({ position, target, fov }) {
+    this.camera.position.copy(this.toThree(position));
+    this.orbit.target.copy(this.toThree(target));
+    if (fov) { this.camera.fov = fov; this.camera.updateProjectionMatrix(); }
+    this.camera.lookAt(this.orbit.target);
+    this.orbit.update();
+    this.dirty = true;
+  }
+
+  emitCamera() { this.dispatchEvent(new Event("camera")); }
+
+  /** Frames the whole mine. */
+  home() {
+    const box = new THREE.Box3();
+    for (const n of this.replica?.nodes.values() ?? []) {
+      if (n.tags.includes("roadway") || n.tags.includes("sensor") || n.tags.includes("reader")) {
+        const p = this.nodePosition(n.id);
+        if (p) box.expandByPoint(new THREE.Vector3(...p));
+      }
+    }
+    if (box.isEmpty()) box.set(new THREE.Vector3(-500, -500, -500), new THREE.Vector3(500, 500, 0));
+    const c = box.getCenter(new THREE.Vector3());
+    const size = box.getSize(new THREE.Vector3());
+    const r = Math.max(size.x, size.y, 100);
+    this.setCamera({ position: [c.x, c.y - r * 0.55, c.z + r * 0.45], target: [c.x, c.y, c.z], fov: 50 });
+  }
+
+  /** Moves the camera to look at a node from `distance` metres. */
+  focus(id, distance = 25) {
+    const p = this.nodePosition(id);
+    if (!p) return false;
+    const dir = this.camera.position.clone().sub(this.orbit.target).normalize();
+    if (!Number.isFinite(dir.x) || dir.lengthSq() === 0) dir.set(0, 1, 1).normalize();
+    const target = this.toThree(p);
+    this.camera.position.copy(target.clone().add(dir.multiplyScalar(distance)));
+    this.orbit.target.copy(target);
+    this.camera.lookAt(target);
+    this.orbit.update();
+    this.dirty = true;
+    this.emitCamera();
+    return true;
+  }
+
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    if (mode === "fly") {
+      this.orbit.enabled = false;
+      this.fly = new FlyControls(this.camera, this.renderer.domElement);
+      this.fly.movementSpeed = 40;
+      this.fly.rollSpeed = 0.6;
+      this.fly.dragToLook = true;
+    } else {
+      this.fly?.dispose();
+      this.fly = null;
+      const ahead = new THREE.Vector3(0, 0, -1).applyQuaternion(this.camera.quaternion).multiplyScalar(50);
+      this.orbit.target.copy(this.camera.position).add(ahead);
+      this.orbit.enabled = !this.wall;
+      this.orbit.update();
+    }
+  }
+
+  /** Wall mode: this canvas is tile (x, y) of a cols × rows grid of equal screens. */
+  setWall(wall) {
+    this.wall = wall;
+    this.orbit.enabled = !wall;
+    this.resize();
+  }
+
+  resize() {
+    const w = Math.max(1, this.container.clientWidth), h = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(w, h, false);
+    this.renderer.domElement.style.width = "100%";
+    this.renderer.domElement.style.height = "100%";
+    this.labels.setSize(w, h);
+    this.camera.aspect = w / h;
+    if (this.wall) {
+      const { cols, rows, x, y } = this.wall;
+      this.camera.aspect = w / h;
+      this.camera.setViewOffset(w * cols, h * rows, w * x, h * y, w, h);
+    } else this.camera.clearViewOffset();
+    this.camera.updateProjectionMatrix();
+    this.dirty = true;
+  }
+
+  // ------------------------------------------------------------------ picking and measuring
+
+  refreshPickTargets() {
+    this.pickTargets = [];
+    for (const v of this.views.values()) if (v.mesh) this.pickTargets.push(v.mesh);
+  }
+
+  installPicking() {
+    const el = this.renderer.domElement;
+    let down = null;
+    el.addEventListener("pointerdown", (e) => { down = [e.clientX, e.clientY]; });
+    el.addEventListener("pointerup", (e) => {
+      if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4) return;
+      const hit = this.pick(e.clientX, e.clientY);
+      if (this.measuring) {
+        if (!hit) return;
+        this.measuring.push(hit.point);
+        this.dispatchEvent(new CustomEvent("measure", { detail: { points: this.measuring.slice() } }));
+        if (this.measuring.length === 2) this.measuring = null;
+        return;
+      }
+      this.dispatchEvent(new CustomEvent("pick", { detail: hit }));
+    });
+  }
+
+  /** The node under a page position: {id, handle, point (scene metres)} or null. */
+  pick(clientX, clientY) {
+    const r = this.renderer.domElement.getBoundingClientRect();
+    const ndc = new THREE.Vector2((clientX - r.left) / r.width * 2 - 1, -((clientY - r.top) / r.height) * 2 + 1);
+    const ray = new THREE.Raycaster();
+    ray.setFromCamera(ndc, this.camera);
+    // Shells (roadways, areas, geology) are see-through: a sensor, person or piece of
+    // equipment just behind the shell that was hit is what the user meant.
+    let first = null;
+    for (const hit of ray.intersectObjects(this.pickTargets, true)) {
+      let o = hit.object;
+      let shown = true;
+      for (let p = o; p; p = p.parent) if (!p.visible) { shown = false; break; }
+      if (!shown) continue;
+      while (o && o.userData.handle === undefined) o = o.parent;
+      const n = o && this.replica.nodes.get(o.userData.handle);
+      if (!n) continue;
+      const found = { id: n.id, handle: n.handle, point: this.toScene(hit.point), distance: hit.distance };
+      const shell = n.tags.some((t) => SHELLS.includes(t.split(":")[0]));
+      if (!shell) return first && hit.distance - first.distance > 30 ? first : found;
+      first ??= found;
+    }
+    return first;
+  }
+
+  startMeasure() { this.measuring = []; }
+
+  // ------------------------------------------------------------------ the frame loop
+
+  tick() {
+    const now = performance.now();
+    this.frames++;
+    let animate = false;
+    if (this.replica) {
+      for (const v of this.views.values()) {
+        if (this.interp.moving(v.handle, now)) {
+          const p = this.interp.position(v.handle, now);
+          v.group.position.set(p[0], p[1], p[2]);
+          animate = true;
+        } else if (this.interp.tracks.has(v.handle) && v.settled !== this.interp.tracks.get(v.handle).t0) {
+          const p = this.interp.position(v.handle, now);
+          v.group.position.set(p[0], p[1], p[2]);
+          v.settled = this.interp.tracks.get(v.handle).t0;
+          animate = true;
+        }
+        if (v.blink > 0 && v.materials.length) {
+          // Blinking glows on and off in the node's colour; the node stays visible and
+          // clickable all the time.
+          const on = Math.floor(now / 1000 * v.blink * 2) % 2 === 0;
+          if (v.blinkOn !== on) {
+            v.blinkOn = on;
+            for (const m of v.materials) m.emissive?.setHex(on ? v.blinkColor : v.emissive);
+            animate = true;
+          }
+        }
+      }
+    }
+    if (this.fly) { this.fly.update((now - this.lastTick) / 1000); animate = true; }
+    this.lastTick = now;
+    if (!(this.dirty || animate)) return;
+    this.dirty = false;
+    this.renderer.render(this.scene, this.camera);
+    this.labels.render(this.scene, this.camera);
+    this.renders++;
+    if (this.firstRenderAt === null && this.views.size && !this.pending) {
+      this.firstRenderAt = now;
+      this.dispatchEvent(new Event("firstframe"));
+    }
+  }
+}
