@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -35,9 +36,14 @@ def viewer_build(tmp_path_factory):
     return out
 
 
+class Server(NamedTuple):
+    url: str          # http://127.0.0.1:PORT/
+    inbox: Path       # the upload-file inbox it watches ([ingest] inbox)
+
+
 @pytest.fixture(scope="session")
 def twin_server(demo_dir, viewer_build, tmp_path_factory):
-    """`minetwin serve` on the demo mine, its HTTP base URL."""
+    """`minetwin serve` on the demo mine."""
     tmp = tmp_path_factory.mktemp("server")
     (tmp / "drill.toml").write_text(
         '[[event]]\ntype = "gas_outburst"\nat = "00:03:00"\nplace = "face:11901"\n')
@@ -58,6 +64,10 @@ scenario = {json.dumps(str(tmp / "drill.toml"))}
 db = {json.dumps(str(tmp / "alarms.sqlite"))}
 [history]
 db = {json.dumps(str(tmp / "history.sqlite"))}
+[ingest]
+inbox = {json.dumps(str(tmp / "inbox"))}
+scan_every_s = 0.5
+max_future_s = 86400.0    # the 60x simulator's clock runs ahead of the wall clock
 [recording]
 folder = {json.dumps(str(tmp / "recordings"))}
 fsync_every_s = 0.5
@@ -77,7 +87,7 @@ fsync_every_s = 0.5
                 proc.kill()
                 pytest.fail("the server did not start:\n" + (tmp / "serve.log").read_text())
             time.sleep(0.2)
-    yield base
+    yield Server(base, tmp / "inbox")
     proc.terminate()
     try:
         proc.wait(timeout=20)
@@ -125,7 +135,7 @@ def open_page(browser, twin_server):
     pages: list[Page] = []
 
     def open_(role: str = "operator", query: str = "", size=(1280, 800)) -> Page:
-        p = Page(browser, f"{twin_server}?token={TOKENS[role]}{query}", size)
+        p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p
     yield open_

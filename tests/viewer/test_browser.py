@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.viewer.conftest import artifact
 
@@ -80,7 +82,7 @@ def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(op
     assert "operator" in viewer.page.inner_text(f"#alarms li.alarm[data-alarm='{alarm}'] .state")
     record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
     assert record["acked_by"] == "operator" and record["comment"] == "已通知撤人"
-    listed = json.loads(urllib.request.urlopen(twin_server + "api/alarms").read())["alarms"]
+    listed = json.loads(urllib.request.urlopen(twin_server.url + "api/alarms").read())["alarms"]
     assert any(a["id"] == alarm and a["acked_by"] == "operator" for a in listed)
     assert operator.errors == [] and viewer.errors == []
 
@@ -202,3 +204,69 @@ def test_two_wall_tiles_render_two_parts_of_one_view_and_follow_the_camera(open_
     # A camera change moves both tiles.
     set_camera([target[0] - 80, target[1] + 30, target[2] + 70])
     assert all(t.errors == [] for t in tiles + [operator])
+
+
+def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, demo_model):
+    """A real CDSS file in the inbox → ingest → rules → alarm → banner, flash and list."""
+    page = open_page("operator")
+    sensor = next(s for code, s in sorted(demo_model.sensors.items())
+                  if s.type_code == "0001" and "11901" not in s.location)
+    # The simulator runs at 60×: its readings carry simulated time, ahead of the clock. The
+    # file's reading comes just after the sensor's latest one, as a real outstation's would.
+    q = f"api/history/{sensor.point_code}?from=0&max_points=100000000"
+    latest = max(p["t"] for p in json.loads(urllib.request.urlopen(twin_server.url + q).read())["points"])
+    tz = ZoneInfo(demo_model.mine.time_zone)
+    now = datetime.fromtimestamp(latest / 1000 + 2, tz).replace(microsecond=0)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S")
+    body = (f"{demo_model.mine.code};{demo_model.mine.name};{stamp}~"
+            f"{sensor.point_code};甲烷;{sensor.location};2.50;%;0;{stamp}~||")
+    name = f"{demo_model.mine.code}_CDSS_{now.strftime('%Y%m%d%H%M%S')}.txt"
+    twin_server.inbox.mkdir(parents=True, exist_ok=True)
+    (twin_server.inbox / f".{name}.part").write_bytes(body.encode())
+    (twin_server.inbox / f".{name}.part").rename(twin_server.inbox / name)
+    page.page.wait_for_function(
+        "loc => { const b = document.querySelector('#banner');"
+        "         return b && !b.classList.contains('hidden') && b.textContent.includes(loc); }",
+        arg=sensor.location, timeout=30_000)
+    assert page.js("document.body.classList.contains('flash')")
+    listed = page.js("code => [...window.minetwin.conn.alarms.values()]"
+                     ".filter(a => a.point === code && a.cleared_ms == null).length", sensor.point_code)
+    assert listed >= 1
+    # a click on the banner focuses the camera on the sensor
+    page.page.click("#banner")
+    page.page.wait_for_function(
+        "id => document.querySelector('#inspect td.id')?.textContent === id",
+        arg=f"sensor/{sensor.point_code}")
+    assert page.errors == []
+
+
+def test_the_viewer_reconnects_and_resumes_by_itself(open_page):
+    page = open_page("viewer")
+    snapshots = page.js("window.minetwin.conn.snapshots")
+    revision = page.js("window.minetwin.replica.revision")
+    page.js("window.minetwin.conn.ws.close(4000)")          # the network drops the socket
+    page.page.wait_for_function("document.querySelector('#status .conn').dataset.state === 'reconnecting'"
+                                " || window.minetwin.conn.state === 'live'")
+    page.page.wait_for_function(
+        "r => window.minetwin.conn.state === 'live' && window.minetwin.replica.revision > r",
+        arg=revision, timeout=30_000)
+    # resumed from its revision with a catch-up diff, not a new snapshot
+    assert page.js("window.minetwin.conn.snapshots") == snapshots
+    assert page.errors == []
+
+
+def test_an_operator_drives_a_wall_group_from_the_panel(open_page):
+    operator = open_page("operator")
+    tile = open_page("viewer", "&wall=w2&grid=1x1&tile=0,0", size=(640, 400))
+    operator.page.click("#wall h2")                        # the panel starts collapsed
+    operator.page.fill("#wall .wall-group", "w2")
+    operator.page.check("#wall .wall-drive")
+    sensor = operator.js("[...window.minetwin.replica.nodes.values()]"
+                         ".filter(n => n.tags.includes('sensor'))[3].id")
+    operator.js("id => window.minetwin.view.focus(id, 30)", sensor)
+    want = operator.js("window.minetwin.view.cameraState().position")
+    tile.page.wait_for_function(
+        """p => { const c = window.minetwin.view.cameraState();
+                  return Math.hypot(...c.position.map((v, i) => v - p[i])) < 0.01; }""",
+        arg=want, timeout=30_000)
+    assert operator.errors == [] and tile.errors == []

@@ -23,6 +23,7 @@ export class Connection extends EventTarget {
     this.session = null;
     this.replay = null;              // the replay this client is in, or null
     this.lastFrameAt = null;         // performance.now() of the last applied frame
+    this.snapshots = 0;              // snapshots applied (a resumed reconnection adds none)
     this.pending = new Map();
     this.nextId = 1;
     this.backoff = 500;
@@ -130,6 +131,7 @@ export class Connection extends EventTarget {
       return;
     }
     this.lastFrameAt = performance.now();
+    if (frame.kind === "snapshot") this.snapshots++;
     this.backoff = 500;
     if (this.state !== "live") this.setState("live");
     this.dispatchEvent(new CustomEvent("frame", { detail: { frame, changes } }));

@@ -1,8 +1,9 @@
 // A tiny element builder: el("div.panel#alarms", {onclick}, child, "text", …).
 export function el(spec, attrs = {}, ...children) {
-  const [tagAndClasses, id] = spec.split("#");
-  const [tag, ...classes] = tagAndClasses.split(".");
+  const tag = /^[a-z0-9]*/i.exec(spec)[0];
   const e = document.createElement(tag || "div");
+  const classes = [...spec.matchAll(/\.([^.#]+)/g)].map((m) => m[1]);
+  const id = /#([^.#]+)/.exec(spec)?.[1];
   if (classes.length) e.className = classes.join(" ");
   if (id) e.id = id;
   for (const [k, v] of Object.entries(attrs ?? {})) {
