@@ -49,6 +49,8 @@ bench: setup
 	$(PY) bench/bench_recording.py
 	$(PY) bench/bench_streaming.py
 	$(PY) bench/bench_e2e.py
+	$(PY) bench/bench_viewer.py
+	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 
 clean:
 	rm -rf $(VENV) node_modules viewer_web/node_modules viewer_web/dist .pytest_cache .hypothesis test-artifacts

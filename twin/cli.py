@@ -86,9 +86,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    scheme = "https" if config.server.tls_cert else "http"
+    viewer = config.resolve_path(config.server.viewer_dir) / "index.html"
     log.info("MineTwin tick loop at %.1f Hz (config %s); streaming protocol %s on "
-             "ws://%s:%d (the browser viewer arrives with its issue). Ctrl-C stops.",
-             config.tick.rate_hz, config.source, "minetwin.v1", app.host, app.port)
+             "ws://%s:%d. Ctrl-C stops.", config.tick.rate_hz, config.source, "minetwin.v1",
+             app.host, app.port)
+    if viewer.exists():
+        print(f"MineTwin viewer: {scheme}://{app.host}:{app.port}/  (demo tokens: "
+              "minetwin-viewer, minetwin-operator, minetwin-instructor)", flush=True)
+    else:
+        log.warning("the browser viewer is not built (%s missing): make setup", viewer)
 
     try:
         _run_until_signal(lambda stop: app.run(stop, max_ticks=args.ticks))

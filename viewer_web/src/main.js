@@ -42,7 +42,8 @@ function start(token) {
   const side = el("aside#side");
   const right = el("aside#right");
   document.body.replaceChildren(stage, side, right);
-  const view = new View3D(stage, { antialias: !wall });
+  // ?aa=0 turns antialiasing off (weak display PCs, software rendering); wall tiles default off.
+  const view = new View3D(stage, { antialias: query.get("aa") ? query.get("aa") !== "0" : !wall });
   const select = (id) => inspector.select(id);
   const inspector = new Inspector({ conn, view });
   const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall });
@@ -76,7 +77,8 @@ function start(token) {
     stats() {
       return {
         state: conn.state, revision: conn.replica.revision, nodes: conn.replica.nodes.size,
-        firstFrameMs: view.firstRenderAt, renders: view.renders, pendingAssets: view.pending ?? 0,
+        firstFrameMs: view.firstRenderAt, renders: view.renders, renderMs: view.renderMs,
+        frames: view.frames, pendingAssets: view.pending ?? 0,
         meshes: [...view.views.values()].filter((v) => v.mesh).length,
       };
     },

@@ -69,6 +69,7 @@ export class View3D extends EventTarget {
     this.dirty = true;
     this.frames = 0;
     this.renders = 0;
+    this.renderMs = 0;                // time spent in render calls (benchmarks)
     this.firstRenderAt = null;
     this.replica = null;
     this.pickTargets = [];
@@ -483,8 +484,10 @@ export class View3D extends EventTarget {
     this.lastTick = now;
     if (!(this.dirty || animate)) return;
     this.dirty = false;
+    const t0 = performance.now();
     this.renderer.render(this.scene, this.camera);
     this.labels.render(this.scene, this.camera);
+    this.renderMs += performance.now() - t0;
     this.renders++;
     if (this.firstRenderAt === null && this.views.size && !this.pending) {
       this.firstRenderAt = now;

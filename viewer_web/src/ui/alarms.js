@@ -15,7 +15,12 @@ export class AlarmPanel {
     this.p = panel("alarms", t("panel.alarms"));
     this.list = el("ul.alarm-list");
     this.message = el("div.message");
-    this.p.body.append(this.message, this.list);
+    const sound = el("label.sound", {}, el("input", {
+      type: "checkbox", checked: localStorage.getItem("minetwin.sound") === "1",
+      onchange: (e) => { this.sound = e.target.checked; localStorage.setItem("minetwin.sound", this.sound ? "1" : "0"); },
+    }), ` ${t("alarm.sound")}`);
+    this.sound = localStorage.getItem("minetwin.sound") === "1";
+    this.p.body.append(kiosk ? "" : sound, this.message, this.list);
     this.banner = el("div#banner.hidden", { onclick: () => this.focus(this.bannerAlarm) });
     document.body.append(this.banner);
     conn.addEventListener("alarm", (e) => this.onAlarm(e.detail));
