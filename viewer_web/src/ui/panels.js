@@ -209,7 +209,7 @@ export class CameraPanel {
   get root() { return this.p.root; }
 
   save(name) {
-    this.views = this.views.filter((v) => v.name !== name).concat([{ name, ...this.view.cameraState(), dwell: 10 }]);
+    this.views = this.views.filter((v) => v.name !== name).concat([{ name, ...this.view.cameraState() }]);
     localStorage.setItem("minetwin.views", JSON.stringify(this.views));
     this.render();
   }
