@@ -345,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--store", help="asset store folder (default: a temporary one)")
         c.add_argument("--prefix", default="gltf", help="id prefix for imported nodes")
         c.set_defaults(func=_cmd_gltf)
+
+    from .cli_assets import add_parsers as add_asset_parsers
+    add_asset_parsers(sub)
     return p
 
 

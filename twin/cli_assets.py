@@ -1,0 +1,255 @@
+"""``minetwin assets …``: the asset pipeline from the command line (docs/assets.md).
+
+    minetwin assets import FILE --store DIR [--control-points CSV] [--compress]
+    minetwin assets import-scan FILE --store DIR (--trajectory CSV | --centerline CSV) …
+    minetwin assets sweep --centerline CSV --profile KIND --width W --height H --store DIR
+    minetwin assets deviation --scan MESH --reference MESH --centerline CSV --out GLB
+    minetwin assets list --store DIR [--json]
+    minetwin assets show ID --store DIR
+
+Results are JSON on stdout; progress goes to stderr (tqdm); errors are one line on stderr and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_parsers"]
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _polyline(path: str) -> np.ndarray:
+    """A CSV of x, y, z rows (a header line is allowed)."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        parts = [p for p in line.replace(";", ",").replace("\t", ",").split(",") if p.strip()]
+        try:
+            rows.append([float(v) for v in parts[:3]])
+        except ValueError:
+            if n == 1:
+                continue
+            raise ValueError(f"{path}:{n}: expected x, y, z") from None
+    arr = np.array(rows)
+    if arr.ndim != 2 or arr.shape[1] != 3 or len(arr) < 2:
+        raise ValueError(f"{path}: a polyline needs at least two x, y, z rows")
+    return arr
+
+
+def _georef(args, meta: dict):
+    if not args.control_points:
+        return None
+    from assets.georef import fit_similarity, read_control_points
+    names, src, dst = read_control_points(args.control_points)
+    fit = fit_similarity(src, dst, names=names, allow_scale=not args.rigid)
+    meta["georeference"] = {"control_points": str(args.control_points), **fit.report()}
+    print(f"georeference: {len(names)} control points, RMS {fit.rms * 1000:.1f} mm",
+          file=sys.stderr)
+    return fit
+
+
+def _store(args):
+    from assets import AssetStore
+    return AssetStore(args.store)
+
+
+def _lods(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(","))
+
+
+def _cmd_import(args) -> int:
+    import trimesh
+
+    from assets.importers import AssetImportError, MeshData, import_file
+    from assets.pipeline import store_mesh
+    try:
+        data = import_file(args.file)
+        if not isinstance(data, MeshData):
+            return _fail(f"{args.file} is a point cloud: use `minetwin assets import-scan`")
+        mesh = data.mesh.to_geometry() if isinstance(data.mesh, trimesh.Scene) else data.mesh
+        meta = {"source": [str(args.file)], "kind": "mesh", "import": data.meta}
+        fit = _georef(args, meta)
+        if fit is not None:
+            mesh = mesh.copy()
+            mesh.apply_transform(fit.matrix)
+        top, lods = store_mesh(_store(args), mesh, meta, lods=_lods(args.lods),
+                               compress=args.compress, precision=args.precision)
+    except (AssetImportError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(json.dumps({"asset": top, "lods": lods}))
+    return 0
+
+
+def _cmd_import_scan(args) -> int:
+    from tqdm import tqdm
+
+    from assets.importers import AssetImportError, PointCloud, import_file
+    from assets.pipeline import store_mesh
+    from assets.scan import ScanError, ScanParams, reconstruct
+    stages = ["crop", "voxel downsample", "outlier removal", "normals", "poisson", "trim",
+              "fill holes", "simplify"]
+    try:
+        cloud = import_file(args.file)
+        if not isinstance(cloud, PointCloud):
+            return _fail(f"{args.file} is a mesh: use `minetwin assets import`")
+        meta = {"source": [str(args.file)], "kind": "scan", "import": cloud.meta}
+        pts = cloud.points
+        fit = _georef(args, meta)
+        if fit is not None:
+            pts = fit.apply(pts)
+        trajectory = _polyline(args.trajectory) if args.trajectory else None
+        centerline = _polyline(args.centerline) if args.centerline else trajectory
+        params = ScanParams(voxel=args.voxel, poisson_depth=args.depth, max_error=args.max_error)
+        with tqdm(total=len(stages), desc="scan → mesh", unit="step", file=sys.stderr,
+                  disable=args.quiet) as bar:
+            def progress(name):
+                bar.set_postfix_str(name)
+                bar.update(1)
+            result = reconstruct(pts, centerline=centerline, params=params, progress=progress)
+        meta.update(result.metadata())
+        top, lods = store_mesh(_store(args), result.mesh, meta, lods=_lods(args.lods),
+                               compress=args.compress, precision=args.precision)
+    except (AssetImportError, ScanError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(json.dumps({"asset": top, "lods": lods, "stats": result.stats}))
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from assets.pipeline import store_mesh
+    from assets.sweep import sweep_profile
+    from twin.model import Profile
+    try:
+        line = _polyline(args.centerline)
+        profile = Profile(args.profile, args.width, args.height)
+        mesh = sweep_profile(line, profile.outline())
+        top, lods = store_mesh(_store(args), mesh, {
+            "source": [str(args.centerline)], "kind": "design sweep",
+            "processing": {"profile": args.profile, "width_m": args.width,
+                           "height_m": args.height}},
+            lods=_lods(args.lods), compress=args.compress, precision=args.precision)
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(json.dumps({"asset": top, "lods": lods}))
+    return 0
+
+
+def _cmd_deviation(args) -> int:
+    import trimesh
+
+    from assets.deviation import deviation, deviation_colors
+    try:
+        scan = trimesh.load(args.scan, force="mesh")
+        ref = trimesh.load(args.reference, force="mesh")
+        rep = deviation(scan, ref, _polyline(args.centerline), tolerance=args.tolerance,
+                        axis_height=args.axis_height)
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    colored = scan.copy()
+    colored.visual = trimesh.visual.ColorVisuals(colored, vertex_colors=deviation_colors(
+        rep.signed, args.tolerance))
+    Path(args.out).write_bytes(colored.export(file_type="glb"))
+    summary = {"scan": str(args.scan), "reference": str(args.reference), **rep.summary()}
+    if args.report:
+        Path(args.report).write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_list(args) -> int:
+    store = _store(args)
+    rows = [{"id": i, "path": str(store.path(i)), **store.meta(i)} for i in store]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            tris = r.get("triangles_per_lod", ["?"])
+            print(f"{r['id'][:16]}  {r.get('kind', '-'):<12} {r['size']:>10} B  "
+                  f"lod {r.get('lod', 1.0):<5} triangles {tris[0] if r.get('lod', 1.0) >= 1 else ''}"
+                  f"  {', '.join(r.get('source', [])) if isinstance(r.get('source'), list) else r.get('source', '')}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    from assets import AssetNotFoundError
+    store = _store(args)
+    try:
+        print(json.dumps({"path": str(store.path(args.id)), **store.meta(args.id)},
+                         ensure_ascii=False, indent=1))
+    except AssetNotFoundError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    a = sub.add_parser("assets", help="the asset pipeline and store (docs/assets.md)")
+    a_sub = a.add_subparsers(dest="assets_command", required=True)
+
+    def common(p, lods=True):
+        p.add_argument("--store", required=True, help="the asset store folder")
+        if lods:
+            p.add_argument("--lods", default="1,0.25,0.05", help="LOD ratios of triangles")
+            p.add_argument("--compress", action="store_true",
+                           help="meshopt compression + quantized positions (gltfpack)")
+            p.add_argument("--precision", type=float, default=0.005,
+                           help="wanted position precision after quantization, m")
+
+    imp = a_sub.add_parser("import", help="a mesh (glTF/GLB, OBJ, PLY, STL) into the store")
+    imp.add_argument("file")
+    common(imp)
+    imp.add_argument("--control-points", help="CSV: name, x/y/z in the file, x/y/z in the mine grid")
+    imp.add_argument("--rigid", action="store_true", help="no scale in the georeference")
+    imp.set_defaults(func=_cmd_import)
+
+    isc = a_sub.add_parser("import-scan", help="a point cloud → a roadway mesh in the store")
+    isc.add_argument("file")
+    common(isc)
+    isc.add_argument("--trajectory", help="CSV x, y, z of the scanner's path (the inside)")
+    isc.add_argument("--centerline", help="CSV x, y, z of the roadway centerline (the inside)")
+    isc.add_argument("--voxel", type=float, default=0.05)
+    isc.add_argument("--depth", type=int, default=10, help="Poisson octree depth")
+    isc.add_argument("--max-error", type=float, default=0.01,
+                     help="simplification error bound, m")
+    isc.add_argument("--control-points")
+    isc.add_argument("--rigid", action="store_true")
+    isc.add_argument("--quiet", action="store_true", help="no progress bar")
+    isc.set_defaults(func=_cmd_import_scan)
+
+    sw = a_sub.add_parser("sweep", help="a design roadway: centerline + profile → mesh")
+    sw.add_argument("--centerline", required=True)
+    sw.add_argument("--profile", default="semicircular_arch",
+                    choices=["rectangle", "trapezoid", "semicircular_arch", "three_centred_arch"])
+    sw.add_argument("--width", type=float, required=True)
+    sw.add_argument("--height", type=float, required=True)
+    common(sw)
+    sw.set_defaults(func=_cmd_sweep)
+
+    dv = a_sub.add_parser("deviation", help="as-built mesh vs design or an earlier scan")
+    dv.add_argument("--scan", required=True)
+    dv.add_argument("--reference", required=True)
+    dv.add_argument("--centerline", required=True)
+    dv.add_argument("--tolerance", type=float, default=0.05)
+    dv.add_argument("--axis-height", type=float, default=0.0,
+                    help="height of the axis convergence is measured toward, m")
+    dv.add_argument("--out", required=True, help="the coloured GLB")
+    dv.add_argument("--report", help="the report as JSON")
+    dv.set_defaults(func=_cmd_deviation)
+
+    ls = a_sub.add_parser("list", help="every asset with its file path and metadata")
+    common(ls, lods=False)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=_cmd_list)
+
+    sh = a_sub.add_parser("show", help="one asset's metadata")
+    sh.add_argument("id")
+    common(sh, lods=False)
+    sh.set_defaults(func=_cmd_show)
