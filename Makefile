@@ -49,6 +49,7 @@ bench: setup
 	$(PY) bench/bench_recording.py
 	$(PY) bench/bench_streaming.py
 	$(PY) bench/bench_e2e.py
+	$(PY) bench/bench_scan.py
 	$(PY) bench/bench_viewer.py
 	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 
