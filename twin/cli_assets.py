@@ -4,6 +4,7 @@
     minetwin assets import-scan FILE --store DIR (--trajectory CSV | --centerline CSV) …
     minetwin assets sweep --centerline CSV --profile KIND --width W --height H --store DIR
     minetwin assets deviation --scan MESH --reference MESH --centerline CSV --out GLB
+    minetwin assets sections SCAN [--every 5] [--centerline-out CSV]
     minetwin assets list --store DIR [--json]
     minetwin assets show ID --store DIR
 
@@ -165,6 +166,29 @@ def _cmd_deviation(args) -> int:
     return 0
 
 
+def _cmd_sections(args) -> int:
+    from assets.importers import AssetImportError, PointCloud, import_file
+    from assets.sections import SectionError, centerline_from_scan, cross_section
+    try:
+        cloud = import_file(args.file)
+        if not isinstance(cloud, PointCloud):
+            return _fail(f"{args.file} is a mesh: sections are measured on a scan")
+        line = centerline_from_scan(cloud.points, spacing=args.spacing)
+        length = float(np.linalg.norm(np.diff(line, axis=0), axis=1).sum())
+        sections = [cross_section(cloud.points, line, c)
+                    for c in np.arange(0.0, length + 1e-9, args.every)]
+    except (AssetImportError, SectionError, OSError) as exc:
+        return _fail(str(exc))
+    if args.centerline_out:
+        np.savetxt(args.centerline_out, line, delimiter=",", fmt="%.4f", header="x,y,z",
+                   comments="")
+    print(json.dumps({"length_m": round(length, 3), "centerline_points": len(line),
+                      "sections": [{"chainage_m": round(x.chainage, 2),
+                                    "width_m": round(x.width, 3), "height_m": round(x.height, 3),
+                                    "area_m2": round(x.area, 3)} for x in sections]}))
+    return 0
+
+
 def _cmd_list(args) -> int:
     store = _store(args)
     rows = [{"id": i, "path": str(store.path(i)), **store.meta(i)} for i in store]
@@ -243,6 +267,13 @@ def add_parsers(sub) -> None:
     dv.add_argument("--out", required=True, help="the coloured GLB")
     dv.add_argument("--report", help="the report as JSON")
     dv.set_defaults(func=_cmd_deviation)
+
+    se = a_sub.add_parser("sections", help="centerline and cross-sections measured on a scan")
+    se.add_argument("file")
+    se.add_argument("--spacing", type=float, default=1.0, help="centerline point spacing, m")
+    se.add_argument("--every", type=float, default=5.0, help="a cross-section every … m")
+    se.add_argument("--centerline-out", help="write the centerline as CSV x, y, z")
+    se.set_defaults(func=_cmd_sections)
 
     ls = a_sub.add_parser("list", help="every asset with its file path and metadata")
     common(ls, lods=False)

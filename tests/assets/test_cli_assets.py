@@ -106,3 +106,12 @@ def test_a_mesh_import_is_georeferenced_by_its_control_points(files, tmp_path):
     assert np.allclose(meta["bounds"], [0 + shift[0], -2 + shift[1], 0 + shift[2],
                                         30 + shift[0], 2 + shift[1], 2 + shift[2]], atol=1e-3)
     assert meta["georeference"]["rms_m"] < 1e-3 and abs(meta["georeference"]["scale"] - 1) < 1e-9
+
+
+def test_sections_of_a_scan(files, tmp_path):
+    out = json.loads(run("sections", str(files / "scan.laz"), "--every", "10",
+                         "--centerline-out", str(tmp_path / "cl.csv")).stdout)
+    assert 27 < out["length_m"] < 30.5
+    widths = [s["width_m"] for s in out["sections"]]
+    assert len(widths) == 3 and all(abs(w - 4.0) < 0.08 for w in widths)
+    assert np.loadtxt(tmp_path / "cl.csv", delimiter=",", skiprows=1).shape[1] == 3
