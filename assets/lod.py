@@ -9,6 +9,8 @@
   E / (2ⁿ − 1): 14 bits are 6 mm over 100 m but 30 cm over 5 km. ``position_bits`` picks the
   fewest bits (≥ 14, ≤ 16) that keep a wanted precision, and ``tile_for_precision`` cuts a
   mesh too long for 16 bits into pieces along its longest axis that each fit.
+* **Textures** are resized (≤ 2048 px by default) and opaque ones re-encoded as JPEG
+  (``shrink_textures``, Pillow) before packing.
 * **Validation.** The Khronos validator does not decode compressed buffers, so
   ``validate_compressed`` checks the compressed file *and* its decoded copy (gltfpack reads
   its own output back into plain float buffers).
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-__all__ = ["lod_chain", "position_bits", "quantization_step", "tile_for_precision",
+__all__ = ["lod_chain", "shrink_textures", "position_bits", "quantization_step", "tile_for_precision",
            "compress_glb", "decompress_glb", "validate_compressed", "gltfpack_available",
            "CompressionError"]
 
@@ -112,8 +114,38 @@ def _gltfpack(args: list[str], data: bytes) -> bytes:
 
 def compress_glb(data: bytes, *, position_bits: int = 16, level: str = "-cc") -> bytes:
     """A GLB compressed with meshopt and quantized positions (``position_bits``), names and
-    materials kept (the scene refers to them)."""
+    materials kept (the scene refers to them). Textures pass through as they are: shrink
+    them first (``shrink_textures``; gltfpack's node build cannot re-encode images)."""
     return _gltfpack([level, "-vp", str(position_bits), "-kn", "-km"], data)
+
+
+def shrink_textures(obj, max_size: int = 2048, jpeg_quality: int = 85) -> int:
+    """Resizes the textures of a trimesh mesh or scene in place to at most ``max_size``
+    pixels a side; opaque ones are written as JPEG (core glTF), ones with alpha stay PNG.
+    Returns how many images changed."""
+    from PIL import Image
+
+    geoms = obj.geometry.values() if isinstance(obj, trimesh.Scene) else [obj]
+    changed = 0
+    for g in geoms:
+        mat = getattr(getattr(g, "visual", None), "material", None)
+        for attr in ("image", "baseColorTexture", "emissiveTexture", "normalTexture",
+                     "metallicRoughnessTexture", "occlusionTexture"):
+            img = getattr(mat, attr, None)
+            if img is None or not hasattr(img, "size"):
+                continue
+            alpha = img.mode in ("RGBA", "LA") or "transparency" in img.info
+            new = img.copy()
+            if max(new.size) > max_size:
+                new.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+            if not alpha:
+                new = new.convert("RGB")
+                new.format = "JPEG"          # trimesh writes an image as JPEG when it is one
+                new.info["quality"] = jpeg_quality
+            if new.size != img.size or not alpha:
+                setattr(mat, attr, new)
+                changed += 1
+    return changed
 
 
 def decompress_glb(data: bytes) -> bytes:

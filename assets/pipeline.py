@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from .lod import compress_glb, lod_chain, position_bits, validate_compressed
+from .lod import compress_glb, lod_chain, position_bits, shrink_textures, validate_compressed
 from .store import AssetStore
 from .sweep import glb_from_mesh, mesh_bounds
 from .validation import validate_files
@@ -27,7 +27,7 @@ class InvalidGlbError(ValueError):
 
 def store_mesh(store: AssetStore, mesh: trimesh.Trimesh, meta: dict, *,
                lods: tuple[float, ...] = (1.0, 0.25, 0.05), compress: bool = False,
-               precision: float = 0.005, validate: bool = True,
+               precision: float = 0.005, validate: bool = True, max_texture: int = 2048,
                vertex_colors: np.ndarray | None = None) -> tuple[str, list[str]]:
     """Stores ``mesh`` (already in the mine grid or a node's frame) with its LODs; returns
     (full-detail id, [coarser ids]). Every GLB is validated (compressed ones also decoded
@@ -39,6 +39,10 @@ def store_mesh(store: AssetStore, mesh: trimesh.Trimesh, meta: dict, *,
         if vertex_colors is not None and level >= 1.0:
             m = m.copy()
             m.visual = trimesh.visual.ColorVisuals(m, vertex_colors=vertex_colors)
+            data = m.export(file_type="glb")
+        elif level >= 1.0 and getattr(m.visual, "kind", None) == "texture":
+            m = m.copy()                      # the full level keeps its textures, shrunk
+            shrink_textures(m, max_texture)
             data = m.export(file_type="glb")
         else:
             data = glb_from_mesh(m)

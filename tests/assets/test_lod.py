@@ -12,8 +12,8 @@ import trimesh
 
 from assets.groundtruth import polyline_at
 from assets.lod import (compress_glb, decompress_glb, gltfpack_available, lod_chain,
-                        position_bits, quantization_step, tile_for_precision,
-                        validate_compressed)
+                        position_bits, quantization_step, shrink_textures,
+                        tile_for_precision, validate_compressed)
 from assets.sweep import glb_from_mesh, sweep_profile
 from tests.conftest import require
 
@@ -70,3 +70,31 @@ def test_compressed_glbs_validate_decode_within_the_step_and_are_smaller(roadway
     scene.add_triangles(np.asarray(roadway.vertices, np.float32), np.asarray(roadway.faces, np.uint32))
     dist = scene.compute_distance(o3d.core.Tensor(np.asarray(decoded.vertices, np.float32))).numpy()
     assert dist.max() <= step
+
+
+def test_textures_are_resized_and_reencoded(tmp_path, gltf_validator):
+    require(gltfpack_available(), "gltfpack (npm)")
+    import json
+    import struct
+
+    from PIL import Image
+
+    from assets.importers import import_file
+    Image.effect_noise((2048, 2048), 60).convert("RGB").save(tmp_path / "rock.png")
+    (tmp_path / "m.mtl").write_text("newmtl rock\nKd 1 1 1\nmap_Kd rock.png\n")
+    (tmp_path / "m.obj").write_text(
+        "mtllib m.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl rock\nf 1/1 2/2 3/3\n")
+    scene = import_file(tmp_path / "m.obj").mesh
+    before = len(scene.export(file_type="glb"))
+    assert shrink_textures(scene, 512) == 1
+    packed = compress_glb(scene.export(file_type="glb"))
+    (tmp_path / "m.glb").write_bytes(packed)
+    assert [r.errors for r in validate_compressed(tmp_path / "m.glb", gltf_validator)] == [0, 0]
+    length = struct.unpack_from("<I", packed, 12)[0]
+    doc = json.loads(packed[20:20 + length])
+    assert [i["mimeType"] for i in doc["images"]] == ["image/jpeg"]
+    assert len(packed) < before / 8
+    import io as _io
+    view = doc["bufferViews"][doc["images"][0]["bufferView"]]
+    start = 20 + length + 8 + view.get("byteOffset", 0)
+    assert Image.open(_io.BytesIO(packed[start:start + view["byteLength"]])).size == (512, 512)
