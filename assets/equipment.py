@@ -15,6 +15,7 @@ standing on its node's origin.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 
@@ -220,17 +221,26 @@ def pose(model: EquipmentModel, values: dict[str, float]) -> dict[str, tuple]:
 
 # ---------------------------------------------------------------------- the scene
 
-def add_to_scene(scene, store, node_id: str, model: EquipmentModel) -> list[str]:
+def add_to_scene(scene, store, node_id: str, model: EquipmentModel,
+                 cache: dict | None = None) -> list[str]:
     """The model's parts as child nodes of ``node_id`` (``<node>/part/<name>``), their meshes
-    in the asset store (identical parts share one asset). Returns the part node ids."""
+    in the asset store (identical parts share one asset; ``cache`` skips re-encoding the
+    parts of models built with the same parameters). Returns the part node ids."""
     from scene import MeshRef
 
     ids = []
     rest = pose(model, {})
+    cache = {} if cache is None else cache
     for p in model.parts:
-        asset = store.put_glb(glb_from_mesh(p.mesh, p.color, p.name),
-                              {"kind": "equipment part", "equipment": model.kind, "part": p.name,
-                               "units": "m", "bounds": list(mesh_bounds(p.mesh))})
+        key = (p.name, p.color, hashlib.sha1(np.ascontiguousarray(p.mesh.vertices).tobytes()
+                                             + np.ascontiguousarray(p.mesh.faces).tobytes()
+                                             ).hexdigest())
+        asset = cache.get(key)
+        if asset is None:
+            asset = cache[key] = store.put_glb(
+                glb_from_mesh(p.mesh, p.color, p.name),
+                {"kind": "equipment part", "equipment": model.kind, "part": p.name,
+                 "units": "m", "bounds": list(mesh_bounds(p.mesh))})
         parent = node_id if p.parent is None else f"{node_id}/part/{p.parent}"
         pid = f"{node_id}/part/{p.name}"
         t, r = rest[p.name]

@@ -76,6 +76,14 @@ class DefaultBindings:
         self._support_base = {eid: np.asarray(s.translation(h))
                               for eid, h in self.equipment.items()
                               if model.equipment[eid].kind == "hydraulic_support"}
+        # Articulated equipment (assets/equipment.py): its part nodes, and its model for the
+        # live values that move parts (leg pressure → leg extension).
+        from twin.scene_build import equipment_model
+        self._parts = {eid: s.handles([c for c in s.subtree(f"equipment/{eid}")[1:]])
+                       for eid in self.equipment}
+        self._models = {eid: equipment_model(model.equipment[eid], model) for eid in self.equipment
+                        if model.equipment[eid].kind == "hydraulic_support"
+                        and len(self._parts[eid])}
         self._face_advance: dict[str, float] = {}
         self._network = None          # built on the first card seen only by a reader
         self._goaf_initial = {}
@@ -240,6 +248,16 @@ class DefaultBindings:
             return
         if o.param == "running":
             s.set_visual(h, color=0xFFFFFF if value else 0x606060)
+            parts = self._parts.get(o.key)
+            if parts is not None and len(parts):      # articulated: its parts show it
+                s.set_visuals(parts, color=np.full(len(parts), 0xFFFFFF if value else 0x606060,
+                                                   dtype=np.uint32))
+        elif o.param == "leg_pressure_MPa" and o.key in self._models:
+            from assets.equipment import apply_pose, support_extension
+            m = self._models[o.key]
+            stroke = m.part("legs").joint.limits[1]
+            apply_pose(s, f"equipment/{o.key}", m,
+                       {"leg_extension_m": support_extension(float(value), stroke_m=stroke)})
         elif o.param == "position_m" and self.model.equipment[o.key].kind == "shearer":
             f = next(iter(self.model.longwalls.values()), None)
             if f is not None:       # the shearer rides along the current face line

@@ -221,7 +221,13 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None)
                   "underground": False})
         s.set_visual(f"person/{p.card}", visible=False)
 
+    from assets.equipment import KINDS, add_to_scene
+    parts_cache: dict = {}
     for e in model.equipment.values():
+        if e.kind in KINDS:
+            _add_articulated(s, store, e, model,
+                             lambda *a: add_to_scene(*a, cache=parts_cache))
+            continue
         ext = _EQUIPMENT_BOX[e.kind]
         emesh = a.shared(("equipment", e.kind), lambda ext=ext, kind=e.kind: (
             box_glb(ext, _rgb(LAYER_COLORS["equipment"]), kind),
@@ -231,14 +237,51 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None)
         if e.roadway is not None:
             d = model.roadways[e.roadway].direction_at(e.chainage_m or 0.0)
             rot = _yaw_pitch_quat(np.arctan2(d[1], d[0]), 0.0)
-        props: dict[str, Any] = {"equipment_kind": e.kind}
-        for k, (v, unit) in e.parameters.items():
-            key = f"param_{k}"
-            props[key] = v if isinstance(v, str) else (float(v), unit)
+        props = _equipment_props(e)
         s.add(f"equipment/{e.id}", GROUPS["equipment"][0], name=e.name,
               tags=["equipment", f"equipment:{e.kind}"], translation=e.position,
               rotation=rot, mesh=emesh, properties=props)
     return s
+
+
+def _equipment_props(e) -> dict[str, Any]:
+    props: dict[str, Any] = {"equipment_kind": e.kind}
+    for k, (v, unit) in e.parameters.items():
+        props[f"param_{k}"] = v if isinstance(v, str) else (float(v), unit)
+    return props
+
+
+def equipment_model(e, model: MineModel | None = None):
+    """The library model (assets/equipment.py) of an equipment item, sized from its
+    parameters where the library knows them — a support's width, and its heights from its
+    face's mining height (set against the roof at full stroke) —; None for kinds the library
+    does not have."""
+    from assets.equipment import KINDS, build_equipment
+    if e.kind not in KINDS:
+        return None
+    params: dict[str, float] = {}
+    if e.kind == "hydraulic_support":
+        width = e.parameters.get("width_m")
+        if width is not None and not isinstance(width[0], str):
+            params["width"] = float(width[0])
+        face = next((f for f in (model.longwalls.values() if model else ())
+                     if f.id in e.id), None)
+        if face is not None:
+            params["max_height"] = face.mining_height_m
+            params["min_height"] = max(0.9, face.mining_height_m - 0.5)
+    return build_equipment(e.kind, **params)
+
+
+def _add_articulated(s: Scene, store: AssetStore, e, model: MineModel, add_to_scene) -> None:
+    """An equipment node with its library part tree under it (legs, arms, drums …)."""
+    rot = (0.0, 0.0, 0.0, 1.0)
+    if e.roadway is not None:
+        d = model.roadways[e.roadway].direction_at(e.chainage_m or 0.0)
+        rot = _yaw_pitch_quat(np.arctan2(d[1], d[0]), 0.0)
+    s.add(f"equipment/{e.id}", GROUPS["equipment"][0], name=e.name,
+          tags=["equipment", f"equipment:{e.kind}"], translation=e.position,
+          rotation=rot, properties=_equipment_props(e))
+    add_to_scene(s, store, f"equipment/{e.id}", equipment_model(e, model))
 
 
 def _portal(model: MineModel) -> tuple[float, float, float]:

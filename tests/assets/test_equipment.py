@@ -83,3 +83,29 @@ def test_a_photogrammetry_mesh_takes_a_parts_slot():
     assert swapped.part("drum_right").mesh is scanned
     assert swapped.part("drum_right").joint == model.part("drum_right").joint
     assert pose(swapped, {"arm_right_rad": 0.3}) == pose(model, {"arm_right_rad": 0.3})
+
+
+def test_the_demo_minas_supports_and_shearer_are_articulated_and_legs_follow_pressure(demo_model, tmp_path):
+    from live_bindings import DefaultBindings
+    from twin.observation import Observation
+    from twin.scene_build import build_scene
+    s = build_scene(demo_model, AssetStore(tmp_path / "store"))
+    support = next(e for e in demo_model.equipment.values() if e.kind == "hydraulic_support")
+    face = next(f for f in demo_model.longwalls.values() if f.id in support.id)
+    canopy = f"equipment/{support.id}/part/canopy"
+    assert canopy in s and "equipment/shearer-11901/part/drum_right" in s
+    b = DefaultBindings(demo_model, s)
+    s.commit()
+    rest = s.world_position(canopy)[2]
+
+    def legs(mpa):
+        b.apply([Observation("test", "equipment", support.id, 1_000, mpa, "MPa",
+                             param="leg_pressure_MPa")])
+        s.commit()
+        return s.world_position(canopy)[2]
+
+    set_z = legs(32.0)
+    assert abs(set_z - rest - 0.5) < 1e-6                    # the whole stroke: set to the roof
+    canopy_top = set_z + 0.25 - s.world_position(f"equipment/{support.id}")[2]
+    assert abs(canopy_top - face.mining_height_m) < 1e-6
+    assert rest < legs(10.0) < set_z and abs(legs(0.0) - rest) < 1e-9

@@ -438,7 +438,10 @@ export class View3D extends EventTarget {
       for (let p = o; p; p = p.parent) if (!p.visible) { shown = false; break; }
       if (!shown) continue;
       while (o && o.userData.handle === undefined) o = o.parent;
-      const n = o && this.replica.nodes.get(o.userData.handle);
+      let n = o && this.replica.nodes.get(o.userData.handle);
+      // A part of an articulated machine (a support's canopy, a shearer's drum) stands
+      // for the machine: select the equipment node.
+      while (n && n.tags.includes("equipment-part") && n.parent) n = this.replica.nodes.get(n.parent);
       if (!n) continue;
       const found = { id: n.id, handle: n.handle, point: this.toScene(hit.point), distance: hit.distance };
       const shell = n.tags.some((t) => SHELLS.includes(t.split(":")[0]));
