@@ -347,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         c.set_defaults(func=_cmd_gltf)
 
     from .cli_assets import add_parsers as add_asset_parsers
+    from .cli_geology import add_parsers as add_geology_parsers
     add_asset_parsers(sub)
+    add_geology_parsers(sub)
     return p
 
 

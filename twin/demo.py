@@ -592,6 +592,16 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     files["geology/surveys.csv"] = _csv(surveys, ["hole_id", "depth", "azimuth", "dip"])
     files["geology/intervals.csv"] = _csv(intervals, ["hole_id", "from", "to", "lithology",
                                                       "seam", "gas_content_m3_t"])
+    # Faults as the mine has mapped them (exploration, roadways that crossed them): the true
+    # planes with survey error, from a generator of their own so the rest stays as it was.
+    frng = np.random.default_rng(seed + 1001)
+    files["geology/faults.csv"] = _csv([[
+        f.name, round(f.point[0] + ox + float(frng.normal(0, 3.0)), 2),
+        round(f.point[1] + oy + float(frng.normal(0, 3.0)), 2), round(f.point[2] + oz, 2),
+        round(f.strike_deg + float(frng.normal(0, 1.0)), 1),
+        round(f.dip_deg + float(frng.normal(0, 1.0)), 1),
+        round(f.throw_m * (1 + float(frng.normal(0, 0.05))), 2)] for f in geo.faults],
+        ["name", "x", "y", "z", "strike_deg", "dip_deg", "throw_m"])
     files["truth/geology.toml"] = geo.to_toml() + \
         f"\n# origin subtracted: local = CRS - [{ox}, {oy}, {oz}]\n"
 

@@ -1,0 +1,103 @@
+"""The geological model's first part: boreholes desurveyed, seam picks where the hidden
+truth has them, surfaces through them with faults honoured, no negative thickness, no
+crossing seams, and accuracy at held-out boreholes and against the truth within stated
+bounds (docs/geology.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from twin.geology import BoreholeError, build_seam_model, load_boreholes
+from twin.geology.boreholes import min_curvature
+from twin.geology.surfaces import fault, restore
+from twin.geology_truth import TrueGeology
+
+
+@pytest.fixture(scope="module")
+def geo(demo_dir, demo_model):
+    holes = load_boreholes(demo_dir / "geology", demo_model.mine.origin)
+    return holes, build_seam_model(holes), TrueGeology.load(demo_dir / "truth" / "geology.toml")
+
+
+def test_minimum_curvature_desurvey():
+    # straight, inclined 60° below horizontal toward the east
+    off = min_curvature(np.array([0.0, 100.0]), np.array([90.0, 90.0]), np.array([-60.0, -60.0]))
+    assert np.allclose(off[1], [50.0, 0.0, -86.6025], atol=1e-3)
+    # a quarter circle from straight down to horizontal north over L metres: radius 2L/π
+    L = 100.0
+    off = min_curvature(np.array([0.0, L]), np.array([0.0, 0.0]), np.array([-90.0, 0.0]))
+    r = 2 * L / np.pi
+    assert np.allclose(off[1], [0.0, r, -r], atol=1e-9)
+
+
+def test_picks_are_where_the_truth_has_the_seams(geo):
+    holes, _, truth = geo
+    assert len(holes.holes) == 48 and holes.seams() == ["M6", "M7", "M9"]
+    assert [f.name for f in holes.faults] == ["F1", "F2", "F3"]
+    for seam in holes.seams():
+        p = holes.picks(seam)
+        err = p["floor"][:, 2] - truth.floor(seam, p["floor"][:, 0], p["floor"][:, 1])
+        assert np.abs(err).max() < 0.15                      # the demo's sampling precision
+
+
+def test_faulting_and_restoring_are_inverse(geo):
+    holes, _, truth = geo
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1500, 2500, 500), rng.uniform(-1200, 300, 500)
+    z0 = truth._base(x, y)
+    zf = fault(z0, x, y, holes.faults)
+    assert (zf < z0).any()                                    # some points are on hanging walls
+    assert np.allclose(fault(restore(zf, x, y, holes.faults), x, y, holes.faults), zf)
+
+
+def test_surfaces_keep_order_and_thickness_and_hold_their_stated_accuracy(geo):
+    holes, model, truth = geo
+    assert model.seams == ["M9", "M7", "M6"]                  # bottom to top
+    xy = holes.picks("M9")["floor"][:, :2]
+    g = np.random.default_rng(1).uniform(xy.min(0), xy.max(0), (3000, 2))
+    x, y = g[:, 0], g[:, 1]
+    for lower, upper in zip(model.seams, model.seams[1:]):
+        assert (model.floor(upper, x, y) >= model.roof(lower, x, y) - 1e-9).all()
+    for s in model.seams:
+        assert (model.thickness(s, x, y) >= 0).all()
+        floor_rmse = np.sqrt(np.mean((model.floor(s, x, y) - truth.floor(s, x, y)) ** 2))
+        thick_rmse = np.sqrt(np.mean((model.thickness(s, x, y) - truth.thickness(s, x, y)) ** 2))
+        assert floor_rmse < 5.0 and thick_rmse < 0.15, s      # the bounds docs/geology.md states
+        assert (model.floors[s].sigma(x, y) > 0).all()
+    rep = model.report()
+    assert rep["floor_rmse_m"] < 6.0 and rep["thickness_rmse_m"] < 0.15
+
+
+def test_the_mapped_faults_reduce_the_error(geo):
+    holes, model, truth = geo
+    plain = build_seam_model(type(holes)(holes.holes, ()))
+    assert model.report()["floor_rmse_m"] < plain.report()["floor_rmse_m"]
+
+
+def test_bad_borehole_files_are_named(tmp_path):
+    (tmp_path / "collars.csv").write_text("hole_id,x,y,z,max_depth\nZK1,0,0,100,50\n")
+    (tmp_path / "surveys.csv").write_text("hole_id,depth,azimuth,dip\nZK9,0,0,-90\n")
+    (tmp_path / "intervals.csv").write_text("hole_id,from,to,lithology,seam\n")
+    with pytest.raises(BoreholeError, match="surveys.csv:2: unknown hole 'ZK9'"):
+        load_boreholes(tmp_path)
+    (tmp_path / "surveys.csv").write_text("hole_id,depth,azimuth,dip\nZK1,0,0,-90\n")
+    (tmp_path / "intervals.csv").write_text("hole_id,from,to,lithology,seam\nZK1,40,60,coal,M9\n")
+    with pytest.raises(BoreholeError, match="intervals.csv:2: interval 40.0–60.0 m outside"):
+        load_boreholes(tmp_path)
+    (tmp_path / "collars.csv").write_text("hole_id,x,y,z\nZK1,0,0,100\n")
+    with pytest.raises(BoreholeError, match="missing columns"):
+        load_boreholes(tmp_path)
+
+
+def test_geology_report_cli(demo_dir):
+    r = subprocess.run([sys.executable, "-m", "twin.cli", "geology", "report", "--mine",
+                        str(demo_dir), "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert {"floor_rmse_m", "roof_rmse_m", "thickness_rmse_m", "seams"} <= set(rep)
+    assert rep["boreholes"] == 48 and rep["seams_bottom_up"] == ["M9", "M7", "M6"]
