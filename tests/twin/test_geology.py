@@ -101,3 +101,21 @@ def test_geology_report_cli(demo_dir):
     rep = json.loads(r.stdout)
     assert {"floor_rmse_m", "roof_rmse_m", "thickness_rmse_m", "seams"} <= set(rep)
     assert rep["boreholes"] == 48 and rep["seams_bottom_up"] == ["M9", "M7", "M6"]
+
+
+def test_seam_volumes_are_watertight_valid_glbs_in_the_scene(demo_dir, demo_model, tmp_path,
+                                                             gltf_validator):
+    from assets import AssetStore
+    from scene import Scene
+    from twin.geology.meshes import add_geology_to_scene
+    s, store = Scene(), AssetStore(tmp_path / "store")
+    ids = add_geology_to_scene(s, store, demo_dir, demo_model.mine.origin)
+    assert ids == ["geology/seam-M9", "geology/seam-M7", "geology/seam-M6"]
+    assert s.tagged("seam:M9") == {"geology/seam-M9"}
+    import trimesh
+    for nid in ids:
+        path = store.path(s.get_field(nid, "mesh").asset)
+        assert gltf_validator([path])[0].errors == 0
+        mesh = trimesh.load(path, force="mesh")
+        assert mesh.is_watertight and mesh.volume > 0
+    assert s.property("geology/seam-M9", "boreholes") == 48

@@ -59,7 +59,7 @@ export class View3D extends EventTarget {
     this.interp = new Interpolator();
     this.hiddenLayers = new Set();
     this.showLabels = true;
-    this.geologyOpacity = 1;
+    this.geologyOpacity = 0.35;      // seams and strata see-through by default: the mine inside shows
     this.roadwayOpacity = 0.6;       // see-through roadway shells: the "transparent mine"
     this.exaggeration = 1;
     this.clip = { axis: null, at: 0 };

@@ -7,8 +7,19 @@ import { el, fill, panel } from "./dom.js";
 export class StatusBar {
   constructor({ conn, onLanguage }) {
     this.conn = conn;
-    this.root = el("header#status");
     this.onLanguage = onLanguage;
+    // The parts that change are updated in place every second; the button stays the same
+    // element, so a click is never lost to a re-render.
+    this.info = el("span.info");
+    this.lang = el("button.lang", {
+      onclick: () => {
+        const next = LANGUAGES[(LANGUAGES.indexOf(language()) + 1) % LANGUAGES.length];
+        setLanguage(next);
+        localStorage.setItem("minetwin.lang", next);
+        this.onLanguage?.();
+      },
+    }, t("lang.switch"));
+    this.root = el("header#status", {}, el("span.title", {}, t("title")), this.info, this.lang);
     conn.addEventListener("state", () => this.render());
     setInterval(() => this.render(), 1000);
     this.render();
@@ -18,20 +29,11 @@ export class StatusBar {
     const c = this.conn;
     const state = c.replay ? "replay" : c.state;
     const ageMs = c.replica.time == null ? null : Date.now() - c.replica.time;
-    fill(this.root, 
-      el("span.title", {}, t("title")),
+    fill(this.info,
       el(`span.conn.${state}`, { "data-state": state }, t(`conn.${state}`)),
       c.state === "live" && !c.replay && ageMs !== null ? el("span.age", {}, t("status.age", { age: age(ageMs) })) : null,
       c.replica.revision !== null ? el("span.rev", {}, t("status.revision", { rev: c.replica.revision })) : null,
-      c.role ? el("span.role", {}, t("status.role", { role: t(`role.${c.role}`) })) : null,
-      el("button.lang", {
-        onclick: () => {
-          const next = LANGUAGES[(LANGUAGES.indexOf(language()) + 1) % LANGUAGES.length];
-          setLanguage(next);
-          localStorage.setItem("minetwin.lang", next);
-          this.onLanguage?.();
-        },
-      }, t("lang.switch")));
+      c.role ? el("span.role", {}, t("status.role", { role: t(`role.${c.role}`) })) : null);
   }
 }
 
