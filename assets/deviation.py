@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from .sections import project_on_polyline
+
 __all__ = ["DeviationReport", "deviation", "deviation_colors"]
 
 
@@ -43,24 +45,6 @@ class DeviationReport:
                 "tolerance_m": self.tolerance, "zones": self.zones}
 
 
-def _project(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centerline point and its chainage, for each point."""
-    a, b = line[:-1], line[1:]
-    ab = b - a
-    lengths = np.linalg.norm(ab, axis=1)
-    start = np.r_[0.0, np.cumsum(lengths)][:-1]
-    best = np.full(len(points), np.inf)
-    near = np.empty_like(points)
-    ch = np.zeros(len(points))
-    for k in range(len(a)):
-        t = np.clip(((points - a[k]) @ ab[k]) / max(lengths[k] ** 2, 1e-12), 0, 1)
-        q = a[k] + t[:, None] * ab[k]
-        d = np.einsum("ij,ij->i", points - q, points - q)
-        m = d < best
-        best[m], near[m], ch[m] = d[m], q[m], start[k] + t[m] * lengths[k]
-    return near, ch
-
-
 def deviation(as_built: trimesh.Trimesh, reference: trimesh.Trimesh, centerline: np.ndarray,
               *, tolerance: float = 0.05, axis_height: float = 0.0,
               zone_gap: float = 1.0) -> DeviationReport:
@@ -77,7 +61,7 @@ def deviation(as_built: trimesh.Trimesh, reference: trimesh.Trimesh, centerline:
     closest = scene.compute_closest_points(o3d.core.Tensor(v.astype(np.float32)))
     q = closest["points"].numpy().astype(np.float64)
     dist = np.linalg.norm(v - q, axis=1)
-    axis, ch = _project(v, line)
+    axis, ch = project_on_polyline(v, line)
     # Toward the axis (inside the reference) = convergence.
     sign = np.where(np.einsum("ij,ij->i", v - q, axis - q) > 0, 1.0, -1.0)
     signed = sign * dist

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-__all__ = ["lod_chain", "shrink_textures", "position_bits", "quantization_step", "tile_for_precision",
-           "compress_glb", "decompress_glb", "validate_compressed", "gltfpack_available",
-           "CompressionError"]
+__all__ = ["lod_chain", "shrink_textures", "position_bits", "quantization_step",
+           "tile_for_precision", "compress_glb", "decompress_glb", "run_gltfpack",
+           "validate_compressed", "gltfpack_available", "CompressionError"]
 
 ROOT = Path(__file__).resolve().parent.parent
 GLTFPACK = ROOT / "node_modules" / ".bin" / "gltfpack"
@@ -98,7 +98,8 @@ def gltfpack_available() -> str | None:
     return None
 
 
-def _gltfpack(args: list[str], data: bytes) -> bytes:
+def run_gltfpack(args: list[str], data: bytes) -> bytes:
+    """gltfpack with ``args`` on a GLB's bytes; the output GLB's bytes."""
     why = gltfpack_available()
     if why:
         raise CompressionError(why)
@@ -116,7 +117,7 @@ def compress_glb(data: bytes, *, position_bits: int = 16, level: str = "-cc") ->
     """A GLB compressed with meshopt and quantized positions (``position_bits``), names and
     materials kept (the scene refers to them). Textures pass through as they are: shrink
     them first (``shrink_textures``; gltfpack's node build cannot re-encode images)."""
-    return _gltfpack([level, "-vp", str(position_bits), "-kn", "-km"], data)
+    return run_gltfpack([level, "-vp", str(position_bits), "-kn", "-km"], data)
 
 
 def shrink_textures(obj, max_size: int = 2048, jpeg_quality: int = 85) -> int:
@@ -150,7 +151,7 @@ def shrink_textures(obj, max_size: int = 2048, jpeg_quality: int = 85) -> int:
 
 def decompress_glb(data: bytes) -> bytes:
     """Plain float buffers back from a compressed GLB (for validation and comparison)."""
-    return _gltfpack(["-noq"], data)
+    return run_gltfpack(["-noq"], data)
 
 
 def validate_compressed(path: Path, validate) -> list:

@@ -30,6 +30,8 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
+from .sections import project_on_polyline
+
 __all__ = ["ScanParams", "ScanResult", "reconstruct", "surface_error", "ScanError",
            "fill_small_holes", "boundary_loops"]
 
@@ -60,21 +62,6 @@ class ScanResult:
     def metadata(self) -> dict:
         return {"processing": {"pipeline": "scan→mesh (open3d Poisson)", **asdict(self.params)},
                 "scan_stats": self.stats}
-
-
-def _nearest_on_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """The nearest point of a polyline to each point (vectorised over segments)."""
-    a, b = line[:-1], line[1:]
-    ab = b - a
-    best = np.full(len(points), np.inf)
-    out = np.empty_like(points)
-    for k in range(len(a)):
-        t = np.clip(((points - a[k]) @ ab[k]) / max(ab[k] @ ab[k], 1e-12), 0, 1)
-        q = a[k] + t[:, None] * ab[k]
-        d = np.einsum("ij,ij->i", points - q, points - q)
-        m = d < best
-        best[m], out[m] = d[m], q[m]
-    return out
 
 
 def reconstruct(points: np.ndarray, *, origins: np.ndarray | None = None,
@@ -122,7 +109,7 @@ def reconstruct(points: np.ndarray, *, origins: np.ndarray | None = None,
     pcd.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=3 * p.voxel, max_nn=30))
     xyz = np.asarray(pcd.points)
     if towards is None:
-        towards = _nearest_on_polyline(xyz, np.asarray(centerline, float))
+        towards, _ = project_on_polyline(xyz, np.asarray(centerline, float))
     n = np.asarray(pcd.normals)
     flip = np.einsum("ij,ij->i", n, towards - xyz) < 0
     n[flip] *= -1

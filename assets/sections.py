@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import ConvexHull, cKDTree
 
-__all__ = ["centerline_from_scan", "cross_section", "Section", "SectionError"]
+__all__ = ["centerline_from_scan", "cross_section", "project_on_polyline", "Section",
+           "SectionError"]
 
 
 class SectionError(ValueError):
@@ -32,6 +33,24 @@ class Section:
     width: float              # at mid-height
     height: float             # at the axis (|u| < 0.25 m)
     area: float               # of the outline (convex hull of the section)
+
+
+def project_on_polyline(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest point of a polyline to each point, and its chainage along the line."""
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    lengths = np.linalg.norm(ab, axis=1)
+    start = np.r_[0.0, np.cumsum(lengths)][:-1]
+    best = np.full(len(points), np.inf)
+    near = np.empty_like(points)
+    ch = np.zeros(len(points))
+    for k in range(len(a)):
+        t = np.clip(((points - a[k]) @ ab[k]) / max(lengths[k] ** 2, 1e-12), 0, 1)
+        q = a[k] + t[:, None] * ab[k]
+        d = np.einsum("ij,ij->i", points - q, points - q)
+        m = d < best
+        best[m], near[m], ch[m] = d[m], q[m], start[k] + t[m] * lengths[k]
+    return near, ch
 
 
 def _frame(tangent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

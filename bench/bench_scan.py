@@ -12,7 +12,6 @@ memory under 8 GB; mean surface error ≤ 1.5 × the scan noise σ; GLB bytes pe
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import sys
 import time
@@ -23,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assets.groundtruth import polyline_at, synthetic_scan  # noqa: E402
-from assets.lod import _gltfpack, compress_glb  # noqa: E402
+from assets.lod import compress_glb, run_gltfpack  # noqa: E402
 from assets.scan import ScanParams, reconstruct, surface_error  # noqa: E402
 from assets.sweep import glb_from_mesh, sweep_profile  # noqa: E402
 
@@ -58,7 +57,7 @@ def main() -> None:
     err = surface_error(result.mesh, truth)
     plain = glb_from_mesh(result.mesh)
     ours = compress_glb(plain, position_bits=16)
-    reference = _gltfpack(["-cc"], plain)               # gltfpack's defaults (14-bit positions)
+    reference = run_gltfpack(["-cc"], plain)               # gltfpack's defaults (14-bit positions)
     tris = len(result.mesh.faces)
     print(f"| synthetic scan of a {length:.0f} m roadway (σ = {args.sigma * 1000:.0f} mm, "
           f"5 % dropouts), made in {t_scan:.1f} s | {n / 1e6:.2f} M points |")

@@ -87,6 +87,16 @@ def main() -> None:
             return {"fps": renders / seconds, "raf": (b["frames"] - a["frames"]) / seconds,
                     "ms": (b["renderMs"] - a["renderMs"]) / max(1, renders)}
 
+        async def open_page(browser, url):
+            """A fresh profile (no cache) showing the viewer's first frame."""
+            ctx = await browser.new_context(viewport={"width": width, "height": height})
+            page = await ctx.new_page()
+            await page.goto(url)
+            await page.wait_for_function(
+                "window.minetwin && window.minetwin.stats().firstFrameMs !== null",
+                timeout=120_000)
+            return ctx, page
+
         async def run():
             stop = asyncio.Event()
             twin = asyncio.create_task(app.run(stop))
@@ -99,23 +109,13 @@ def main() -> None:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path="/usr/bin/chromium",
                                                   args=CHROMIUM_ARGS)
-                for _ in range(args.loads):              # a fresh profile each time: no cache
-                    ctx = await browser.new_context(viewport={"width": width, "height": height})
-                    page = await ctx.new_page()
-                    await page.goto(url)
-                    await page.wait_for_function(
-                        "window.minetwin && window.minetwin.stats().firstFrameMs !== null",
-                        timeout=120_000)
+                for _ in range(args.loads):
+                    ctx, page = await open_page(browser, url)
                     out["ttff"].append(await page.evaluate("window.minetwin.stats().firstFrameMs"))
                     out["nodes"] = await page.evaluate("window.minetwin.stats().nodes")
                     out["meshes"] = await page.evaluate("window.minetwin.stats().meshes")
                     await ctx.close()
-                ctx = await browser.new_context(viewport={"width": width, "height": height})
-                page = await ctx.new_page()
-                await page.goto(url)
-                await page.wait_for_function(
-                    "window.minetwin && window.minetwin.stats().firstFrameMs !== null",
-                    timeout=120_000)
+                ctx, page = await open_page(browser, url)
                 await asyncio.sleep(2)
                 out["visible"] = await page.evaluate(
                     "[...window.minetwin.view.views.values()].filter(v => v.group.visible && "

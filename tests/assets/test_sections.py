@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assets.deviation import _project
 from assets.groundtruth import polyline_at, synthetic_scan
-from assets.sections import SectionError, centerline_from_scan, cross_section
+from assets.sections import (SectionError, centerline_from_scan, cross_section,
+                             project_on_polyline)
 from assets.sweep import sweep_profile
 from tests.assets.test_scan import CENTERLINE, OUTLINE
 
@@ -22,7 +22,7 @@ def scan():
 
 def test_the_centerline_follows_the_design_through_the_bend(scan):
     line = centerline_from_scan(scan.points, spacing=1.0)
-    near, ch = _project(line, CENTERLINE)
+    near, ch = project_on_polyline(line, CENTERLINE)
     horiz = np.linalg.norm((line - near)[:, :2], axis=1)
     assert np.quantile(horiz, 0.95) < 0.05 and horiz.max() < 0.2   # the max: the mitred bend
     assert np.abs(line[:, 2] - near[:, 2]).max() < 0.03             # on the floor

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.viewer.conftest import artifact

@@ -2,6 +2,7 @@
 // its last hours from GET /api/history (uPlot).
 import uPlot from "uplot";
 import { t } from "../strings.js";
+import { hex } from "../view3d.js";
 import { el, fill, fmt, panel } from "./dom.js";
 
 const HOURS = 4;
@@ -66,7 +67,7 @@ export class Inspector {
       el("tr", {}, el("td", {}, t("inspect.id")), el("td.id", {}, n.id)),
       el("tr", {}, el("td", {}, t("inspect.tags")), el("td", {}, n.tags.join(" "))),
       pos ? el("tr", {}, el("td", {}, t("inspect.position")), el("td", {}, pos.map((v) => v.toFixed(1)).join(", ") + " m")) : null,
-      n.label ? el("tr.live", {}, el("td", {}, "●"), el("td", { style: { color: n.color === 0xffffff ? "" : `#${n.color.toString(16).padStart(6, "0")}` } }, n.label)) : null,
+      n.label ? el("tr.live", {}, el("td", {}, "●"), el("td", { style: { color: n.color === 0xffffff ? "" : hex(n.color) } }, n.label)) : null,
       ...[...n.props].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => {
         const unit = schema.get(k)?.unit;
         const shown = typeof v === "boolean" ? (v ? "✔" : "✘") : fmt(v, 3);
