@@ -50,6 +50,7 @@ bench: setup
 	$(PY) bench/bench_streaming.py
 	$(PY) bench/bench_e2e.py
 	$(PY) bench/bench_scan.py
+	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_viewer.py
 	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 

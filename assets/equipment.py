@@ -195,6 +195,17 @@ def arm_angle(drum_height_m: float, *, pivot_height_m: float = 0.75, arm_length_
     return float(math.asin(np.clip(rise / arm_length_m, -1.0, 1.0)))
 
 
+def drum_arm_values(model: EquipmentModel, side: str, drum_height_m: float) -> dict[str, float]:
+    """The joint value moving a shearer's ``side`` ("left" | "right") ranging arm so that
+    drum's top is at ``drum_height_m`` above the floor, from the model's own geometry (arm
+    pivot height, arm length, drum diameter)."""
+    arm, drum = model.part(f"arm_{side}"), model.part(f"drum_{side}")
+    radius = float(model.params.get("drum_diameter", 1.8)) / 2
+    return {arm.joint.value: arm_angle(drum_height_m, pivot_height_m=float(arm.translation[2]),
+                                       arm_length_m=abs(float(drum.translation[0])),
+                                       drum_radius_m=radius)}
+
+
 def _quat(axis, angle) -> tuple[float, float, float, float]:
     a = np.asarray(axis, float)
     a /= np.linalg.norm(a)
@@ -252,7 +263,12 @@ def add_to_scene(scene, store, node_id: str, model: EquipmentModel,
 
 
 def apply_pose(scene, node_id: str, model: EquipmentModel, values: dict[str, float]) -> None:
+    """Move the parts whose joints ``values`` drive (the others keep their pose, so one
+    drum's height does not reset the other arm)."""
+    driven = {p.name for p in model.parts if p.joint is not None and p.joint.value in values}
     for name, (t, r) in pose(model, values).items():
+        if name not in driven:
+            continue
         pid = f"{node_id}/part/{name}"
         scene.set_translation(pid, t)
         scene.set_rotation(pid, r)

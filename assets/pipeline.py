@@ -28,10 +28,12 @@ class InvalidGlbError(ValueError):
 def store_mesh(store: AssetStore, mesh: trimesh.Trimesh, meta: dict, *,
                lods: tuple[float, ...] = (1.0, 0.25, 0.05), compress: bool = False,
                precision: float = 0.005, validate: bool = True, max_texture: int = 2048,
-               vertex_colors: np.ndarray | None = None) -> tuple[str, list[str]]:
+               vertex_colors: np.ndarray | None = None,
+               normals: bool = False) -> tuple[str, list[str]]:
     """Stores ``mesh`` (already in the mine grid or a node's frame) with its LODs; returns
     (full-detail id, [coarser ids]). Every GLB is validated (compressed ones also decoded
-    and validated); a failure raises InvalidGlbError and stores nothing."""
+    and validated); a failure raises InvalidGlbError and stores nothing. ``normals``: the
+    full level keeps the mesh's own vertex normals (and UVs), e.g. a design sweep's creases."""
     chain = lod_chain(mesh, lods)
     blobs = []
     bits = position_bits(mesh, precision) or 16
@@ -45,7 +47,7 @@ def store_mesh(store: AssetStore, mesh: trimesh.Trimesh, meta: dict, *,
             shrink_textures(m, max_texture)
             data = m.export(file_type="glb")
         else:
-            data = glb_from_mesh(m)
+            data = glb_from_mesh(m, normals=normals and level >= 1.0)
         if compress:
             data = compress_glb(data, position_bits=bits)
         blobs.append((level, m, data))

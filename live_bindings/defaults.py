@@ -77,12 +77,12 @@ class DefaultBindings:
                               for eid, h in self.equipment.items()
                               if model.equipment[eid].kind == "hydraulic_support"}
         # Articulated equipment (assets/equipment.py): its part nodes, and its model for the
-        # live values that move parts (leg pressure → leg extension).
+        # live values that move parts (leg pressure → leg extension, drum height → arm).
         from twin.scene_build import equipment_model
         self._parts = {eid: s.handles([c for c in s.subtree(f"equipment/{eid}")[1:]])
                        for eid in self.equipment}
         self._models = {eid: equipment_model(model.equipment[eid], model) for eid in self.equipment
-                        if model.equipment[eid].kind == "hydraulic_support"
+                        if model.equipment[eid].kind in ("hydraulic_support", "shearer")
                         and len(self._parts[eid])}
         self._face_advance: dict[str, float] = {}
         self._network = None          # built on the first card seen only by a reader
@@ -258,6 +258,12 @@ class DefaultBindings:
             stroke = m.part("legs").joint.limits[1]
             apply_pose(s, f"equipment/{o.key}", m,
                        {"leg_extension_m": support_extension(float(value), stroke_m=stroke)})
+        elif o.param in ("drum_left_height_m", "drum_right_height_m") and o.key in self._models:
+            from assets.equipment import apply_pose, drum_arm_values
+            m = self._models[o.key]
+            if m.kind == "shearer":     # the ranging arm lifts its drum to the cutting height
+                apply_pose(s, f"equipment/{o.key}", m,
+                           drum_arm_values(m, o.param.split("_")[1], float(value)))
         elif o.param == "position_m" and self.model.equipment[o.key].kind == "shearer":
             f = next(iter(self.model.longwalls.values()), None)
             if f is not None:       # the shearer rides along the current face line

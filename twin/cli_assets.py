@@ -126,20 +126,26 @@ def _cmd_import_scan(args) -> int:
 
 def _cmd_sweep(args) -> int:
     from assets.pipeline import store_mesh
-    from assets.sweep import sweep_profile
+    from assets.sweep import join_roadways
     from twin.model import Profile
     try:
-        line = _polyline(args.centerline)
         profile = Profile(args.profile, args.width, args.height)
-        mesh = sweep_profile(line, profile.outline())
-        top, lods = store_mesh(_store(args), mesh, {
-            "source": [str(args.centerline)], "kind": "design sweep",
-            "processing": {"profile": args.profile, "width_m": args.width,
-                           "height_m": args.height}},
-            lods=_lods(args.lods), compress=args.compress, precision=args.precision)
+        lines = {str(c): _polyline(c) for c in args.centerline}
+        joined = join_roadways({c: (line, profile.outline()) for c, line in lines.items()})
+        done = []
+        for c, mesh in joined.items():
+            top, lods = store_mesh(_store(args), mesh, {
+                "source": [c], "kind": "design sweep",
+                "joined_with": [o for o in lines if o != c],
+                "processing": {"profile": args.profile, "width_m": args.width,
+                               "height_m": args.height},
+                "uv": "metres: chainage, distance around the section"},
+                lods=_lods(args.lods), compress=args.compress, precision=args.precision,
+                normals=True)
+            done.append({"centerline": c, "asset": top, "lods": lods})
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
-    print(json.dumps({"asset": top, "lods": lods}))
+    print(json.dumps({**(done[0] if len(done) == 1 else {}), "roadways": done}))
     return 0
 
 
@@ -247,8 +253,10 @@ def add_parsers(sub) -> None:
     isc.add_argument("--quiet", action="store_true", help="no progress bar")
     isc.set_defaults(func=_cmd_import_scan)
 
-    sw = a_sub.add_parser("sweep", help="a design roadway: centerline + profile → mesh")
-    sw.add_argument("--centerline", required=True)
+    sw = a_sub.add_parser("sweep", help="design roadways: centerlines + profile → meshes "
+                                        "joined at their junctions")
+    sw.add_argument("--centerline", required=True, action="append",
+                    help="CSV x, y, z; repeat for a network (one asset per roadway)")
     sw.add_argument("--profile", default="semicircular_arch",
                     choices=["rectangle", "trapezoid", "semicircular_arch", "three_centred_arch"])
     sw.add_argument("--width", type=float, required=True)

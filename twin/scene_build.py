@@ -1,5 +1,5 @@
 """The scene from the mine model: a node with a stable id for every roadway (a mesh swept
-from its centerline and profile), working face, goaf, sensor (a marker at its real
+from its centerline and profile, joined to its neighbours at junctions), working face, goaf, sensor (a marker at its real
 position), outstation, reader, area, person and equipment item, tagged by layer.
 
 Ids (DESIGN.md "Node ids")::
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from assets.store import AssetStore
-from assets.sweep import box_glb, glb_from_mesh, marker_glb, mesh_bounds, sweep_profile
+from assets.sweep import box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
 from scene import MeshRef, Scene
 
 from .model import ROADWAY_TYPES, MineModel, Roadway
@@ -77,6 +77,22 @@ class _Assets:
         return self.cache[key]
 
 
+def _driven_lines(model: MineModel) -> dict[str, np.ndarray]:
+    """Each roadway's centerline as it stands: a heading only as far as it is driven."""
+    heading_of = {h.roadway: h for h in model.headings.values()}
+    lines = {}
+    for r in model.roadways.values():
+        line = r.centerline
+        h = heading_of.get(r.id)
+        if h is not None:
+            keep = r.chainages < h.advanced_m
+            line = np.vstack([line[keep], r.point_at(h.advanced_m)[None]])
+            if len(line) < 2:
+                line = np.vstack([r.centerline[0], r.point_at(max(h.advanced_m, 0.5))])
+        lines[r.id] = line
+    return lines
+
+
 def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None) -> Scene:
     """Add the mine's nodes to ``scene`` (a new one by default); the caller commits."""
     s = scene if scene is not None else Scene()
@@ -89,25 +105,21 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None)
         "origin_x": (model.mine.origin[0], "m"), "origin_y": (model.mine.origin[1], "m"),
         "origin_z": (model.mine.origin[2], "m")}, index=0)
 
-    heading_of = {h.roadway: h for h in model.headings.values()}
+    lines = _driven_lines(model)
+    joined = join_roadways({rid: (line, model.roadways[rid].profile.outline())
+                            for rid, line in lines.items()})
     for r in model.roadways.values():
-        line = r.centerline
-        h = heading_of.get(r.id)
-        if h is not None:           # a heading: only the driven part exists
-            ch = r.chainages
-            keep = ch < h.advanced_m
-            line = np.vstack([line[keep], r.point_at(h.advanced_m)[None]])
-            if len(line) < 2:
-                line = np.vstack([r.centerline[0], r.point_at(max(h.advanced_m, 0.5))])
-        origin = line[0]
-        local = line - origin
+        origin = lines[r.id][0]
         color = _roadway_color(r)
 
-        def make(local=local, r=r, color=color):
-            mesh = sweep_profile(local, r.profile.outline())
-            return glb_from_mesh(mesh, _rgb(color), f"roadway-{r.id}"), mesh_bounds(mesh), \
-                {"source": f"roadway {r.id}", "kind": "roadway sweep", "units": "m",
-                 "profile": r.profile.kind}
+        def make(r=r, color=color, origin=origin):
+            mesh = joined[r.id].copy()
+            mesh.apply_translation(-origin)
+            return glb_from_mesh(mesh, _rgb(color), f"roadway-{r.id}", normals=True), \
+                mesh_bounds(mesh), {"source": f"roadway {r.id}", "units": "m",
+                                    "kind": "roadway sweep (junctions joined)",
+                                    "profile": r.profile.kind, "uv": "metres: chainage, "
+                                    "distance around the section"}
         mesh = a.shared(("roadway", r.id), make)
         s.add(f"roadway/{r.id}", GROUPS["roadway"][0], name=r.name,
               tags=["roadway", f"roadway:{r.type}"], translation=origin, mesh=mesh,

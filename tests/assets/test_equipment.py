@@ -12,6 +12,7 @@ from assets.equipment import (KINDS, add_to_scene, apply_pose, arm_angle, build_
                               pose, replace_part, support_extension)
 from assets.sweep import glb_from_mesh
 from scene import Scene
+from twin.observation import Observation
 
 
 def _world(model, values, part):
@@ -109,3 +110,46 @@ def test_the_demo_minas_supports_and_shearer_are_articulated_and_legs_follow_pre
     canopy_top = set_z + 0.25 - s.world_position(f"equipment/{support.id}")[2]
     assert abs(canopy_top - face.mining_height_m) < 1e-6
     assert rest < legs(10.0) < set_z and abs(legs(0.0) - rest) < 1e-9
+
+
+def test_the_demo_shearer_arms_follow_the_simulated_drum_heights(demo_model, tmp_path):
+    from datetime import datetime
+
+    from live_bindings import DefaultBindings
+    from twin.scene_build import build_scene
+    from twin.sim import Simulator
+    s = build_scene(demo_model, AssetStore(tmp_path / "store"))
+    b = DefaultBindings(demo_model, s)
+    s.commit()
+    node = "equipment/shearer-11901"
+    face = next(iter(demo_model.longwalls.values()))
+    base_z = s.world_position(node)[2]
+
+    def drum_top(side):
+        return s.world_position(f"{node}/part/drum_{side}")[2] + 0.9 - base_z
+
+    def drums(sim):
+        out = sim.advance(5.0)
+        return [o for o in out if o.key == "shearer-11901" and o.param.startswith("drum_")]
+
+    day = Simulator(demo_model, seed=3, start=datetime(2026, 11, 2, 9, 0))
+    assert day.producing()
+    for _ in range(30):                   # a few minutes of cutting, 5 s at a time
+        feed = drums(day)
+        b.apply(feed)
+        s.commit()
+        values = {o.param: o.value for o in feed}
+        for side in ("left", "right"):                # each drum's top where the feed says
+            assert abs(drum_top(side) - values[f"drum_{side}_height_m"]) < 0.01
+        lead, trail = max(values.values()), min(values.values())
+        assert abs(lead - face.mining_height_m) <= 0.15 + 1e-9    # at the roof
+        assert trail < 2.0                                        # cleaning up the floor
+    # one drum's value moves only its own arm
+    left = drum_top("left")
+    b.apply([Observation("test", "equipment", "shearer-11901", 1_000, 3.0, "m",
+                         param="drum_right_height_m")])
+    s.commit()
+    assert abs(drum_top("right") - 3.0) < 0.01 and abs(drum_top("left") - left) < 1e-9
+    # the night shift maintains: both drums rest on the floor
+    night = Simulator(demo_model, seed=3, start=datetime(2026, 11, 2, 2, 0))
+    assert {o.value for o in drums(night)} == {1.8}

@@ -35,6 +35,7 @@ _WALK_M_S = (1.0, 1.4)
 _POINT_PERIOD_S = 2.0
 _EQUIPMENT_PERIOD_S = 5.0
 _HISTORY_S = 4 * 3600
+SHEARER_DRUM_DIAMETER_M = 1.8    # the demo shearers (the equipment library's default drum)
 
 
 def _area(r: Roadway) -> float:
@@ -330,10 +331,29 @@ class Simulator:
     def shearer_fraction(self, face_id: str) -> float:
         """Where the shearer is along the face (0 intake end … 1 return end): it cuts back
         and forth at 5 m/min while producing."""
+        phase = self._shearer_phase(face_id)
+        return 2 * phase if phase < 0.5 else 2 - 2 * phase
+
+    def _shearer_phase(self, face_id: str) -> float:
+        """0 … 1 over one round trip; below 0.5 it travels toward the return end."""
         f = self.model.longwalls[face_id]
         period = 2 * f.face_length_m / (5.0 / 60.0)
-        phase = (self.t_s % period) / period
-        return 2 * phase if phase < 0.5 else 2 - 2 * phase
+        return (self.t_s % period) / period
+
+    def drum_heights(self, face_id: str) -> dict[str, float]:
+        """The shearer's drum heights (top of each drum above the floor, m): while cutting,
+        the leading drum follows the roof at the mining height (which undulates a little along
+        the face) and the trailing drum cleans up the floor coal; otherwise both rest on the
+        floor. The right drum leads toward the return end."""
+        f = self.model.longwalls[face_id]
+        rest = SHEARER_DRUM_DIAMETER_M
+        if not self.producing():
+            return {"left": rest, "right": rest}
+        frac = self.shearer_fraction(face_id)
+        toward_return = self._shearer_phase(face_id) < 0.5
+        roof = f.mining_height_m + 0.15 * math.sin(2 * math.pi * frac * f.face_length_m / 60.0)
+        lead, trail = round(roof, 2), round(rest + 0.1, 2)
+        return {"left": trail, "right": lead} if toward_return else {"left": lead, "right": trail}
 
     # ------------------------------------------------------------------ one step
 
@@ -588,6 +608,8 @@ class Simulator:
                 emit(e.id, "running", producing)
                 emit(e.id, "position_m", round(self.shearer_fraction(face.id) * face.face_length_m, 1), "m")
                 emit(e.id, "current_A", round(180 + 8 * float(self.rng.normal()), 1) if producing else 0.0, "A")
+                for side, h in self.drum_heights(face.id).items():
+                    emit(e.id, f"drum_{side}_height_m", h, "m")
             elif k == "shearer":                      # roadheaders
                 emit(e.id, "running", producing)
             elif k in ("face_conveyor", "belt_conveyor"):
@@ -632,8 +654,7 @@ class Simulator:
             d = b[:2] - a[:2]
             along = self._support_along[e.id] = float(
                 (np.asarray(e.position)[:2] - a[:2]) @ d / np.dot(d, d))
-        period = 2 * f.face_length_m / (5.0 / 60.0)
-        going_up = (self.t_s % period) < period / 2
+        going_up = self._shearer_phase(f.id) < 0.5
         shearer = self.shearer_fraction(f.id)
         passed = along <= shearer if going_up else along >= shearer
         return round(base + (web if passed and self.producing() else 0.0), 2)
