@@ -43,6 +43,7 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	$(PY) bench/bench_scene.py
 	$(PY) bench/bench_sim.py
 	$(PY) bench/bench_ingest.py
@@ -51,6 +52,7 @@ bench: setup
 	$(PY) bench/bench_e2e.py
 	$(PY) bench/bench_scan.py
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_geology.py
 	$(PY) bench/bench_viewer.py
 	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 

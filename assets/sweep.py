@@ -24,6 +24,7 @@ from trimesh.visual.material import PBRMaterial
 from .sections import project_on_polyline
 
 __all__ = ["sweep_profile", "roadway_solid", "join_roadways", "design_sweep", "roadway_uv",
+           "mesh_boolean",
            "glb_from_mesh", "box_glb", "marker_glb", "mesh_bounds", "SweepError"]
 
 CREASE_DEG = 30.0       # sharper edges than this keep separate normals either side
@@ -101,12 +102,10 @@ def join_roadways(roadways: Mapping[str, tuple[np.ndarray, np.ndarray]]
     ids = list(roadways)
     solids, owner = [], {}
     for rid in ids:
-        solid = roadway_solid(*roadways[rid])
-        m = manifold3d.Manifold(manifold3d.Mesh64(
-            vert_properties=np.ascontiguousarray(solid.vertices, np.float64),
-            tri_verts=np.ascontiguousarray(solid.faces, np.uint32))).as_original()
-        if m.status() != manifold3d.Error.NoError:
-            raise SweepError(f"roadway {rid}: its swept solid is not closed ({m.status()})")
+        try:
+            m = _manifold(roadway_solid(*roadways[rid]))
+        except SweepError as exc:
+            raise SweepError(f"roadway {rid}: {exc}") from None
         owner[m.original_id()] = rid
         solids.append(m)
     union = manifold3d.Manifold.batch_boolean(solids, manifold3d.OpType.Add)
@@ -126,6 +125,26 @@ def join_roadways(roadways: Mapping[str, tuple[np.ndarray, np.ndarray]]
         part.remove_unreferenced_vertices()
         result[rid] = _creased(roadway_uv(part, *roadways[rid])) if len(faces) else part
     return result
+
+
+def _manifold(mesh: trimesh.Trimesh) -> "manifold3d.Manifold":
+    m = manifold3d.Manifold(manifold3d.Mesh64(
+        vert_properties=np.ascontiguousarray(mesh.vertices, np.float64),
+        tri_verts=np.ascontiguousarray(mesh.faces, np.uint32))).as_original()
+    if m.status() != manifold3d.Error.NoError:
+        raise SweepError(f"the solid is not closed ({m.status()})")
+    return m
+
+
+def mesh_boolean(a: trimesh.Trimesh, b: trimesh.Trimesh, op: str = "intersect"
+                 ) -> trimesh.Trimesh:
+    """``a`` ∩ / ∪ / − ``b`` of two closed meshes (manifold3d): op "intersect", "union" or
+    "difference"; the result is closed (possibly empty)."""
+    kind = {"intersect": manifold3d.OpType.Intersect, "union": manifold3d.OpType.Add,
+            "difference": manifold3d.OpType.Subtract}[op]
+    out = manifold3d.Manifold.batch_boolean([_manifold(a), _manifold(b)], kind).to_mesh64()
+    return trimesh.Trimesh(np.asarray(out.vert_properties)[:, :3].astype(float),
+                           np.asarray(out.tri_verts, np.int64), process=False)
 
 
 def design_sweep(centerline: np.ndarray, outline: np.ndarray) -> trimesh.Trimesh:

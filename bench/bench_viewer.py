@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--loads", type=int, default=3)
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--query", default="", help="extra page query, e.g. '&aa=0'")
+    ap.add_argument("--screenshot", help="also save the first load's picture (PNG) here")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     from playwright.async_api import async_playwright
@@ -114,6 +115,8 @@ def main() -> None:
                     out["ttff"].append(await page.evaluate("window.minetwin.stats().firstFrameMs"))
                     out["nodes"] = await page.evaluate("window.minetwin.stats().nodes")
                     out["meshes"] = await page.evaluate("window.minetwin.stats().meshes")
+                    if args.screenshot and len(out["ttff"]) == 1:
+                        await page.screenshot(path=args.screenshot)
                     await ctx.close()
                 ctx, page = await open_page(browser, url)
                 await asyncio.sleep(2)

@@ -74,14 +74,20 @@ class TwinApp:
             ids = import_gltf(scene, import_file, store=self.store)
             log.info("imported %s: %d top-level nodes", import_file, len(ids))
         self.queue = FeedQueue(config.feeds.queue_size)
+        self.geology = self._geology() if config.geology.enabled else None
         self.sim = None
         systems = []
         if simulate and config.sim.enabled:
             from .sim import Simulator, load_scenario
             scenario = load_scenario(config.resolve_path(config.sim.scenario)) \
                 if config.sim.scenario else None
+            truth = None
+            if (mine_dir / "truth" / "geology.toml").exists():   # the demo's hidden world
+                from .geology_truth import TrueGeology
+                truth = TrueGeology.load(mine_dir / "truth" / "geology.toml")
             self.sim = Simulator(model, seed=config.sim.seed, scenario=scenario,
-                                 start=datetime.now(timezone.utc))
+                                 start=datetime.now(timezone.utc), truth=truth,
+                                 map_every_m=config.geology.map_face_every_m)
             systems.append(self.sim.system(self.queue, rate=config.sim.rate,
                                            budget_s=config.sim.tick_budget_ms / 1000))
             log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
@@ -131,11 +137,40 @@ class TwinApp:
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
 
+    def _geology(self):
+        """The geological model in the scene and its live-update service; None when the
+        mine has no boreholes."""
+        from .geology import BoreholeError
+        from .geology.exposure import build_geology
+        from .geology.meshes import GeologyScene
+        from .geology.service import GeologyService
+        if not (self.mine_dir / "geology" / "collars.csv").exists():
+            return None
+        m, cfg = self.model.mine, self.config.geology
+        try:
+            geo = build_geology(self.mine_dir, m.origin, m.time_zone)
+        except BoreholeError as exc:
+            raise AppError(str(exc)) from None
+        if not geo.model.seams:
+            return None
+        maker = GeologyScene(geo, self.model, self.store, cfg.seam_step_m, cfg.ahead_m)
+        ids = maker.add(self.scene)
+        rep = geo.report()
+        log.info("geology: %d seams, %d faults, %d exposure points; held-out floor RMSE "
+                 "%.2f m, face %s m; %d scene nodes", len(geo.model.seams),
+                 len(geo.model.faults), rep["exposure_points"], rep["floor_rmse_m"],
+                 rep["face_floor_rmse_m"], len(ids))
+        return GeologyService(geo, maker)
+
     # ------------------------------------------------------------------ the tick
 
     def _feed_step(self, scene, now_ms: int) -> None:
         batch = self.queue.drain()
         self.observations += len(batch)
+        if self.geology is not None:
+            self.geology.offer(batch)
+            self.geology.apply(scene, now_ms)
+            batch = [o for o in batch if o.kind != "exposure"]
         self.bindings.apply(batch)
         if self.declared is not None:
             self.declared.apply(batch)
@@ -230,6 +265,7 @@ class TwinApp:
                       history=self.history.query, alarms=self.alarms.listing,
                       alarm_history=lambda since: self.alarms.history(since),
                       metrics=self._metrics, recordings=self._recordings,
+                      geology=self.geology.report if self.geology is not None else None,
                       viewer_dir=str(cfg.resolve_path(cfg.server.viewer_dir)))
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
@@ -359,6 +395,8 @@ class TwinApp:
                 f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
 
     def close(self) -> None:
+        if self.geology is not None:
+            self.geology.close()
         if self.recorder is not None:
             self.recorder.close()
         self.alarms.close()

@@ -208,6 +208,18 @@ class GatewaySection:
 
 
 @dataclass(frozen=True, slots=True)
+class GeologySection:
+    enabled: bool = _spec(True, "true or false",
+                          doc="put the geological model in the scene and update it live")
+    seam_step_m: float = _spec(60.0, "metres between the seam meshes' grid points, >= 5",
+                               lambda v: v >= 5)
+    ahead_m: float = _spec(100.0, "metres predicted ahead of faces and headings, > 0",
+                           _positive)
+    map_face_every_m: float = _spec(4.8, "metres of face advance between simulated face "
+                                    "mappings, > 0", _positive)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
                        lambda v: v in ("debug", "info", "warning", "error"))
@@ -231,6 +243,7 @@ class Config:
     history: HistorySection = field(default_factory=HistorySection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     gateway: GatewaySection = field(default_factory=GatewaySection)
+    geology: GeologySection = field(default_factory=GeologySection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from .geology.exposure import face_points
 from .geology_truth import Fault, Seam, TrueGeology
 from .uploads import format_time, write_upload
 
@@ -453,6 +454,46 @@ def _boreholes(geo: TrueGeology, rng: np.random.Generator) -> tuple[list, list, 
     return collars, surveys, intervals
 
 
+def _exposures(geo: TrueGeology, m: _Mine, faces: dict, seed: int) -> str:
+    """What mining has exposed of the main seam by the demo's time: its floor and thickness
+    mapped every 10 m along the gateroads and cut of 11901, along the driven part of 11902's
+    headings (day by day), and along 11901's face line each day of its advance — with 5 cm
+    survey error, from a generator of their own so the rest of the demo stays as it was."""
+    rng = np.random.default_rng(seed + 2002)
+    rows = []
+
+    def add(xy, source, when):
+        floor, thick = geo.mapped(MAIN_SEAM, xy, rng)
+        stamp = when.isoformat(timespec="seconds")
+        for (x, y), z, t in zip(xy, floor, thick):
+            rows.append([MAIN_SEAM, f"{x + ORIGIN[0]:.2f}", f"{y + ORIGIN[1]:.2f}",
+                         f"{z + ORIGIN[2]:.3f}", f"{t:.3f}", source, stamp])
+    f1, f2 = faces["11901"], faces["11902"]
+    start = DEMO_TIME - timedelta(days=240)
+    for rid in ("11901-intake", "11901-return", "11901-cut", "11902-return", "11902-intake"):
+        pts = np.asarray(m.roads[rid].points)
+        if rid != "11901-cut":
+            pts = pts[1:]                              # the ramp from the district roadway
+        ch = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(pts[:, :2], axis=0), axis=1))]
+        s = np.arange(0.0, ch[-1], 10.0)
+        limit = {"11902-return": f2["heading_return_m"],
+                 "11902-intake": f2["heading_intake_m"]}.get(rid)
+        if limit is not None:                          # a heading: driven so far, 8 m a day
+            s = s[s < limit - 40.0]
+        xy = np.c_[np.interp(s, ch, pts[:, 0]), np.interp(s, ch, pts[:, 1])]
+        for day in np.unique(s // 8.0):
+            sel = s // 8.0 == day
+            when = (DEMO_TIME - timedelta(days=float((limit - 40.0 - s[sel].max()) / 8.0))
+                    if limit is not None else start + timedelta(days=float(day)))
+            add(xy[sel], f"roadway:{rid}", when.replace(microsecond=0))
+    adv_now, plan = f1["advanced_m"], 4.8
+    for k in range(1, int(adv_now // plan) + 1):
+        x = f1["xe"] - k * plan
+        when = DEMO_TIME - timedelta(days=(adv_now - k * plan) / plan)
+        add(face_points((x, f1["yl"]), (x, f1["yu"])), "face:11901", when.replace(microsecond=0))
+    return _csv(rows, ["seam", "x", "y", "floor_z", "thickness_m", "source", "time"])
+
+
 # ---------------------------------------------------------------------- writing
 
 def _csv(rows: list[list], header: list[str]) -> str:
@@ -602,6 +643,7 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
         round(f.dip_deg + float(frng.normal(0, 1.0)), 1),
         round(f.throw_m * (1 + float(frng.normal(0, 0.05))), 2)] for f in geo.faults],
         ["name", "x", "y", "z", "strike_deg", "dip_deg", "throw_m"])
+    files["geology/exposures.csv"] = _exposures(geo, m, faces, seed)
     files["truth/geology.toml"] = geo.to_toml() + \
         f"\n# origin subtracted: local = CRS - [{ox}, {oy}, {oz}]\n"
 

@@ -86,6 +86,15 @@ class TrueGeology:
         x, y = np.asarray(x, float), np.asarray(y, float)
         return self.surface_m + self.surface_relief_m * np.sin(x / 370.0) * np.cos(y / 290.0)
 
+    def mapped(self, seam: str, xy: np.ndarray, rng: np.random.Generator,
+               sigma_m: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """What a geologist maps where the seam is exposed at ``xy`` (n, 2): floor elevation
+        and thickness, each with a survey error of ``sigma_m`` (one sigma)."""
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        floor = self.floor(seam, xy[:, 0], xy[:, 1]) + rng.normal(0, sigma_m, len(xy))
+        thick = self.thickness(seam, xy[:, 0], xy[:, 1]) + rng.normal(0, sigma_m, len(xy))
+        return floor, np.maximum(thick, 0.0)
+
     def _seam(self, name: str) -> Seam:
         for s in self.seams:
             if s.name == name:

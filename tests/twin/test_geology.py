@@ -107,9 +107,11 @@ def test_seam_volumes_are_watertight_valid_glbs_in_the_scene(demo_dir, demo_mode
                                                              gltf_validator):
     from assets import AssetStore
     from scene import Scene
-    from twin.geology.meshes import add_geology_to_scene
+    from twin.geology.exposure import build_geology
+    from twin.geology.meshes import GeologyScene
     s, store = Scene(), AssetStore(tmp_path / "store")
-    ids = add_geology_to_scene(s, store, demo_dir, demo_model.mine.origin)
+    geo = build_geology(demo_dir, demo_model.mine.origin)
+    ids = [i for i in GeologyScene(geo, demo_model, store, step=25.0).add(s) if "/seam-" in i]
     assert ids == ["geology/seam-M9", "geology/seam-M7", "geology/seam-M6"]
     assert s.tagged("seam:M9") == {"geology/seam-M9"}
     import trimesh

@@ -1,10 +1,10 @@
-"""Closed seam volumes for the scene: the floor and roof surfaces sampled on a grid over the
-model's extent, joined by side walls into one watertight mesh per seam (vertices in the
-mine's local grid, z = elevation), so the viewer's seam layers, their transparency slider
-and the section plane have something to show.
+"""The geological model in the scene: closed seam volumes (floor to roof on a grid over the
+model's extent, side walls closing them), mapped fault planes, and the uncertainty shell
+ahead of each face and heading (floor − 95 % band to roof + 95 % band over the next 100 m).
+All in the mine's local grid (z = elevation); stored as GLBs (a new asset whenever the model
+changes) under ``group/geology`` with tags the viewer lists as layers.
 
-A fault's step is drawn as the grid resolves it (a steep ramp one cell wide); fault surfaces
-and per-block meshes come with the rest of the geology issue.
+A fault's step is drawn as the grid resolves it (a steep ramp one cell wide).
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ import trimesh
 
 from .surfaces import SeamModel
 
-__all__ = ["seam_volume", "model_extent"]
+__all__ = ["grid_volume", "seam_volume", "model_extent", "fault_surface", "ahead_shell",
+           "GeologyScene", "SEAM_STEP_M"]
+
+SEAM_STEP_M = 60.0          # the scene's seam grid: light enough for software-rendered viewers
+SEAM_COLORS = (0x2B2B2B, 0x3D3426, 0x4A3B2A, 0x33302B)
+FAULT_COLOR = (200, 60, 40)
+SHELL_COLOR = (255, 190, 40)
+SHELL_MOVE_M = 1.0          # a working's shell is redrawn once it has advanced this far
 
 
 def model_extent(points_xy: np.ndarray, margin: float = 100.0) -> tuple[float, float, float, float]:
@@ -22,24 +29,21 @@ def model_extent(points_xy: np.ndarray, margin: float = 100.0) -> tuple[float, f
     return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
-def seam_volume(model: SeamModel, seam: str, extent: tuple[float, float, float, float],
-                step: float = 25.0) -> trimesh.Trimesh:
-    """The seam between its floor and roof over ``extent`` (xmin, ymin, xmax, ymax), closed."""
-    x0, y0, x1, y1 = extent
-    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
-    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
-    gx, gy = np.meshgrid(xs, ys)                      # (ny, nx)
-    floor = model.floor(seam, gx, gy)
-    roof = np.maximum(model.roof(seam, gx, gy), floor + 0.01)   # a sliver, never inverted
+def grid_volume(gx: np.ndarray, gy: np.ndarray, lower: np.ndarray,
+                upper: np.ndarray) -> trimesh.Trimesh:
+    """The closed volume between two surfaces sampled on one structured (rows, cols) grid of
+    plan points ``gx``, ``gy`` (any quadrilateral grid: a rectangle, a strip ahead of a
+    face); ``upper`` is kept at least 1 cm above ``lower`` so it never turns inside out."""
+    upper = np.maximum(upper, lower + 0.01)
     ny, nx = gx.shape
     n = nx * ny
-    verts = np.vstack([np.c_[gx.ravel(), gy.ravel(), floor.ravel()],
-                       np.c_[gx.ravel(), gy.ravel(), roof.ravel()]])
+    verts = np.vstack([np.c_[gx.ravel(), gy.ravel(), lower.ravel()],
+                       np.c_[gx.ravel(), gy.ravel(), upper.ravel()]])
     idx = np.arange(n).reshape(ny, nx)
     a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-    top = np.r_[np.c_[a, b, c], np.c_[a, c, d]] + n            # roof faces up
-    bottom = np.r_[np.c_[a, c, b], np.c_[a, d, c]]             # floor faces down
-    ring = np.r_[idx[0, :], idx[1:, -1], idx[-1, -2::-1], idx[-2:0:-1, 0]]   # boundary, CCW
+    top = np.r_[np.c_[a, b, c], np.c_[a, c, d]] + n
+    bottom = np.r_[np.c_[a, c, b], np.c_[a, d, c]]
+    ring = np.r_[idx[0, :], idx[1:, -1], idx[-1, -2::-1], idx[-2:0:-1, 0]]   # the boundary
     r0, r1 = ring, np.roll(ring, -1)
     sides = np.r_[np.c_[r0, r1, r1 + n], np.c_[r0, r1 + n, r0 + n]]
     mesh = trimesh.Trimesh(verts, np.vstack([top, bottom, sides]), process=False)
@@ -48,48 +52,203 @@ def seam_volume(model: SeamModel, seam: str, extent: tuple[float, float, float, 
     return mesh
 
 
-SEAM_COLORS = (0x2B2B2B, 0x3D3426, 0x4A3B2A, 0x33302B)
+def seam_volume(model: SeamModel, seam: str, extent: tuple[float, float, float, float],
+                step: float = 25.0) -> trimesh.Trimesh:
+    """The seam between its floor and roof over ``extent`` (xmin, ymin, xmax, ymax), closed."""
+    x0, y0, x1, y1 = extent
+    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
+    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
+    gx, gy = np.meshgrid(xs, ys)
+    floor = model.floor(seam, gx, gy)
+    return grid_volume(gx, gy, floor, model.roof(seam, gx, gy))
 
 
-def add_geology_to_scene(scene, store, mine_dir, origin) -> list[str]:
-    """Seam volumes of the mine's geology folder as scene nodes ``geology/seam-<name>``
-    under ``group/geology`` (tags ``geology``, ``seam``, ``seam:<name>``), with their
-    thickness and held-out accuracy as properties. No geology folder: nothing."""
-    from pathlib import Path
+def fault_surface(fault, extent: tuple[float, float, float, float], z_range: tuple[float, float],
+                  thickness: float = 0.5) -> trimesh.Trimesh | None:
+    """A mapped fault's plane as a thin closed slab (``thickness`` m) over the part of the
+    extent it crosses between ``z_range`` elevations; None when it misses the extent."""
+    s = np.radians(fault.strike_deg)
+    strike = np.array([np.sin(s), np.cos(s), 0.0])
+    right = np.array([strike[1], -strike[0], 0.0])               # dip direction in plan
+    d = np.radians(fault.dip_deg)
+    down = right * np.cos(d) - np.array([0, 0, 1.0]) * np.sin(d)  # down the dip
+    normal = np.cross(strike, down)
+    p = np.asarray(fault.point, float)
+    x0, y0, x1, y1 = extent
+    half = float(np.hypot(x1 - x0, y1 - y0))
+    zlo, zhi = z_range
+    # A slab in the plane between the two elevations, as long as the extent's diagonal, cut
+    # to the extent's box (capped, so it stays closed).
+    t_hi, t_lo = (p[2] - zhi) / np.sin(d), (p[2] - zlo) / np.sin(d)
+    slab = trimesh.creation.box(extents=(2 * half, thickness, abs(t_lo - t_hi)))
+    frame = np.eye(4)
+    frame[:3, 0], frame[:3, 1], frame[:3, 2] = strike, normal / np.linalg.norm(normal), -down
+    frame[:3, 3] = p + (t_hi + t_lo) / 2 * down
+    if np.linalg.det(frame[:3, :3]) < 0:
+        frame[:3, 1] *= -1
+    slab.apply_transform(frame)
+    from assets.sweep import mesh_boolean
+    box = trimesh.creation.box(bounds=[[x0, y0, zlo - 1.0], [x1, y1, zhi + 1.0]])
+    cut = mesh_boolean(slab, box, "intersect")
+    return cut if len(cut.faces) else None
 
+
+def ahead_shell(ahead: dict) -> trimesh.Trimesh:
+    """The uncertainty shell of a prediction ahead (GeologyModel.ahead): from the floor's
+    lower 95 % bound to the roof's upper one (floor_hi + thickness_hi)."""
+    return grid_volume(ahead["x"], ahead["y"], ahead["floor_lo"],
+                       ahead["floor_hi"] + ahead["thickness_hi"])
+
+
+def _glb(store, mesh, color, name, meta):
     from assets.sweep import glb_from_mesh, mesh_bounds
     from scene import MeshRef
+    bounds = tuple(mesh_bounds(mesh))
+    asset = store.put_glb(glb_from_mesh(mesh, color, name),
+                          {"units": "m", "bounds": list(bounds), **meta})
+    return MeshRef(asset, (), bounds)
 
-    from .boreholes import load_boreholes
-    from .surfaces import build_seam_model
 
-    folder = Path(mine_dir) / "geology"
-    if not (folder / "collars.csv").exists():
-        return []
-    holes = load_boreholes(folder, origin)
-    model = build_seam_model(holes)
-    if not model.seams:
-        return []
-    xy = np.vstack([holes.picks(s)["floor"][:, :2] for s in model.seams])
-    extent = model_extent(xy)
-    report = model.report()
-    if "group/geology" not in scene:
-        scene.add("group/geology", name="地质", tags=["group", "group:geology"])
-    ids = []
-    for i, seam in enumerate(model.seams):
-        vol = seam_volume(model, seam, extent)
-        color = SEAM_COLORS[i % len(SEAM_COLORS)]
-        rgb = ((color >> 16) & 255, (color >> 8) & 255, color & 255)
-        asset = store.put_glb(glb_from_mesh(vol, rgb, f"seam-{seam}"), {
-            "kind": "seam volume", "seam": seam, "units": "m", "bounds": list(mesh_bounds(vol)),
-            "source": [str(folder)], "processing": {"grid_step_m": 25.0,
-                                                    "method": "thin-plate RBF, faults restored"}})
-        nid = f"geology/seam-{seam}"
-        r = report["seams"][seam]
-        scene.add(nid, "group/geology", name=f"{seam}煤层", tags=["geology", "seam", f"seam:{seam}"],
-                  mesh=MeshRef(asset, (), tuple(mesh_bounds(vol))),
-                  properties={"seam": seam, "floor_rmse_m": (r["floor_rmse_m"], "m"),
-                              "thickness_rmse_m": (r["thickness_rmse_m"], "m"),
-                              "boreholes": r["boreholes"]})
-        ids.append(nid)
-    return ids
+def _rgb(color: int) -> tuple[int, int, int]:
+    return ((color >> 16) & 255, (color >> 8) & 255, color & 255)
+
+
+class GeologyScene:
+    """Puts a GeologyModel into a scene and keeps it there: ``add`` makes the nodes, ``edits``
+    computes what changed after an update (new meshes, new properties) without touching the
+    scene — so a worker thread can do the work and the tick only applies the result."""
+
+    def __init__(self, geo, mine, store, step: float = SEAM_STEP_M, ahead_m: float = 100.0):
+        self.geo, self.mine, self.store, self.step = geo, mine, store, step
+        self.ahead_m = ahead_m
+        self.advance: dict[str, float] = {}     # "face:<id>" / "heading:<id>" → metres
+        self._drawn_at: dict[str, float] = {}   # shell key → the advance it was drawn at
+        holes = geo.holes
+        xy = np.vstack([holes.picks(s)["floor"][:, :2] for s in geo.model.seams])
+        self.extent = model_extent(xy)
+
+    # ---------------------------------------------------------------- what to draw
+
+    def seam_node(self, seam: str) -> tuple[str, object, dict]:
+        m = self.geo.model
+        vol = seam_volume(m, seam, self.extent, self.step)
+        i = m.seams.index(seam)
+        ref = _glb(self.store, vol, _rgb(SEAM_COLORS[i % len(SEAM_COLORS)]), f"seam-{seam}", {
+            "kind": "seam volume", "seam": seam,
+            "processing": {"grid_step_m": self.step, "exposure_points": int(
+                (self.geo.exposed.seam == seam).sum()),
+                "method": "thin-plate RBF, faults restored; exposure correction"}})
+        r = m.report()["seams"][seam]
+        return f"geology/seam-{seam}", ref, {
+            "seam": seam, "floor_rmse_m": (r["floor_rmse_m"], "m"),
+            "thickness_rmse_m": (r["thickness_rmse_m"], "m"), "boreholes": r["boreholes"],
+            "exposure_points": int((self.geo.exposed.seam == seam).sum())}
+
+    def workings(self):
+        """(id, seam, line points, direction, name, advance) for each face and heading."""
+        from .exposure import face_points
+        out = []
+        m = self.geo.model
+        for f in self.mine.longwalls.values():
+            if f.seam not in m.seams:
+                continue
+            adv = self.advance.get(f"face:{f.id}", f.advanced_m)
+            a, b = f.face_line(adv)
+            out.append((f"face-{f.id}", f.seam, face_points(a, b),
+                        np.r_[f.advance_direction], f.name, adv))
+        for h in self.mine.headings.values():
+            r = self.mine.roadways[h.roadway]
+            adv = min(self.advance.get(f"heading:{h.id}", h.advanced_m), r.length_m - 1.0)
+            p = r.point_at(adv)
+            ahead = r.point_at(min(adv + 1.0, r.length_m))
+            d = ahead[:2] - p[:2]
+            if np.linalg.norm(d) < 1e-9:
+                continue
+            d = d / np.linalg.norm(d)
+            seam = min(m.seams, key=lambda s: abs(float(m.floor(s, p[0], p[1])) - p[2]))
+            half = r.profile.width_m / 2
+            across = np.array([-d[1], d[0]])
+            line = p[:2] + np.linspace(-half, half, 3)[:, None] * across
+            out.append((f"heading-{h.id}", seam, line, d, h.name, adv))
+        return out
+
+    def shell_nodes(self, seams=None) -> list[tuple[str, object, dict]]:
+        """Shells of every working (``seams`` None), or of those in an updated seam or moved
+        at least SHELL_MOVE_M since drawn."""
+        out = []
+        for key, seam, line, d, name, adv in self.workings():
+            if seams is not None and seam not in seams and \
+                    abs(adv - self._drawn_at.get(key, -1e9)) < SHELL_MOVE_M:
+                continue
+            self._drawn_at[key] = adv
+            ah = self.geo.ahead(seam, line, d, self.ahead_m)
+            ref = _glb(self.store, ahead_shell(ah), SHELL_COLOR, f"ahead-{key}", {
+                "kind": "prediction ahead", "seam": seam, "ahead_m": self.ahead_m})
+            near, far = ah["summary"][0], ah["summary"][-1]
+            out.append((f"geology/ahead-{key}", ref, {
+                "seam": seam, "working": name, "ahead_m": (self.ahead_m, "m"),
+                "floor_z_here_m": (near["floor_z"], "m"), "floor_z_ahead_m": (far["floor_z"], "m"),
+                "floor_band95_ahead_m": (far["floor_band95_m"], "m"),
+                "thickness_ahead_m": (far["thickness_m"], "m"),
+                "thickness_band95_ahead_m": (far["thickness_band95_m"], "m")}))
+        return out
+
+    def fault_nodes(self) -> list[tuple[str, object, dict]]:
+        m = self.geo.model
+        x0, y0, x1, y1 = self.extent
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
+        zlo = float(min(m.floor(s, gx, gy).min() for s in m.seams)) - 30.0
+        zhi = float(max(m.roof(s, gx, gy).max() for s in m.seams)) + 30.0
+        out = []
+        for f in m.faults:
+            slab = fault_surface(f, self.extent, (zlo, zhi))
+            if slab is None:
+                continue
+            ref = _glb(self.store, slab, FAULT_COLOR, f"fault-{f.name}", {
+                "kind": "fault surface", "fault": f.name})
+            out.append((f"geology/fault-{f.name}", ref, {
+                "fault": f.name, "strike_deg": (f.strike_deg, "°"), "dip_deg": (f.dip_deg, "°"),
+                "throw_m": (f.throw_m, "m")}))
+        return out
+
+    # ---------------------------------------------------------------- the scene
+
+    def add(self, scene) -> list[str]:
+        if "group/geology" not in scene:
+            scene.add("group/geology", name="地质", tags=["group", "group:geology"])
+        ids = []
+        for seam in self.geo.model.seams:
+            nid, ref, props = self.seam_node(seam)
+            scene.add(nid, "group/geology", name=f"{seam}煤层",
+                      tags=["geology", "seam", f"seam:{seam}"], mesh=ref, properties=props)
+            ids.append(nid)
+        for nid, ref, props in self.fault_nodes():
+            scene.add(nid, "group/geology", name=f"断层 {props['fault']}",
+                      tags=["geology", "fault"], mesh=ref, properties=props)
+            ids.append(nid)
+        for nid, ref, props in self.shell_nodes():
+            scene.add(nid, "group/geology", name=f"{props['working']} 前方{self.ahead_m:g}m预测",
+                      tags=["geology", "prediction"], mesh=ref, properties=props)
+            ids.append(nid)
+        return ids
+
+    def edits(self, seams) -> list[tuple[str, object, dict]]:
+        """New meshes and properties for the seams an update touched, and the shells that
+        changed (in those seams, or moved with their working)."""
+        out = [self.seam_node(s) for s in seams if s in self.geo.model.seams]
+        return out + self.shell_nodes(set(seams))
+
+
+def apply_edits(scene, edits) -> int:
+    n = 0
+    for nid, ref, props in edits:
+        if nid not in scene:
+            continue
+        scene.set_mesh(nid, ref)
+        for k, v in props.items():
+            if isinstance(v, tuple):
+                scene.set_property(nid, k, v[0], unit=v[1])
+            else:
+                scene.set_property(nid, k, v)
+        n += 1
+    return n

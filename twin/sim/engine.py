@@ -92,7 +92,8 @@ class _Point:
 class Simulator:
     def __init__(self, model: MineModel, *, seed: int = 0, start: datetime | None = None,
                  scenario: Scenario | None = None, step_s: float = 1.0,
-                 network: Network | None = None, source: str = "sim"):
+                 network: Network | None = None, source: str = "sim",
+                 truth=None, map_every_m: float = 4.8):
         self.model = model
         self.rng = np.random.default_rng(seed)
         self.tz = ZoneInfo(model.mine.time_zone)
@@ -126,6 +127,15 @@ class Simulator:
         self.lag_s = 0.0          # simulated time skipped because the simulator fell behind
         self._support_last: dict[str, float] = {}
         self._support_along: dict[str, float] = {}
+        # Face and heading mapping (exposure points) from the demo's hidden truth, when the
+        # mine has one: the simulator plays the mine's geologist.
+        self.truth = truth
+        self.map_every_m = map_every_m
+        self._mapped = {f"face:{f.id}": int(f.advanced_m // map_every_m)
+                        for f in model.longwalls.values()}
+        self._mapped.update({f"heading:{h.id}": int(h.advanced_m // map_every_m)
+                             for h in model.headings.values()})
+        self._map_rng = np.random.default_rng(seed + 3003)
 
     # ------------------------------------------------------------------ time
 
@@ -339,6 +349,37 @@ class Simulator:
         f = self.model.longwalls[face_id]
         period = 2 * f.face_length_m / (5.0 / 60.0)
         return (self.t_s % period) / period
+
+    def _map_exposures(self, out: list[Observation]) -> None:
+        """Each time a face or heading has advanced another ``map_every_m``, the seam it
+        exposed is mapped: floor elevation and thickness every 10 m along the face line (at
+        the heading's end for a heading), 5 cm survey error — ``exposure`` observations."""
+        from twin.geology.exposure import face_points
+        now, step = self.now_ms, self.map_every_m
+        seams = [s.name for s in self.truth.seams]
+        todo = [(f"face:{f.id}", self.face_advanced_m(f.id), f.seam, f)
+                for f in self.model.longwalls.values()]
+        todo += [(f"heading:{h.id}", self.heading_advanced_m(h.id), None, h)
+                 for h in self.model.headings.values()]
+        for key, adv, seam, w in todo:
+            k = int(adv // step)
+            while self._mapped[key] < k:
+                self._mapped[key] += 1
+                at = self._mapped[key] * step
+                if key.startswith("face:"):
+                    a, b = w.face_line(at)
+                    xy = face_points(a, b)
+                else:
+                    p = self.model.roadways[w.roadway].point_at(at)
+                    xy = p[None, :2]
+                    seam = min(seams, key=lambda s: abs(float(self.truth.floor(s, p[0], p[1])) - p[2]))
+                if seam not in seams:
+                    continue
+                floor, thick = self.truth.mapped(seam, xy, self._map_rng)
+                for (x, y), z, t in zip(xy, floor, thick):
+                    out.append(Observation(self.source, "exposure", seam, now, round(float(t), 3),
+                                           "m", param=key,
+                                           position=(float(x), float(y), round(float(z), 3))))
 
     def drum_heights(self, face_id: str) -> dict[str, float]:
         """The shearer's drum heights (top of each drum above the floor, m): while cutting,
@@ -601,6 +642,8 @@ class Simulator:
             emit(f"face:{f.id}", "goaf_area_m2", round(adv * f.face_length_m, 1), "m²")
         for h in self.model.headings.values():
             emit(f"heading:{h.id}", "advanced_m", round(self.heading_advanced_m(h.id), 3), "m")
+        if self.truth is not None:
+            self._map_exposures(out)
         for e in self.model.equipment.values():
             k = e.kind
             if k == "shearer" and e.id.startswith("shearer"):

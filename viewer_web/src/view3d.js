@@ -16,7 +16,7 @@ import { Interpolator } from "./interp.js";
 /** Tags whose nodes move every tick and are interpolated. */
 const MOVERS = ["person", "equipment", "face"];
 /** Geology layers: the opacity slider and the section plane act on them. */
-export const GEOLOGY = ["seam", "stratum", "fault", "geology", "hazard"];
+export const GEOLOGY = ["seam", "stratum", "fault", "prediction", "geology", "hazard"];
 const BACKGROUND = 0x0d1117;
 /** Layers drawn as see-through shells around the things inside them. */
 const SHELLS = ["roadway", "area", "face", ...GEOLOGY];
@@ -219,7 +219,8 @@ export class View3D extends EventTarget {
       v.label.element.classList.toggle("blink", n.blink > 0);
     }
     const geo = this.isGeology(n);
-    const strata = geo && n.tags.some((t) => t.startsWith("seam") || t.startsWith("stratum"));
+    // seams, strata and the uncertainty shells ahead of the faces follow the geology slider
+    const strata = geo && n.tags.some((t) => t.startsWith("seam") || t.startsWith("stratum") || t === "prediction");
     const opacity = n.opacity * (strata ? this.geologyOpacity : 1) * (n.tags.includes("roadway") ? this.roadwayOpacity : 1);
     const tint = new THREE.Color(n.color);
     for (const m of v.materials) {

@@ -1,7 +1,7 @@
 // The live alarm list: level, place, value and age; new alarms draw the eye (banner, flash,
 // optional sound); a click focuses the camera; an operator acknowledges with a comment.
 import { age, t } from "../strings.js";
-import { el, fill, fmt, panel } from "./dom.js";
+import { el, fmt, panel } from "./dom.js";
 
 const CAN_ACK = new Set(["operator", "instructor", "admin"]);
 
@@ -88,30 +88,55 @@ export class AlarmPanel {
       .sort((a, b) => (b.cleared_ms == null) - (a.cleared_ms == null) || b.level - a.level || b.raised_ms - a.raised_ms);
   }
 
+  /** Rows are kept per alarm and updated in place (ages tick every second): a button is
+   * never re-created under an operator's click. */
   render() {
     const canAck = CAN_ACK.has(this.conn.role);
     const now = this.conn.replay ? this.conn.replica.time : Date.now();
-    const items = this.shown().map((a) => {
-      const state = a.cleared_ms != null ? t("alarm.cleared")
-        : a.acked_ms != null ? t("alarm.acked", { by: a.acked_by }) : "";
-      const ack = a.acked_ms == null
-        ? el("button.ack", {
-          disabled: !canAck, title: canAck ? "" : t("alarm.ack.role"),
-          onclick: (e) => { e.stopPropagation(); this.askAck(a); },
-        }, t("alarm.ack"))
-        : null;
-      return el(`li.alarm.level${a.level}${a.cleared_ms != null ? ".cleared" : ""}${a.acked_ms != null ? ".acked" : ""}`,
-        { "data-alarm": a.id, onclick: () => this.focus(a) },
-        el("span.level", {}, t(`alarm.level${a.level}`)),
-        el("span.place", {}, this.place(a)),
-        el("span.kind", {}, t(`alarm.kind.${a.kind}`)),
-        el("span.value", {}, t("alarm.value", { value: fmt(a.value), threshold: fmt(a.threshold) })),
-        el("span.age", {}, t("alarm.age", { age: age(now - a.raised_ms) })),
-        el("span.state", {}, state),
-        this.kiosk ? null : ack);
+    this.rows ??= new Map();
+    this.none ??= el("li.none", {}, t("alarm.none"));
+    const shown = this.shown();
+    const ids = new Set(shown.map((a) => a.id));
+    for (const [id, row] of this.rows) if (!ids.has(id)) { row.li.remove(); this.rows.delete(id); }
+    const lis = shown.map((a) => {
+      let row = this.rows.get(a.id);
+      if (!row) this.rows.set(a.id, (row = this.row(a)));
+      this.update(row, a, now, canAck);
+      return row.li;
     });
-    this.list.replaceChildren(...(items.length ? items : [el("li.none", {}, t("alarm.none"))]));
-    this.p.head.textContent = `${t("panel.alarms")} (${items.length})`;
+    if (!lis.length) this.list.replaceChildren(this.none);
+    else {
+      this.none.remove();
+      lis.forEach((li, i) => { if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] ?? null); });
+    }
+    this.p.head.textContent = `${t("panel.alarms")} (${lis.length})`;
+  }
+
+  row(a) {
+    const row = { alarm: a };
+    const span = (cls) => (row[cls] = el(`span.${cls}`));
+    row.ack = el("button.ack", { onclick: (e) => { e.stopPropagation(); this.askAck(row.alarm); } }, t("alarm.ack"));
+    row.li = el("li.alarm", { "data-alarm": a.id, onclick: () => this.focus(row.alarm) },
+      span("level"), span("place"), span("kind"), span("value"), span("age"), span("state"),
+      this.kiosk ? null : row.ack);
+    return row;
+  }
+
+  update(row, a, now, canAck) {
+    row.alarm = a;
+    const cls = `alarm level${a.level}${a.cleared_ms != null ? " cleared" : ""}${a.acked_ms != null ? " acked" : ""}`;
+    if (row.li.className !== cls) row.li.className = cls;
+    const text = (k, v) => { if (row[k].textContent !== v) row[k].textContent = v; };
+    text("level", t(`alarm.level${a.level}`));
+    text("place", this.place(a));
+    text("kind", t(`alarm.kind.${a.kind}`));
+    text("value", t("alarm.value", { value: fmt(a.value), threshold: fmt(a.threshold) }));
+    text("age", t("alarm.age", { age: age(now - a.raised_ms) }));
+    text("state", a.cleared_ms != null ? t("alarm.cleared")
+      : a.acked_ms != null ? t("alarm.acked", { by: a.acked_by }) : "");
+    if (a.acked_ms != null) row.ack.remove();
+    row.ack.disabled = !canAck;
+    row.ack.title = canAck ? "" : t("alarm.ack.role");
   }
 
   askAck(a) {
