@@ -70,6 +70,8 @@ def _observation(d: Any, source: str) -> Observation:
                 for c in pos)):
             raise PayloadError("position is [x, y, z] in local metres")
         pos = tuple(float(c) for c in pos)
+    elif kind == "exposure":
+        raise PayloadError("an exposure needs its position [x, y, floor z]")
     dist = d.get("distance_m")
     if dist is not None and (not isinstance(dist, (int, float)) or not math.isfinite(dist)):
         raise PayloadError("distance_m is a finite number")

@@ -15,7 +15,7 @@ from typing import Iterable
 
 __all__ = ["Observation", "FeedQueue", "KINDS", "POINT_STATE", "CARD_STATE"]
 
-KINDS = ("point", "card", "equipment", "reader", "outstation", "event")
+KINDS = ("point", "card", "equipment", "reader", "outstation", "event", "exposure")
 
 #: CDSS point state bits (REFERENCE.md §3).
 POINT_STATE = {"alarm": 1, "power_off": 2, "calibrating": 4, "over_range": 8,

@@ -89,3 +89,13 @@ def test_redis_stream_resumes_after_a_restart_without_loss_or_duplication(redis_
     second, _ = asyncio.run(run_feed(3))
     assert [o.value for o in second] == [5, 6, 7]
     r.close()
+
+
+def test_exposure_payloads_need_a_position():
+    exp = {"kind": "exposure", "key": "M9", "time_ms": 7, "param": "face:11901",
+           "position": [1082.5, -335.0, 1018.93], "value": 1.76, "unit": "m"}
+    obs, problems = decode_json_payload(json.dumps([exp, {**exp, "position": None}]).encode(),
+                                        "test")
+    assert [(o.kind, o.key, o.param, o.position, o.value) for o in obs] == [
+        ("exposure", "M9", "face:11901", (1082.5, -335.0, 1018.93), 1.76)]
+    assert problems == ["element 1: an exposure needs its position [x, y, floor z]"]

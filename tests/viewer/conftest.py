@@ -134,7 +134,12 @@ class Page:
 def open_page(browser, twin_server):
     pages: list[Page] = []
 
-    def open_(role: str = "operator", query: str = "", size=(1280, 800)) -> Page:
+    def open_(role: str = "operator", query: str = "", size=(1280, 800),
+              geology: bool = False) -> Page:
+        # Geology volumes cover the screen in see-through layers: cheap on a GPU, slow in
+        # SwiftShader. Pages start without them unless the test is about them (?hide=).
+        if not geology and "hide=" not in query and "wall=" not in query:
+            query += "&hide=seam,fault,prediction"
         p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p

@@ -28,7 +28,7 @@ PIXELS_OFF_BACKGROUND = """([r, g, b]) => {
 
 
 def test_the_page_loads_without_errors_and_shows_the_mine(open_page):
-    page = open_page("operator")
+    page = open_page("operator", geology=True)
     stats = page.js("window.minetwin.stats()")
     assert stats["state"] == "live" and stats["nodes"] > 600
     assert stats["meshes"] > 600 and stats["pendingAssets"] == 0
@@ -37,7 +37,27 @@ def test_the_page_loads_without_errors_and_shows_the_mine(open_page):
     # Chinese by default, every layer of the demo listed with its count
     assert page.page.inner_text("#alarms h2").startswith("报警")
     layers = page.page.eval_on_selector_all("#layers [data-layer]", "e => e.map(x => x.dataset.layer)")
-    assert {"roadway", "sensor", "reader", "person", "equipment", "hazard:goaf"} <= set(layers)
+    assert {"roadway", "sensor", "reader", "person", "equipment", "hazard:goaf", "seam:M9",
+            "seam:M7", "seam:M6", "fault", "prediction"} <= set(layers)
+    # the geology is drawn (see-through), and a layer hides its nodes
+    seams = "[...window.minetwin.view.views.values()].filter(v => " \
+            "window.minetwin.replica.nodes.get(v.handle).tags.includes('seam:M9'))"
+    assert page.js(f"{seams}.every(v => v.group.visible && v.mesh)")
+    page.page.uncheck("#layers [data-layer='seam:M9'] input")
+    assert page.js(f"{seams}.every(v => !v.group.visible)")
+    assert page.errors == []
+
+
+def test_hidden_layers_from_the_address_and_one_seam_shown_again(open_page):
+    page = open_page("viewer", "&hide=seam,fault")
+    visible = "tag => [...window.minetwin.view.views.values()].filter(v => " \
+              "window.minetwin.replica.nodes.get(v.handle).tags.includes(tag))" \
+              ".map(v => v.group.visible)"
+    assert page.js(visible, "seam") == [False] * 3 and not any(page.js(visible, "fault"))
+    assert not page.page.is_checked("#layers [data-layer='seam:M7'] input")
+    page.page.check("#layers [data-layer='seam:M7'] input")
+    assert page.js(visible, "seam:M7") == [True]
+    assert page.js(visible, "seam:M9") == [False] and page.js(visible, "seam:M6") == [False]
     assert page.errors == []
 
 
@@ -70,9 +90,9 @@ def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(op
     # A viewer cannot acknowledge: the button is disabled and the server refuses anyway.
     assert viewer.page.eval_on_selector_all("#alarms li.alarm button.ack",
                                             "e => e.every(b => b.disabled)")
-    # an active one (a cleared alarm leaves the list once acknowledged)
-    viewer.page.wait_for_selector("#alarms li.alarm:not(.cleared):not(.acked)", timeout=90_000)
-    alarm = _alarm_ids(viewer, ":not(.cleared):not(.acked)")[0]
+    # an active one if there is (a cleared alarm leaves the list once acknowledged)
+    alarm = (_alarm_ids(viewer, ":not(.cleared):not(.acked)")
+             or _alarm_ids(viewer, ":not(.acked)"))[0]
     refused = viewer.js("id => window.minetwin.conn.command('ack_alarm', {alarm: id, comment: 'x'})",
                         alarm)
     assert refused["ok"] is False
@@ -85,10 +105,13 @@ def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(op
                                   arg=alarm, timeout=30_000)
     record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
     if record["cleared_ms"] is None:          # still active: shown acknowledged, by whom
-        viewer.page.wait_for_selector(f"#alarms li.alarm.acked[data-alarm='{alarm}']",
-                                      timeout=30_000)
-        assert "operator" in viewer.page.inner_text(
-            f"#alarms li.alarm[data-alarm='{alarm}'] .state")
+        state = viewer.page.locator(f"#alarms li.alarm.acked[data-alarm='{alarm}'] .state")
+        try:
+            state.wait_for(timeout=30_000)
+            assert "operator" in state.inner_text()
+        except Exception:                     # it cleared meanwhile and left the list
+            record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
+            assert record["cleared_ms"] is not None
     assert record["acked_by"] == "operator" and record["comment"] == "已通知撤人"
     listed = json.loads(urllib.request.urlopen(twin_server.url + "api/alarms").read())["alarms"]
     assert any(a["id"] == alarm and a["acked_by"] == "operator" for a in listed)

@@ -63,34 +63,65 @@ def seam_volume(model: SeamModel, seam: str, extent: tuple[float, float, float, 
     return grid_volume(gx, gy, floor, model.roof(seam, gx, gy))
 
 
-def fault_surface(fault, extent: tuple[float, float, float, float], z_range: tuple[float, float],
-                  thickness: float = 0.5) -> trimesh.Trimesh | None:
-    """A mapped fault's plane as a thin closed slab (``thickness`` m) over the part of the
-    extent it crosses between ``z_range`` elevations; None when it misses the extent."""
-    s = np.radians(fault.strike_deg)
-    strike = np.array([np.sin(s), np.cos(s), 0.0])
+def fault_surface(fault, model: SeamModel, extent: tuple[float, float, float, float],
+                  margin: float = 20.0, thickness: float = 0.5,
+                  step: float = 25.0) -> trimesh.Trimesh | None:
+    """A mapped fault where it matters: a thin closed slab (``thickness`` m) in its plane,
+    along its trace across the extent, from ``margin`` below the lowest seam floor to
+    ``margin`` above the highest seam roof where the plane cuts them; None when the trace
+    misses the extent."""
+    s_ = np.radians(fault.strike_deg)
+    strike = np.array([np.sin(s_), np.cos(s_), 0.0])
     right = np.array([strike[1], -strike[0], 0.0])               # dip direction in plan
     d = np.radians(fault.dip_deg)
-    down = right * np.cos(d) - np.array([0, 0, 1.0]) * np.sin(d)  # down the dip
+    down = right * np.cos(d) - np.array([0, 0, 1.0]) * np.sin(d)  # down the dip, unit
     normal = np.cross(strike, down)
+    normal /= np.linalg.norm(normal)
     p = np.asarray(fault.point, float)
     x0, y0, x1, y1 = extent
     half = float(np.hypot(x1 - x0, y1 - y0))
-    zlo, zhi = z_range
-    # A slab in the plane between the two elevations, as long as the extent's diagonal, cut
-    # to the extent's box (capped, so it stays closed).
-    t_hi, t_lo = (p[2] - zhi) / np.sin(d), (p[2] - zlo) / np.sin(d)
-    slab = trimesh.creation.box(extents=(2 * half, thickness, abs(t_lo - t_hi)))
-    frame = np.eye(4)
-    frame[:3, 0], frame[:3, 1], frame[:3, 2] = strike, normal / np.linalg.norm(normal), -down
-    frame[:3, 3] = p + (t_hi + t_lo) / 2 * down
-    if np.linalg.det(frame[:3, :3]) < 0:
-        frame[:3, 1] *= -1
-    slab.apply_transform(frame)
-    from assets.sweep import mesh_boolean
-    box = trimesh.creation.box(bounds=[[x0, y0, zlo - 1.0], [x1, y1, zhi + 1.0]])
-    cut = mesh_boolean(slab, box, "intersect")
-    return cut if len(cut.faces) else None
+    u = np.arange(-half, half + step, step)
+
+    def on_plane(z):                       # the plane's points at elevations z along u
+        t = (p[2] - z) / np.sin(d)
+        return p + u[:, None] * strike + t[:, None] * down
+
+    def level(pick):                       # the plane where it meets a seam surface
+        z = np.full(len(u), p[2])
+        for _ in range(8):
+            q = on_plane(z)
+            z = pick(q[:, 0], q[:, 1])
+        return on_plane(z)
+    m = model
+    bottom = level(lambda x, y: np.min([np.minimum(m.floor(k, x, y), m.restored_floor(k, x, y))
+                                        for k in m.seams], axis=0) - margin)
+    top = level(lambda x, y: np.max([np.maximum(m.roof(k, x, y),
+                                                m.restored_floor(k, x, y) + m.thickness(k, x, y))
+                                     for k in m.seams], axis=0) + margin)
+    inside = ((np.minimum(bottom[:, 0], top[:, 0]) >= x0) & (np.maximum(bottom[:, 0], top[:, 0]) <= x1)
+              & (np.minimum(bottom[:, 1], top[:, 1]) >= y0) & (np.maximum(bottom[:, 1], top[:, 1]) <= y1))
+    if inside.sum() < 2:
+        return None
+    keep = np.flatnonzero(inside)
+    keep = np.arange(keep[0], keep[-1] + 1)               # one stretch along the trace
+    b, t = bottom[keep], top[keep]
+    h = normal * thickness / 2
+    ring = np.stack([b - h, b + h, t + h, t - h], axis=1)  # (n, 4, 3): a section per column
+    n = len(ring)
+    verts = ring.reshape(-1, 3)
+    i = np.arange(n - 1)[:, None] * 4
+    j = np.arange(4)[None, :]
+    a0, a1 = i + j, i + (j + 1) % 4
+    faces = np.concatenate([np.stack([a0, a1, a1 + 4], -1).reshape(-1, 3),
+                            np.stack([a0, a1 + 4, a0 + 4], -1).reshape(-1, 3),
+                            [[0, 2, 1], [0, 3, 2]],
+                            [[4 * (n - 1), 4 * (n - 1) + 1, 4 * (n - 1) + 2],
+                             [4 * (n - 1), 4 * (n - 1) + 2, 4 * (n - 1) + 3]]])
+    slab = trimesh.Trimesh(verts, faces, process=False)
+    trimesh.repair.fix_winding(slab)
+    if slab.volume < 0:
+        slab.invert()
+    return slab
 
 
 def ahead_shell(ahead: dict) -> trimesh.Trimesh:
@@ -195,13 +226,9 @@ class GeologyScene:
 
     def fault_nodes(self) -> list[tuple[str, object, dict]]:
         m = self.geo.model
-        x0, y0, x1, y1 = self.extent
-        gx, gy = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
-        zlo = float(min(m.floor(s, gx, gy).min() for s in m.seams)) - 30.0
-        zhi = float(max(m.roof(s, gx, gy).max() for s in m.seams)) + 30.0
         out = []
         for f in m.faults:
-            slab = fault_surface(f, self.extent, (zlo, zhi))
+            slab = fault_surface(f, m, self.extent)
             if slab is None:
                 continue
             ref = _glb(self.store, slab, FAULT_COLOR, f"fault-{f.name}", {

@@ -44,6 +44,10 @@ function start(token) {
   document.body.replaceChildren(stage, side, right);
   // ?aa=0 turns antialiasing off (weak display PCs, software rendering); wall tiles default off.
   const view = new View3D(stage, { antialias: query.get("aa") ? query.get("aa") !== "0" : !wall });
+  // ?hide=seam,fault,… starts those layers hidden (a main kind hides all of its layers); a
+  // wall's tiles start without the geology (dispatchers watch roadways, people and alarms).
+  const hide = query.get("hide") ?? (wall ? "seam,stratum,fault,prediction" : "");
+  for (const k of hide.split(",").map((x) => x.trim()).filter(Boolean)) view.setLayer(k, false);
   const select = (id) => inspector.select(id);
   const inspector = new Inspector({ conn, view });
   const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall });

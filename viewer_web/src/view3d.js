@@ -17,6 +17,7 @@ import { Interpolator } from "./interp.js";
 const MOVERS = ["person", "equipment", "face"];
 /** Geology layers: the opacity slider and the section plane act on them. */
 export const GEOLOGY = ["seam", "stratum", "fault", "prediction", "geology", "hazard"];
+const CLOSED = new Set(["seam", "stratum", "fault", "prediction"]);
 const BACKGROUND = 0x0d1117;
 /** Layers drawn as see-through shells around the things inside them. */
 const SHELLS = ["roadway", "area", "face", ...GEOLOGY];
@@ -172,9 +173,14 @@ export class View3D extends EventTarget {
     this.template(asset).then((tpl) => {
       if (v.asset !== asset || !this.views.has(v.handle)) return;
       const obj = tpl.clone(true);
+      // Geology meshes are closed volumes: their outside is all there is to see, so one side
+      // in one pass (a see-through double-sided material costs three.js two passes, and each
+      // seam would cover the screen twice over — heavy on software-rendered GPUs).
+      const closed = (this.replica?.nodes.get(v.handle)?.tags ?? []).some((t) => CLOSED.has(t));
       obj.traverse((o) => {
         if (!o.isMesh) return;
         o.material = o.material.clone();    // each node tints its own
+        if (closed) { o.material.side = THREE.FrontSide; o.material.forceSinglePass = true; }
         o.material.userData.base = { color: o.material.color.clone(), opacity: o.material.opacity };
         o.userData.handle = v.handle;
         v.materials.push(o.material);

@@ -84,8 +84,17 @@ export class LayerPanel {
     if (key === this.known && !force) return;
     this.known = key;
     const v = this.view;
+    const hidden = (k) => v.hiddenLayers.has(k) || v.hiddenLayers.has(k.split(":")[0]);
+    const toggle = (k, on) => {
+      const main = k.split(":")[0];
+      if (on && main !== k && v.hiddenLayers.has(main)) {   // ?hide=seam, then one seam shown
+        v.setLayer(main, true);
+        for (const [other] of layers) if (other !== k && other.split(":")[0] === main) v.setLayer(other, false);
+      }
+      v.setLayer(k, on);
+    };
     const rows = layers.map(([k, count]) => el("label.layer", { "data-layer": k },
-      el("input", { type: "checkbox", checked: !v.hiddenLayers.has(k), onchange: (e) => v.setLayer(k, e.target.checked) }),
+      el("input", { type: "checkbox", checked: !hidden(k), onchange: (e) => toggle(k, e.target.checked) }),
       ` ${layerName(k)} (${count})`));
     const exLabel = el("span", {}, t("layer.exaggeration", { k: v.exaggeration }));
     const clipAt = el("span", {}, "");
