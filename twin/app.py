@@ -49,8 +49,15 @@ def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = Fal
         model = load_mine(mine_dir)
     except MineDataError as exc:
         raise AppError(str(exc)) from None
+    from .geology import BoreholeError
+    from .geology.hazards import load_hazard_data
+    try:
+        criteria = load_hazard_data(mine_dir / "geology", model.mine.origin).criteria
+    except BoreholeError as exc:
+        raise AppError(str(exc)) from None
     store = AssetStore(config.resolve_path(config.assets.path))
-    scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit))
+    scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit),
+                        criteria=criteria)
     return model, store, scene
 
 
@@ -153,7 +160,13 @@ class TwinApp:
             raise AppError(str(exc)) from None
         if not geo.model.seams:
             return None
-        maker = GeologyScene(geo, self.model, self.store, cfg.seam_step_m, cfg.ahead_m)
+        from .geology.hazards import load_hazard_data
+        try:
+            hazards = load_hazard_data(self.mine_dir / "geology", m.origin)
+        except BoreholeError as exc:
+            raise AppError(str(exc)) from None
+        maker = GeologyScene(geo, self.model, self.store, cfg.seam_step_m, cfg.ahead_m,
+                             hazards=hazards)
         ids = maker.add(self.scene)
         rep = geo.report()
         log.info("geology: %d seams, %d faults, %d exposure points; held-out floor RMSE "

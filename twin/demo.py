@@ -414,7 +414,8 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
 
 # ---------------------------------------------------------------------- boreholes
 
-def _boreholes(geo: TrueGeology, rng: np.random.Generator) -> tuple[list, list, list]:
+def _boreholes(geo: TrueGeology, grng: np.random.Generator,
+               rng: np.random.Generator) -> tuple[list, list, list]:
     collars, surveys, intervals = [], [], []
     xs = np.arange(-1400.0, 1801.0, 400.0)
     ys = np.arange(-750.0, 701.0, 350.0)
@@ -449,9 +450,83 @@ def _boreholes(geo: TrueGeology, rng: np.random.Generator) -> tuple[list, list, 
             idx = np.flatnonzero(inside)
             top, bot = d[idx[0]], d[idx[-1]]
             noise = rng.normal(0, 0.03, 2)          # logging pick error
+            rng.uniform(8, 16)           # (kept: the stream the picks' noise follows)
+            mx, my = p[idx[len(idx) // 2], :2]
+            pressure = float(gas_pressure(geo, seam.name, mx, my)) + float(grng.normal(0, 0.03))
+            content = float(gas_content(pressure)) + float(grng.normal(0, 0.3))
             intervals.append([hid, f"{top + noise[0]:.2f}", f"{bot + noise[1]:.2f}", "coal",
-                              seam.name, f"{rng.uniform(8, 16):.2f}"])
+                              seam.name, f"{content:.2f}", f"{max(pressure, 0.0):.3f}"])
     return collars, surveys, intervals
+
+
+# The demo's hidden gas and water (ground truth for the hazard-zone tests): gas pressure rises
+# with depth, with two enriched anomalies; content follows pressure (Langmuir-like); an
+# aquifer (Ordovician limestone, 奥灰) lies 30–60 m below the M9 floor under a 1250 m head.
+GAS_ANOMALIES = ((300.0, -600.0, 250.0, 0.50), (-900.0, -300.0, 220.0, 0.45))  # x, y, r, +MPa
+AQUIFER_HEAD_Z = 1250.0
+
+
+def gas_pressure(geo: TrueGeology, seam: str, x, y) -> np.ndarray:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    depth = geo.surface(x, y) - geo.floor(seam, x, y)
+    p = 0.30 + 0.0009 * (depth - 350.0)
+    for ax, ay, r, amp in GAS_ANOMALIES:
+        p = p + amp * np.exp(-((x - ax) ** 2 + (y - ay) ** 2) / r ** 2)
+    return np.maximum(p, 0.05)
+
+
+def gas_content(pressure) -> np.ndarray:
+    p = np.asarray(pressure, float)
+    return 2.0 + 16.0 * p / (p + 0.9)
+
+
+def aquifer_top(geo: TrueGeology, x, y) -> np.ndarray:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return geo.floor(MAIN_SEAM, x, y) - (45.0 + 15.0 * np.sin(x / 500.0) * np.cos(y / 400.0))
+
+
+def _water_rows(geo: TrueGeology, holes: list, seed: int) -> list[list]:
+    """Hydrogeological holes (every other borehole site) to the aquifer: its top and head."""
+    rng = np.random.default_rng(seed + 5005)
+    rows = []
+    for x, y in holes[::2]:
+        top = float(aquifer_top(geo, x, y)) + float(rng.normal(0, 0.5))
+        head = AQUIFER_HEAD_Z + float(rng.normal(0, 1.0))
+        rows.append(["O2", f"{x + ORIGIN[0]:.2f}", f"{y + ORIGIN[1]:.2f}",
+                     f"{top + ORIGIN[2]:.2f}", f"{head + ORIGIN[2]:.2f}"])
+    return rows
+
+
+def _hazards_toml(faces: dict) -> str:
+    ox, oy = ORIGIN[0], ORIGIN[1]
+    f1, f2 = faces["11901"], faces["11902"]
+
+    def outline(pts):
+        return "[" + ", ".join(f"[{x + ox:.1f}, {y + oy:.1f}]" for x, y in pts) + "]"
+    return "\n".join([
+        "# Hazard criteria and records of the demo mine (docs/geology.md \"Hazard zones\").", "",
+        "[criteria]",
+        "gas_pressure_MPa = 0.74        # REFERENCE.md §4",
+        "inrush_normal = 0.1            # REFERENCE.md §4: Ts, MPa/m",
+        "inrush_disturbed = 0.06",
+        "disturbed_within_m = 50.0      # mine-specific",
+        "stress_fault_m = 30.0",
+        "stress_pillar_m = 20.0",
+        'overburden = "medium-hard"', "",
+        "[[pillar]]",
+        'name = "11901/11902区段煤柱"',
+        f"outline = {outline([(180.0, f1['yl']), (f1['xe'], f1['yl']), (f1['xe'], f2['yu']), (180.0, f2['yu'])])}",
+        "",
+        "[[sealed]]",
+        'name = "11701火区"',
+        'seam = "M9"',
+        'reason = "fire"',
+        'since = "2024-03-15"',
+        f"outline = {outline([(-1200.0, -700.0), (-800.0, -700.0), (-800.0, -520.0), (-1200.0, -520.0)])}",
+        ""])
+
+
+
 
 
 def _exposures(geo: TrueGeology, m: _Mine, faces: dict, seed: int) -> str:
@@ -518,7 +593,8 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     _equipment(m, faces)
     people = _people(rng)
     area_rows, area_links, (readers, reader_rows) = _areas_readers(m, faces)
-    collars, surveys, intervals = _boreholes(geo, rng)
+    # gas samples from a generator of their own (the rest of the demo stays as it was)
+    collars, surveys, intervals = _boreholes(geo, np.random.default_rng(seed + 4004), rng)
     ox, oy, oz = ORIGIN
 
     files: dict[str, str | bytes] = {}
@@ -632,7 +708,12 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     files["geology/collars.csv"] = _csv(collars, ["hole_id", "x", "y", "z", "max_depth"])
     files["geology/surveys.csv"] = _csv(surveys, ["hole_id", "depth", "azimuth", "dip"])
     files["geology/intervals.csv"] = _csv(intervals, ["hole_id", "from", "to", "lithology",
-                                                      "seam", "gas_content_m3_t"])
+                                                      "seam", "gas_content_m3_t",
+                                                      "gas_pressure_MPa"])
+    sites = [(float(c[1]) - ox, float(c[2]) - oy) for c in collars]
+    files["geology/water.csv"] = _csv(_water_rows(geo, sites, seed),
+                                      ["aquifer", "x", "y", "top_z", "head_z"])
+    files["geology/hazards.toml"] = _hazards_toml(faces)
     # Faults as the mine has mapped them (exploration, roadways that crossed them): the true
     # planes with survey error, from a generator of their own so the rest stays as it was.
     frng = np.random.default_rng(seed + 1001)

@@ -93,8 +93,11 @@ def _driven_lines(model: MineModel) -> dict[str, np.ndarray]:
     return lines
 
 
-def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None) -> Scene:
-    """Add the mine's nodes to ``scene`` (a new one by default); the caller commits."""
+def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
+                criteria=None) -> Scene:
+    """Add the mine's nodes to ``scene`` (a new one by default); the caller commits.
+    ``criteria``: the mine's hazard criteria (twin.geology.hazards.Criteria), for the goaf's
+    caved and fractured zone heights."""
     s = scene if scene is not None else Scene()
     a = _Assets(store)
     for tag, (gid, name) in GROUPS.items():
@@ -148,18 +151,26 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None)
                   "plan_m_per_day": (f.plan_m_per_day, "m/d"),
                   "advanced_m": (f.advanced_m, "m")})
         if f.advanced_m > 0:
+            # The goaf (采空区): the mined-out area, drawn as the caved zone above the seam
+            # (mining height + caved zone height); the fractured zone's height a property.
+            from .geology.hazards import Criteria, overburden_zones
+            caved, fractured = overburden_zones(f.mining_height_m, criteria or Criteria())
             start_mid = (f.start_line[0] + f.start_line[1]) / 2
             goaf_len = float(f.advanced_m)
             centre = (start_mid + mid) / 2
-            goaf_mesh = a.shared(("goaf", f.id, round(goaf_len, 1)), lambda: (
-                box_glb((goaf_len, float(np.linalg.norm(along)), 0.3),
-                        _rgb(LAYER_COLORS["goaf"]), "goaf", base_at_zero=False),
-                (-goaf_len / 2, -np.linalg.norm(along) / 2, -0.15, goaf_len / 2,
-                 np.linalg.norm(along) / 2, 0.15), {"kind": "goaf placeholder", "units": "m"}))
+            height = f.mining_height_m + caved
+            width = float(np.linalg.norm(along))
+            goaf_mesh = a.shared(("goaf", f.id, round(goaf_len, 1), round(height, 2)), lambda: (
+                box_glb((goaf_len, width, height), _rgb(LAYER_COLORS["goaf"]), "goaf"),
+                (-goaf_len / 2, -width / 2, 0.0, goaf_len / 2, width / 2, height),
+                {"kind": "goaf: caved zone", "units": "m"}))
             s.add(f"hazard/goaf-{f.id}", GROUPS["hazard"][0], name=f"{f.name}采空区",
                   tags=["hazard", "hazard:goaf"], translation=centre,
                   rotation=_yaw_pitch_quat(yaw - np.pi / 2, 0.0), mesh=goaf_mesh,
-                  properties={"area_m2": (goaf_len * f.face_length_m, "m²")})
+                  properties={"area_m2": (goaf_len * f.face_length_m, "m²"),
+                              "caved_zone_height_m": (caved, "m"),
+                              "fractured_zone_height_m": (fractured, "m"),
+                              "mining_height_m": (f.mining_height_m, "m")})
     for hd in model.headings.values():
         r = model.roadways[hd.roadway]
         s.add(f"heading/{hd.id}", GROUPS["face"][0], name=hd.name, tags=["face", "face:heading"],

@@ -139,7 +139,7 @@ def open_page(browser, twin_server):
         # Geology volumes cover the screen in see-through layers: cheap on a GPU, slow in
         # SwiftShader. Pages start without them unless the test is about them (?hide=).
         if not geology and "hide=" not in query and "wall=" not in query:
-            query += "&hide=seam,fault,prediction"
+            query += "&hide=seam,fault,prediction,hazard"
         p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p

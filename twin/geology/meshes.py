@@ -21,7 +21,9 @@ SEAM_STEP_M = 60.0          # the scene's seam grid: light enough for software-r
 SEAM_COLORS = (0x2B2B2B, 0x3D3426, 0x4A3B2A, 0x33302B)
 FAULT_COLOR = (200, 60, 40)
 SHELL_COLOR = (255, 190, 40)
-SHELL_MOVE_M = 1.0          # a working's shell is redrawn once it has advanced this far
+SHELL_MOVE_M = 1.0
+HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x2F7FE0, "stress": 0xA050D0,
+                 "fire": 0xFF3300, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
 
 
 def model_extent(points_xy: np.ndarray, margin: float = 100.0) -> tuple[float, float, float, float]:
@@ -149,9 +151,11 @@ class GeologyScene:
     computes what changed after an update (new meshes, new properties) without touching the
     scene — so a worker thread can do the work and the tick only applies the result."""
 
-    def __init__(self, geo, mine, store, step: float = SEAM_STEP_M, ahead_m: float = 100.0):
+    def __init__(self, geo, mine, store, step: float = SEAM_STEP_M, ahead_m: float = 100.0,
+                 hazards=None, hazard_step: float = 25.0):
         self.geo, self.mine, self.store, self.step = geo, mine, store, step
         self.ahead_m = ahead_m
+        self.hazards, self.hazard_step = hazards, hazard_step
         self.advance: dict[str, float] = {}     # "face:<id>" / "heading:<id>" → metres
         self._drawn_at: dict[str, float] = {}   # shell key → the advance it was drawn at
         holes = geo.holes
@@ -238,6 +242,25 @@ class GeologyScene:
                 "throw_m": (f.throw_m, "m")}))
         return out
 
+    def hazard_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
+        """(id, mesh, properties, how to add it) of every hazard zone (of ``seams``)."""
+        from .hazards import hazard_zones, zone_mesh
+        if self.hazards is None:
+            return []
+        zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step)
+        out = []
+        for z in zones:
+            if seams is not None and z.seam not in seams:
+                continue
+            mesh = zone_mesh(z, xs, ys)
+            key = z.kind if z.kind != "fire" else f"fire-{len(out)}"
+            nid = f"hazard/{key}-{z.seam}" if z.kind != "fire" else f"hazard/fire-{z.name}"
+            ref = _glb(self.store, mesh, _rgb(HAZARD_COLORS[z.kind]), nid.replace("/", "-"), {
+                "kind": "hazard zone", "hazard": z.kind, "seam": z.seam})
+            out.append((nid, ref, z.props, {"name": z.name,
+                                             "tags": ["hazard", f"hazard:{z.kind}"]}))
+        return out
+
     # ---------------------------------------------------------------- the scene
 
     def add(self, scene) -> list[str]:
@@ -257,20 +280,61 @@ class GeologyScene:
             scene.add(nid, "group/geology", name=f"{props['working']} 前方{self.ahead_m:g}m预测",
                       tags=["geology", "prediction"], mesh=ref, properties=props)
             ids.append(nid)
+        if self.hazards is not None and "group/hazards" not in scene:
+            scene.add("group/hazards", name="灾害区域", tags=["group", "group:hazard"])
+        for nid, ref, props, how in self.hazard_nodes():
+            scene.add(nid, "group/hazards", name=how["name"], tags=how["tags"], mesh=ref,
+                      properties=props)
+            ids.append(nid)
         return ids
 
     def edits(self, seams) -> list[tuple[str, object, dict]]:
         """New meshes and properties for the seams an update touched, and the shells that
         changed (in those seams, or moved with their working)."""
         out = [self.seam_node(s) for s in seams if s in self.geo.model.seams]
+        out += [(nid, ref, props, {"parent": "group/hazards", **how})
+                for nid, ref, props, how in self.hazard_nodes(set(seams))] if seams else []
         return out + self.shell_nodes(set(seams))
+
+    def fire_event_node(self, place: str, time_ms: int, number: int):
+        """A fire zone where a fire event happens (``roadway:<id>@<chainage>``): 40 m of the
+        roadway around it, floor to 2 m above its roof."""
+        kind, _, rest = place.partition(":")
+        rid, _, ch = rest.partition("@")
+        r = self.mine.roadways.get(rid) if kind == "roadway" else None
+        if r is None:
+            return None
+        at = float(ch or 0.0)
+        a = r.point_at(max(at - 20.0, 0.0))
+        b = r.point_at(min(at + 20.0, r.length_m))
+        along = b - a
+        length = float(np.linalg.norm(along))
+        if length < 1e-6:
+            return None
+        box = trimesh.creation.box(extents=(length, r.profile.width_m + 2.0,
+                                            r.profile.height_m + 2.0))
+        yaw = float(np.arctan2(along[1], along[0]))
+        pitch = float(np.arctan2(along[2], np.linalg.norm(along[:2])))
+        box.apply_transform(trimesh.transformations.euler_matrix(0.0, -pitch, yaw, "sxyz"))
+        box.apply_translation((a + b) / 2 + [0, 0, r.profile.height_m / 2])
+        nid = f"hazard/fire-event-{number}"
+        ref = _glb(self.store, box, _rgb(HAZARD_COLORS["fire"]), nid.replace("/", "-"),
+                   {"kind": "hazard zone", "hazard": "fire", "place": place})
+        return (nid, ref, {"place": place, "since_ms": int(time_ms), "reason": "fire event"},
+                {"parent": "group/hazards", "name": f"火区 {r.name} {at:g} m",
+                 "tags": ["hazard", "hazard:fire"]})
 
 
 def apply_edits(scene, edits) -> int:
+    """Put worker results into the scene: (id, mesh, properties[, how to add it]) — a node
+    not there yet is added when the edit says how (parent, name, tags), else skipped."""
     n = 0
-    for nid, ref, props in edits:
+    for nid, ref, props, *how in edits:
         if nid not in scene:
-            continue
+            if not how or how[0] is None or how[0]["parent"] not in scene:
+                continue
+            h = how[0]
+            scene.add(nid, h["parent"], name=h["name"], tags=h["tags"])
         scene.set_mesh(nid, ref)
         for k, v in props.items():
             if isinstance(v, tuple):

@@ -54,8 +54,11 @@ class GeologyService:
 
     def offer(self, observations) -> None:
         """Take the exposures and advances out of a batch (cheap: the tick's part)."""
-        rows, moved = [], {}
+        rows, moved, fires = [], {}, []
         for o in observations:
+            if o.kind == "event" and o.param == "fire" and o.place:
+                fires.append((o.place, o.time_ms))
+                continue
             if o.kind == "exposure":
                 p = o.position
                 if p is None or len(p) != 3 or not all(np.isfinite(p)):
@@ -81,6 +84,9 @@ class GeologyService:
         if moved:
             self._count(1)
             self._in.put(("advance", moved))
+        if fires:
+            self._count(1)
+            self._in.put(("fires", fires))
 
     def apply(self, scene, now_ms: int = 0) -> None:
         """A tick system: put what the worker finished into the scene."""
@@ -117,9 +123,12 @@ class GeologyService:
     def _update(self, items) -> None:
         t0 = time.perf_counter()
         batch = Exposures.empty()
+        fires = []
         for kind, payload in items:
             if kind == "exposures":
                 batch = batch + payload
+            elif kind == "fires":
+                fires += payload
             else:
                 with self._lock:
                     self.maker.advance.update(payload)
@@ -138,6 +147,12 @@ class GeologyService:
             if len(batch) and self.save_to is not None:
                 write_exposures(self.save_to, self.geo.exposed, self.origin, self.tz)
             edits = self.maker.edits(sorted(set(seams)))
+            for place, t in fires:
+                self.stats["fire events"] += 1
+                node = self.maker.fire_event_node(place, t, self.stats["fire events"])
+                if node is not None:
+                    edits.append(node)
+                    log.warning("fire zone at %s", place)
         self._out.put(edits)
         self.last_update_s = time.perf_counter() - t0
         self.stats["updates"] += 1

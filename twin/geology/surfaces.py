@@ -35,6 +35,7 @@ CORRECTION_RANGE_M = 200.0       # the exposure correction's correlation length
 CORRECTION_SMOOTHING = 1e-3      # the nugget, relative to the kernel's unit sill
 CORRECTION_NEIGHBOURS = 64       # the local neighbourhood the correction solves over
 MAPPING_SIGMA_M = 0.05           # default one-sigma error of a mapped exposure point
+GLOBAL_SOLVE_MAX = 4000          # exposure points up to which a grid is corrected in one solve
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Correction:
     rbf: RBFInterpolator | None = None
     sill: float = 0.0
     nugget: float = CORRECTION_SMOOTHING
+    _global: RBFInterpolator | None = None
     _tree: cKDTree | None = None
 
     def __post_init__(self) -> None:
@@ -125,10 +127,30 @@ class Correction:
             self._tree = cKDTree(self.xy)
 
     def __call__(self, x, y) -> np.ndarray:
+        """The correction; exactly zero beyond 3 correlation lengths of every exposed point
+        (where the kernel has faded below 1e-4), which spares evaluating it mine-wide."""
         x, y = np.asarray(x, float), np.asarray(y, float)
+        out = np.zeros(x.size)
         if self.rbf is None:
-            return np.zeros(x.shape)
-        return self.rbf(np.c_[x.ravel(), y.ravel()]).reshape(x.shape)
+            return out.reshape(x.shape)
+        pts = np.c_[x.ravel(), y.ravel()]
+        d, _ = self._tree.query(pts, distance_upper_bound=3 * self.length)
+        near = np.isfinite(d)
+        if near.any():
+            out[near] = self._for(int(near.sum()))(pts[near])
+        return out.reshape(x.shape)
+
+    def _for(self, queries: int):
+        """The local (nearest-64) solve for a few queries; for a grid's worth, one global
+        solve (built once per refit, while the exposure is small enough to solve at once),
+        which is far cheaper than a local system per point."""
+        if queries < 2000 or len(self.xy) > GLOBAL_SOLVE_MAX:
+            return self.rbf
+        if self._global is None:
+            self._global = RBFInterpolator(self.xy, self.r, kernel="gaussian",
+                                           epsilon=1.0 / self.length, smoothing=self.nugget,
+                                           degree=-1)
+        return self._global
 
     def sigma(self, x, y) -> np.ndarray:
         """One standard error: the simple-kriging standard deviation of the correction over
