@@ -149,8 +149,14 @@ def test_meshes_validate_and_fault_slabs_are_closed(geo, demo_model, tmp_path, g
     for n in ids:
         m = trimesh.load(store.path(s.get_field(n, "mesh").asset), force="mesh")
         assert m.is_watertight, n
-    slab = fault_surface(geo.model.faults[0], maker.extent, (900.0, 1200.0))
+    slab = fault_surface(geo.model.faults[0], geo.model, maker.extent)
     assert slab.is_watertight and slab.bounds[0][0] >= maker.extent[0] - 1e-6
+    # it spans the seams where it cuts them, a margin above and below
+    f = geo.model.faults[0]
+    lo = min(float(geo.model.floor(s, *f.point[:2])) for s in geo.model.seams)
+    hi = max(float(geo.model.roof(s, *f.point[:2])) for s in geo.model.seams)
+    assert slab.bounds[0][2] < lo - 10 and slab.bounds[1][2] > hi + 10
+    assert slab.bounds[1][2] - slab.bounds[0][2] < 1000          # not the whole extent's depth
     f = demo_model.longwalls["11901"]
     shell = ahead_shell(geo.ahead("M9", face_points(*f.face_line()), f.advance_direction))
     assert shell.is_watertight and shell.volume > 0
