@@ -135,11 +135,13 @@ def open_page(browser, twin_server):
     pages: list[Page] = []
 
     def open_(role: str = "operator", query: str = "", size=(1280, 800),
-              geology: bool = False) -> Page:
+              geology: bool | None = False) -> Page:
         # Geology volumes cover the screen in see-through layers: cheap on a GPU, slow in
-        # SwiftShader. Pages start without them unless the test is about them (?hide=).
-        if not geology and "hide=" not in query and "wall=" not in query:
-            query += "&hide=seam,fault,prediction,hazard"
+        # SwiftShader. Pages start without them (and hazard zones) unless the test is about
+        # them (then ?hide= empty: everything shown, even on this GPU-less machine).
+        # (geology None: the address as given, the viewer's own defaults)
+        if geology is not None and "hide=" not in query and "wall=" not in query:
+            query += "&hide=" if geology else "&hide=seam,fault,prediction,hazard"
         p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p

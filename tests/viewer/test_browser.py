@@ -59,6 +59,12 @@ def test_hidden_layers_from_the_address_and_one_seam_shown_again(open_page):
     assert page.js(visible, "seam:M7") == [True]
     assert page.js(visible, "seam:M9") == [False] and page.js(visible, "seam:M6") == [False]
     assert page.errors == []
+    # with no ?hide at all, a PC without a GPU (this one: SwiftShader) starts without the
+    # geology, and says so
+    plain = open_page("viewer", geology=None)
+    assert plain.js("window.minetwin.view.software") is True
+    assert plain.js(visible, "seam") == [False] * 3 and all(plain.js(visible, "roadway"))
+    assert "软件渲染" in plain.page.inner_text("#status")
 
 
 def test_layers_hide_and_the_language_switches(open_page):

@@ -45,13 +45,17 @@ function start(token) {
   // ?aa=0 turns antialiasing off (weak display PCs, software rendering); wall tiles default off.
   const view = new View3D(stage, { antialias: query.get("aa") ? query.get("aa") !== "0" : !wall });
   // ?hide=seam,fault,… starts those layers hidden (a main kind hides all of its layers); a
-  // wall's tiles start without the geology (dispatchers watch roadways, people and alarms).
-  const hide = query.get("hide") ?? (wall ? "seam,stratum,fault,prediction" : "");
+  // wall's tiles start without the geology (dispatchers watch roadways, people and alarms),
+  // and so does a PC without a GPU (its see-through volumes would cost most frames); ?hide=
+  // (empty) shows everything.
+  const geology = "seam,stratum,fault,prediction";
+  const hide = query.get("hide") ?? (wall || view.software ? geology : "");
+  if (!query.has("hide") && !wall && view.software) view.softwareNote = true;
   for (const k of hide.split(",").map((x) => x.trim()).filter(Boolean)) view.setLayer(k, false);
   const select = (id) => inspector.select(id);
   const inspector = new Inspector({ conn, view });
   const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall });
-  const status = new StatusBar({ conn, onLanguage: () => location.reload() });
+  const status = new StatusBar({ conn, onLanguage: () => location.reload(), softwareNote: !!view.softwareNote });
   document.body.prepend(status.root);
   if (wall) {
     startTile({ conn, view, wall });

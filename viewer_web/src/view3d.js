@@ -18,6 +18,15 @@ const MOVERS = ["person", "equipment", "face"];
 /** Geology layers: the opacity slider and the section plane act on them. */
 export const GEOLOGY = ["seam", "stratum", "fault", "prediction", "geology", "hazard"];
 const CLOSED = new Set(["seam", "stratum", "fault", "prediction"]);
+
+/** True when WebGL runs on the CPU (SwiftShader, llvmpipe …): no GPU to fill the screen. */
+function softwareRenderer(gl) {
+  try {
+    const ext = gl.getExtension("WEBGL_debug_renderer_info");
+    const name = ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+    return /swiftshader|llvmpipe|software|softpipe/i.test(String(name));
+  } catch (e) { return false; }
+}
 const BACKGROUND = 0x0d1117;
 /** Layers drawn as see-through shells around the things inside them. */
 const SHELLS = ["roadway", "area", "face", ...GEOLOGY];
@@ -30,6 +39,7 @@ export class View3D extends EventTarget {
     this.container = container;
     this.assetUrl = assetUrl;
     this.renderer = new THREE.WebGLRenderer({ antialias, preserveDrawingBuffer: true });
+    this.software = softwareRenderer(this.renderer.getContext());
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.localClippingEnabled = true;
     container.appendChild(this.renderer.domElement);

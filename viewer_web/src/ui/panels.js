@@ -5,9 +5,10 @@ import { age, language, LANGUAGES, setLanguage, t } from "../strings.js";
 import { el, fill, panel } from "./dom.js";
 
 export class StatusBar {
-  constructor({ conn, onLanguage }) {
+  constructor({ conn, onLanguage, softwareNote = false }) {
     this.conn = conn;
     this.onLanguage = onLanguage;
+    this.softwareNote = softwareNote;
     // The parts that change are updated in place every second; the button stays the same
     // element, so a click is never lost to a re-render.
     this.info = el("span.info");
@@ -33,7 +34,8 @@ export class StatusBar {
       el(`span.conn.${state}`, { "data-state": state }, t(`conn.${state}`)),
       c.state === "live" && !c.replay && ageMs !== null ? el("span.age", {}, t("status.age", { age: age(ageMs) })) : null,
       c.replica.revision !== null ? el("span.rev", {}, t("status.revision", { rev: c.replica.revision })) : null,
-      c.role ? el("span.role", {}, t("status.role", { role: t(`role.${c.role}`) })) : null);
+      c.role ? el("span.role", {}, t("status.role", { role: t(`role.${c.role}`) })) : null,
+      this.softwareNote ? el("span.note", { title: t("status.software.hint") }, t("status.software")) : null);
   }
 }
 
