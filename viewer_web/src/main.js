@@ -49,7 +49,8 @@ function start(token) {
   // and so does a PC without a GPU (its see-through volumes would cost most frames); ?hide=
   // (empty) shows everything.
   const geology = "seam,stratum,fault,prediction";
-  const hide = query.get("hide") ?? (wall || view.software ? geology : "");
+  const broad = ",hazard:gas,hazard:stress";        // zones spread over much of the field
+  const hide = query.get("hide") ?? (wall ? geology : view.software ? geology + broad : "");
   if (!query.has("hide") && !wall && view.software) view.softwareNote = true;
   for (const k of hide.split(",").map((x) => x.trim()).filter(Boolean)) view.setLayer(k, false);
   const select = (id) => inspector.select(id);
