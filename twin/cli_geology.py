@@ -139,14 +139,18 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_update(args) -> int:
-    from .geology.exposure import load_exposures, write_exposures
+    from .geology.exposure import Exposures, load_exposures, write_exposures
     try:
         mine, geo = _load(args)
-        new = load_exposures(args.exposures, mine.mine.origin, mine.mine.time_zone)
+        o, tz = mine.mine.origin, mine.mine.time_zone
+        new = load_exposures(args.exposures, o, tz)
         entries = [e for b in new.batches() for e in geo.add(b)]
-        if not args.dry_run:
-            write_exposures(Path(args.mine) / "geology" / "exposures.csv", geo.exposed,
-                            mine.mine.origin, mine.mine.time_zone)
+        if not args.dry_run:          # kept with the mine's own exposure file
+            path = Path(args.mine) / "geology" / "exposures.csv"
+            known = set(geo.model.seams)
+            keep = new.select(np.array([s in known for s in new.seam], bool))
+            old = load_exposures(path, o, tz) if path.exists() else Exposures.empty()
+            write_exposures(path, old + keep, o, tz)
     except _errors() as exc:
         return _fail(str(exc))
     refused = [e for e in entries if "refused" in e]

@@ -485,6 +485,21 @@ def aquifer_top(geo: TrueGeology, x, y) -> np.ndarray:
     return geo.floor(MAIN_SEAM, x, y) - (45.0 + 15.0 * np.sin(x / 500.0) * np.cos(y / 400.0))
 
 
+def _seismic_rows(geo: TrueGeology, faces: dict, seed: int) -> list[list]:
+    """An in-seam seismic survey (槽波) of panel 11902 between its headings: seam thickness
+    on a 40 m grid, ±0.25 m (one sigma) — soft data, weighed as such by the model."""
+    rng = np.random.default_rng(seed + 6006)
+    f2 = faces["11902"]
+    stamp = (DEMO_TIME - timedelta(days=20)).isoformat(timespec="seconds")
+    rows = []
+    for x in np.arange(220.0, f2["xe"], 40.0):
+        for y in np.arange(f2["yl"] + 20.0, f2["yu"] - 10.0, 40.0):
+            t = float(geo.thickness(MAIN_SEAM, x, y)) + float(rng.normal(0, 0.25))
+            rows.append([MAIN_SEAM, f"{x + ORIGIN[0]:.2f}", f"{y + ORIGIN[1]:.2f}", "",
+                         f"{max(t, 0.0):.2f}", "seismic:11902", stamp, "0.25"])
+    return rows
+
+
 def _water_rows(geo: TrueGeology, holes: list, seed: int) -> list[list]:
     """Hydrogeological holes (every other borehole site) to the aquifer: its top and head."""
     rng = np.random.default_rng(seed + 5005)
@@ -714,6 +729,8 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     files["geology/water.csv"] = _csv(_water_rows(geo, sites, seed),
                                       ["aquifer", "x", "y", "top_z", "head_z"])
     files["geology/hazards.toml"] = _hazards_toml(faces)
+    files["geology/geophysics.csv"] = _csv(_seismic_rows(geo, faces, seed), [
+        "seam", "x", "y", "floor_z", "thickness_m", "source", "time", "sigma_m"])
     # Faults as the mine has mapped them (exploration, roadways that crossed them): the true
     # planes with survey error, from a generator of their own so the rest stays as it was.
     frng = np.random.default_rng(seed + 1001)

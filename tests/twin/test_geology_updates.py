@@ -33,9 +33,12 @@ def truth(demo_dir):
 
 def test_the_demo_exposures_load_in_order(demo_dir, demo_model, geo):
     exp = load_exposures(demo_dir / "geology" / "exposures.csv", demo_model.mine.origin)
-    assert len(exp) == len(geo.exposed) > 1000 and set(exp.seam) == {"M9"}
-    sources = {s.split(":")[0] for s in exp.source}
-    assert sources == {"roadway", "face"}
+    soft = load_exposures(demo_dir / "geology" / "geophysics.csv", demo_model.mine.origin)
+    assert len(exp) + len(soft) == len(geo.exposed) and len(exp) > 1000
+    assert set(exp.seam) == set(soft.seam) == {"M9"}
+    assert {s.split(":")[0] for s in exp.source} == {"roadway", "face"}
+    assert set(soft.source) == {"seismic:11902"} and (soft.sigma == 0.25).all()
+    assert np.isnan(soft.floor).all() and (exp.sigma == 0.05).all()
     times = [int(b.time_ms[0]) for b in exp.batches()]
     assert times == sorted(times)
 
@@ -90,6 +93,37 @@ def test_prediction_ahead_holds_the_truth_in_its_band(geo, truth, demo_model):
     assert [s["ahead_m"] for s in ah["summary"]] == list(np.arange(0.0, 101.0, 10.0))
     err = np.sqrt(np.mean((ah["floor_z"][-1] - t_floor[-1]) ** 2))
     assert err < 0.5                                          # 100 m ahead, between gateroads
+
+
+def test_soft_data_weigh_by_their_error(geo, truth):
+    """The same biased thickness readings move the model less as seismic (±0.25 m) than as
+    mapped exposure (±0.05 m); the demo's in-seam seismic of 11902 (its noise as large as the
+    thickness varies there) neither spoils the thickness away from where mining has seen the
+    seam nor widens its band."""
+    from scipy.spatial import cKDTree
+    base = GeologyModel(geo.holes, build_seam_model(geo.holes))
+    x, y = np.meshgrid(np.arange(-1200, -900, 40.0), np.arange(300, 500, 40.0))
+    pts = np.c_[x.ravel(), y.ravel()]
+    before = base.model.thickness("M9", *pts.T)
+    moved = {}
+    for sigma in (0.05, 0.25):
+        g = GeologyModel(geo.holes, build_seam_model(geo.holes))
+        g.add(Exposures.of("M9", pts, np.full(len(pts), np.nan), before + 0.3, "test", 1, sigma))
+        moved[sigma] = float(np.mean(g.model.thickness("M9", *pts.T) - before))
+    assert 0.2 < moved[0.05] <= 0.3 and 0 < moved[0.25] < moved[0.05]
+    # the demo: thickness between the 11902 headings, > 100 m from any exposure
+    hard = GeologyModel(geo.holes, build_seam_model(geo.holes))
+    for b in geo.exposed.select(geo.exposed.source != "seismic:11902").batches():
+        hard.add(b)
+    rng = np.random.default_rng(0)
+    q = np.c_[rng.uniform(260, 1380, 600), rng.uniform(-640, -480, 600)]
+    far = cKDTree(hard.exposed.xy).query(q)[0] > 100
+    t = truth.thickness("M9", *q[far].T)
+    err_hard = np.sqrt(np.mean((hard.model.thickness("M9", *q[far].T) - t) ** 2))
+    err_soft = np.sqrt(np.mean((geo.model.thickness("M9", *q[far].T) - t) ** 2))
+    assert far.sum() > 100 and err_soft < err_hard + 0.01 and err_soft < 0.05
+    assert np.median(geo.model.thickness_sigma("M9", *q[far].T)) <= \
+        np.median(hard.model.thickness_sigma("M9", *q[far].T)) + 1e-9
 
 
 def test_unknown_seams_are_refused_and_logged(geo):

@@ -44,14 +44,20 @@ class Exposures:
     thickness: np.ndarray
     source: np.ndarray
     time_ms: np.ndarray
+    sigma: np.ndarray = None             # one-sigma error of each point, m
+
+    def __post_init__(self) -> None:
+        if self.sigma is None:
+            self.sigma = np.full(len(self.xy), MAPPING_SIGMA_M)
 
     @classmethod
     def empty(cls) -> "Exposures":
         return cls(np.array([], dtype=object), np.zeros((0, 2)), np.zeros(0), np.zeros(0),
-                   np.array([], dtype=object), np.zeros(0, np.int64))
+                   np.array([], dtype=object), np.zeros(0, np.int64), np.zeros(0))
 
     @classmethod
-    def of(cls, seam, xy, floor, thickness=None, source="", time_ms=0) -> "Exposures":
+    def of(cls, seam, xy, floor, thickness=None, source="", time_ms=0,
+           sigma=MAPPING_SIGMA_M) -> "Exposures":
         xy = np.asarray(xy, float).reshape(-1, 2)
         n = len(xy)
         th = np.full(n, np.nan) if thickness is None else np.asarray(thickness, float)
@@ -59,19 +65,20 @@ class Exposures:
         def col(v, dtype):
             return np.asarray(v, dtype) if np.ndim(v) else np.full(n, v, dtype)
         return cls(col(seam, object), xy, np.asarray(floor, float).reshape(n), th.reshape(n),
-                   col(source, object), col(time_ms, np.int64))
+                   col(source, object), col(time_ms, np.int64), col(sigma, float))
 
     def __len__(self) -> int:
         return len(self.xy)
 
     def select(self, mask) -> "Exposures":
         return Exposures(self.seam[mask], self.xy[mask], self.floor[mask], self.thickness[mask],
-                         self.source[mask], self.time_ms[mask])
+                         self.source[mask], self.time_ms[mask], self.sigma[mask])
 
     def __add__(self, other: "Exposures") -> "Exposures":
         return Exposures(np.r_[self.seam, other.seam], np.vstack([self.xy, other.xy]),
                          np.r_[self.floor, other.floor], np.r_[self.thickness, other.thickness],
-                         np.r_[self.source, other.source], np.r_[self.time_ms, other.time_ms])
+                         np.r_[self.source, other.source], np.r_[self.time_ms, other.time_ms],
+                         np.r_[self.sigma, other.sigma])
 
     def batches(self) -> list["Exposures"]:
         """The table cut into what was mapped together (one source at one time), in time
@@ -95,22 +102,28 @@ def load_exposures(path: str | Path, origin=(0.0, 0.0, 0.0),
             if missing:
                 raise BoreholeError(f"{path}: missing columns {missing}")
             for n, r in enumerate(reader, 2):
-                vals = []
-                for k in ("x", "y", "floor_z"):
+                def num(k, blank_ok=False):
+                    text = (r.get(k) or "").strip()
+                    if not text and blank_ok:
+                        return np.nan
                     try:
-                        v = float(r[k])
-                    except (TypeError, ValueError):
-                        raise BoreholeError(f"{path}:{n}: {k} is not a number: {r[k]!r}") from None
+                        v = float(text)
+                    except ValueError:
+                        raise BoreholeError(f"{path}:{n}: {k} is not a number: {r.get(k)!r}") from None
                     if not np.isfinite(v):
                         raise BoreholeError(f"{path}:{n}: {k} is not finite")
-                    vals.append(v)
-                th = (r["thickness_m"] or "").strip()
-                try:
-                    thickness = float(th) if th else np.nan
-                except ValueError:
-                    raise BoreholeError(f"{path}:{n}: thickness_m is not a number: {th!r}") from None
+                    return v
+                x, y = num("x"), num("y")
+                floor, thickness = num("floor_z", True), num("thickness_m", True)
+                if np.isnan(floor) and np.isnan(thickness):
+                    raise BoreholeError(f"{path}:{n}: neither floor_z nor thickness_m")
                 if thickness < 0:
                     raise BoreholeError(f"{path}:{n}: thickness_m is negative")
+                sigma = num("sigma_m", True) if "sigma_m" in r else np.nan
+                if not sigma > 0:
+                    if "sigma_m" in r and (r.get("sigma_m") or "").strip():
+                        raise BoreholeError(f"{path}:{n}: sigma_m must be > 0")
+                    sigma = MAPPING_SIGMA_M
                 try:
                     when = datetime.fromisoformat(r["time"].strip())
                 except (AttributeError, ValueError):
@@ -119,15 +132,15 @@ def load_exposures(path: str | Path, origin=(0.0, 0.0, 0.0),
                     when = when.replace(tzinfo=zone)
                 if not r["seam"].strip():
                     raise BoreholeError(f"{path}:{n}: seam is empty")
-                rows.append((r["seam"].strip(), vals[0] - o[0], vals[1] - o[1], vals[2] - o[2],
-                             thickness, r["source"].strip(), int(when.timestamp() * 1000)))
+                rows.append((r["seam"].strip(), x - o[0], y - o[1], floor - o[2], thickness,
+                             r["source"].strip(), int(when.timestamp() * 1000), sigma))
     except FileNotFoundError:
         raise BoreholeError(f"{path}: no such file") from None
     if not rows:
         return Exposures.empty()
-    seam, x, y, z, th, src, t = zip(*rows)
+    seam, x, y, z, th, src, t, sig = zip(*rows)
     return Exposures.of(np.array(seam, object), np.c_[x, y], z, th, np.array(src, object),
-                        np.array(t, np.int64))
+                        np.array(t, np.int64), np.array(sig, float))
 
 
 def write_exposures(path: str | Path, exp: Exposures, origin=(0.0, 0.0, 0.0),
@@ -136,13 +149,15 @@ def write_exposures(path: str | Path, exp: Exposures, origin=(0.0, 0.0, 0.0),
     zone = ZoneInfo(tz)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(EXPOSURE_COLUMNS)
+        w.writerow(EXPOSURE_COLUMNS + ["sigma_m"])
         for i in range(len(exp)):
-            th = exp.thickness[i]
+            th, z = exp.thickness[i], exp.floor[i]
             when = datetime.fromtimestamp(int(exp.time_ms[i]) / 1000, zone)
             w.writerow([exp.seam[i], f"{exp.xy[i, 0] + o[0]:.2f}", f"{exp.xy[i, 1] + o[1]:.2f}",
-                        f"{exp.floor[i] + o[2]:.3f}", "" if not np.isfinite(th) else f"{th:.3f}",
-                        exp.source[i], when.replace(tzinfo=None).isoformat(timespec="seconds")])
+                        "" if not np.isfinite(z) else f"{z + o[2]:.3f}",
+                        "" if not np.isfinite(th) else f"{th:.3f}", exp.source[i],
+                        when.replace(tzinfo=None).isoformat(timespec="seconds"),
+                        f"{exp.sigma[i]:g}"])
 
 
 def face_points(a_xy, b_xy, spacing: float = 10.0) -> np.ndarray:
@@ -165,7 +180,6 @@ class GeologyModel:
     model: SeamModel
     exposed: Exposures = field(default_factory=Exposures.empty)
     log: list[dict] = field(default_factory=list)
-    noise: float = MAPPING_SIGMA_M
     boreholes_only: SeamModel | None = None
 
     def __post_init__(self) -> None:
@@ -189,25 +203,28 @@ class GeologyModel:
                 keep &= ~sel
                 entries.append({**entry, "refused": f"no seam {seam!r} in the model"})
                 continue
-            x, y = b.xy[:, 0], b.xy[:, 1]
-            err = self.model.floor(seam, x, y) - b.floor
-            err0 = self.boreholes_only.floor(seam, x, y) - b.floor
+            fl = np.isfinite(b.floor)
+            x, y = b.xy[fl, 0], b.xy[fl, 1]
             th = np.isfinite(b.thickness)
-            entry.update({
-                "floor_rmse_m": _rmse(err), "floor_bias_m": round(float(err.mean()), 3),
-                "floor_max_m": round(float(np.abs(err).max()), 3),
-                "floor_rmse_boreholes_only_m": _rmse(err0),
-                "floor_within_95": round(float(np.mean(
-                    np.abs(err) <= Z95 * np.hypot(self.model.floor_sigma(seam, x, y),
-                                                  self.noise))), 3),
-                "thickness_rmse_m": _rmse(self.model.thickness(seam, x[th], y[th])
-                                          - b.thickness[th]) if th.any() else None})
+            if fl.any():
+                err = self.model.floor(seam, x, y) - b.floor[fl]
+                err0 = self.boreholes_only.floor(seam, x, y) - b.floor[fl]
+                band = Z95 * np.hypot(self.model.floor_sigma(seam, x, y), b.sigma[fl])
+                entry.update({
+                    "floor_rmse_m": _rmse(err), "floor_bias_m": round(float(err.mean()), 3),
+                    "floor_max_m": round(float(np.abs(err).max()), 3),
+                    "floor_rmse_boreholes_only_m": _rmse(err0),
+                    "floor_within_95": round(float(np.mean(np.abs(err) <= band)), 3)})
+            tx, ty = b.xy[th, 0], b.xy[th, 1]
+            entry["thickness_rmse_m"] = _rmse(self.model.thickness(seam, tx, ty)
+                                              - b.thickness[th]) if th.any() else None
+            entry["sigma_m"] = round(float(np.median(b.sigma)), 3)
             entries.append(entry)
         batch = batch.select(keep)
         self.exposed = self.exposed + batch
         for seam in sorted(set(batch.seam.tolist())):
             mine = self.exposed.select(self.exposed.seam == seam)
-            self.model.set_exposure(seam, mine.xy, mine.floor, mine.thickness, self.noise)
+            self.model.set_exposure(seam, mine.xy, mine.floor, mine.thickness, mine.sigma)
         took = time.perf_counter() - t0
         for e in entries:
             e["update_s"] = round(took, 4)
@@ -217,7 +234,7 @@ class GeologyModel:
     def report(self) -> dict:
         """The borehole report (docs/geology.md) plus what the exposure log says."""
         rep = self.model.report()
-        ok = [e for e in self.log if "refused" not in e]
+        ok = [e for e in self.log if "refused" not in e and "floor_rmse_m" in e]
 
         def pooled(entries, key="floor_rmse_m"):
             n = sum(e["points"] for e in entries)
@@ -230,8 +247,8 @@ class GeologyModel:
             "face_floor_rmse_boreholes_only_m": pooled(face, "floor_rmse_boreholes_only_m"),
             "exposure_floor_rmse_m": pooled(ok),
             "exposure_points": int(len(self.exposed)),
-            "exposure_batches": len(ok),
-            "refused_batches": len(self.log) - len(ok)})
+            "exposure_batches": sum(1 for e in self.log if "refused" not in e),
+            "refused_batches": sum(1 for e in self.log if "refused" in e)})
         return rep
 
     # ---------------------------------------------------------------- ahead of the face
@@ -270,8 +287,10 @@ def build_geology(mine_dir: str | Path, origin=(0.0, 0.0, 0.0), tz: str = "Asia/
     folder = Path(mine_dir) / "geology"
     holes = load_boreholes(folder, origin)
     geo = GeologyModel(holes, build_seam_model(holes, exclude))
-    path = folder / "exposures.csv"
-    if path.exists():
-        for batch in load_exposures(path, origin, tz).batches():
-            geo.add(batch)
+    table = Exposures.empty()
+    for name in ("exposures.csv", "geophysics.csv"):     # hard data and soft, in one history
+        if (folder / name).exists():
+            table = table + load_exposures(folder / name, origin, tz)
+    for batch in table.batches():
+        geo.add(batch)
     return geo

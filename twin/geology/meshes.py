@@ -22,6 +22,7 @@ SEAM_COLORS = (0x2B2B2B, 0x3D3426, 0x4A3B2A, 0x33302B)
 FAULT_COLOR = (200, 60, 40)
 SHELL_COLOR = (255, 190, 40)
 SHELL_MOVE_M = 1.0
+STRATUM_COLOR = (120, 110, 95)
 HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x2F7FE0, "stress": 0xA050D0,
                  "fire": 0xFF3300, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
 
@@ -142,6 +143,11 @@ def _glb(store, mesh, color, name, meta):
     return MeshRef(asset, (), bounds)
 
 
+def _thickness(t: np.ndarray) -> dict:
+    return {"thickness_mean_m": (round(float(t.mean()), 1), "m"),
+            "thickness_min_m": (round(float(t.min()), 1), "m")}
+
+
 def _rgb(color: int) -> tuple[int, int, int]:
     return ((color >> 16) & 255, (color >> 8) & 255, color & 255)
 
@@ -178,6 +184,43 @@ class GeologyScene:
             "seam": seam, "floor_rmse_m": (r["floor_rmse_m"], "m"),
             "thickness_rmse_m": (r["thickness_rmse_m"], "m"), "boreholes": r["boreholes"],
             "exposure_points": int((self.geo.exposed.seam == seam).sum())}
+
+    def strata_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
+        """The rock between consecutive seams (interburden), and the aquiclude between the
+        lowest seam and each aquifer's top (``water.csv``) — closed volumes like the seams'."""
+        m = self.geo.model
+        x0, y0, x1, y1 = self.extent
+        xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / self.step)) + 1))
+        ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / self.step)) + 1))
+        gx, gy = np.meshgrid(xs, ys)
+        pairs = [(lo, hi, f"{lo}-{hi}", f"{lo}–{hi}煤层间岩层") for lo, hi in zip(m.seams, m.seams[1:])]
+        out = []
+        for lo, hi, key, name in pairs:
+            if seams is not None and lo not in seams and hi not in seams:
+                continue
+            lower, upper = m.roof(lo, gx, gy), m.floor(hi, gx, gy)
+            out.append((f"geology/stratum-{key}", grid_volume(gx, gy, lower, upper),
+                        {"between": f"{lo} {hi}", **_thickness(upper - lower)}, name, key))
+        if self.hazards is not None and m.seams:
+            from .surfaces import fit_surface
+            bottom = m.seams[0]
+            for aq, a in self.hazards.aquifers.items():
+                if len(a["xy"]) < 3 or (seams is not None and bottom not in seams):
+                    continue
+                top = fit_surface(a["xy"], a["top_z"])(gx, gy)
+                floor = m.floor(bottom, gx, gy)
+                out.append((f"geology/stratum-aquiclude-{aq}", grid_volume(gx, gy, top, floor),
+                            {"between": f"{aq} {bottom}", "aquifer": aq,
+                             **_thickness(floor - top)},
+                            f"{bottom}底板隔水层({aq}顶)", f"aquiclude-{aq}"))
+        nodes = []
+        for nid, vol, props, name, key in out:
+            ref = _glb(self.store, vol, STRATUM_COLOR, nid.replace("/", "-"),
+                       {"kind": "stratum volume", "grid_step_m": self.step})
+            nodes.append((nid, ref, props,
+                          {"parent": "group/geology", "name": name,
+                           "tags": ["geology", "stratum", f"stratum:{key}"]}))
+        return nodes
 
     def workings(self):
         """(id, seam, line points, direction, name, advance) for each face and heading."""
@@ -272,6 +315,10 @@ class GeologyScene:
             scene.add(nid, "group/geology", name=f"{seam}煤层",
                       tags=["geology", "seam", f"seam:{seam}"], mesh=ref, properties=props)
             ids.append(nid)
+        for nid, ref, props, how in self.strata_nodes():
+            scene.add(nid, how["parent"], name=how["name"], tags=how["tags"], mesh=ref,
+                      properties=props)
+            ids.append(nid)
         for nid, ref, props in self.fault_nodes():
             scene.add(nid, "group/geology", name=f"断层 {props['fault']}",
                       tags=["geology", "fault"], mesh=ref, properties=props)
@@ -294,6 +341,7 @@ class GeologyScene:
         out = [self.seam_node(s) for s in seams if s in self.geo.model.seams]
         out += [(nid, ref, props, {"parent": "group/hazards", **how})
                 for nid, ref, props, how in self.hazard_nodes(set(seams))] if seams else []
+        out += self.strata_nodes(set(seams)) if seams else []
         return out + self.shell_nodes(set(seams))
 
     def fire_event_node(self, place: str, time_ms: int, number: int):

@@ -103,22 +103,31 @@ def fit_surface(xy: np.ndarray, z: np.ndarray) -> Surface:
 class Correction:
     """Residuals of exposed points against a borehole surface, interpolated by a Gaussian
     kernel that fades to zero away from them. ``sill`` is their RMS (how wrong the borehole
-    surface was there), ``noise`` the mapping error."""
+    surface was there; given: the surface's cross-validated error), ``noise`` each point's
+    error (one value or one per point)."""
     xy: np.ndarray
     r: np.ndarray
-    noise: float
+    noise: np.ndarray
     length: float = CORRECTION_RANGE_M
     rbf: RBFInterpolator | None = None
     sill: float = 0.0
-    nugget: float = CORRECTION_SMOOTHING
+    nugget: np.ndarray | float = CORRECTION_SMOOTHING
     _global: RBFInterpolator | None = None
     _tree: cKDTree | None = None
 
     def __post_init__(self) -> None:
-        self.sill = float(np.sqrt(np.mean(np.square(self.r)))) if len(self.r) else 0.0
-        # The nugget: the mapping error's share of the residuals' variance (thickness
-        # residuals are mostly mapping error; floor residuals mostly the boreholes' miss).
-        self.nugget = max(CORRECTION_SMOOTHING, (self.noise / max(self.sill, 1e-9)) ** 2)
+        self.noise = np.broadcast_to(np.asarray(self.noise, float), (len(self.r),)).copy()
+        # The correction's prior spread: how wrong the borehole surface is where nothing
+        # else is known — its cross-validated error (given), else what the residuals vary
+        # by beyond their own errors (never below the smallest error).
+        if self.sill <= 0 and len(self.r):
+            signal = float(np.mean(np.square(self.r)) - np.mean(np.square(self.noise)))
+            self.sill = float(np.sqrt(max(signal, float(self.noise.min()) ** 2)))
+        # The nugget of each point: its error's share of the residuals' variance (thickness
+        # residuals are mostly mapping error; floor residuals mostly the boreholes' miss;
+        # soft data such as in-seam seismic weigh less than a mapped face).
+        self.nugget = np.maximum(CORRECTION_SMOOTHING,
+                                 (self.noise / max(self.sill, 1e-9)) ** 2)
         if len(self.xy):
             self.rbf = RBFInterpolator(self.xy, self.r, kernel="gaussian",
                                        epsilon=1.0 / self.length,
@@ -153,10 +162,10 @@ class Correction:
         return self._global
 
     def sigma(self, x, y) -> np.ndarray:
-        """One standard error: the simple-kriging standard deviation of the correction over
-        the same neighbourhood (``sill`` × √(1 − kᵀK⁻¹k)) with the mapping error added — the
-        mapping error at an exposed point, rising toward the borehole surface's error there
-        as the exposure falls out of reach."""
+        """One standard error of the corrected surface: the simple-kriging standard deviation
+        over the same neighbourhood, ``sill`` × √(1 − kᵀ(K + N)⁻¹k), N the points' nuggets —
+        about a point's own error where it was seen (less where many agree), rising toward
+        the borehole surface's error as the exposure falls out of reach."""
         x, y = np.asarray(x, float), np.asarray(y, float)
         if self._tree is None:
             return np.full(x.shape, np.inf)
@@ -166,11 +175,11 @@ class Correction:
         d, idx = d.reshape(len(pts), k), idx.reshape(len(pts), k)
         near = self.xy[idx]                                   # (m, k, 2)
         dd = np.linalg.norm(near[:, :, None, :] - near[:, None, :, :], axis=-1)
-        cov = np.exp(-(dd / self.length) ** 2) + self.nugget * np.eye(k)
+        cov = np.exp(-(dd / self.length) ** 2) + self.nugget[idx][:, :, None] * np.eye(k)
         c0 = np.exp(-(d / self.length) ** 2)
         w = np.linalg.solve(cov, c0[..., None])[..., 0]
         var = np.clip(1.0 - np.einsum("ij,ij->i", w, c0), 0.0, 1.0)
-        return np.sqrt(self.noise ** 2 + self.sill ** 2 * var).reshape(x.shape)
+        return (self.sill * np.sqrt(var)).reshape(x.shape)
 
 
 def fault(z_restored: np.ndarray, x, y, faults) -> np.ndarray:
@@ -237,18 +246,25 @@ class SeamModel:
         return np.minimum(s, fix.sigma(x, y)) if fix is not None else s
 
     def set_exposure(self, seam: str, xy: np.ndarray, floor_z: np.ndarray,
-                     thickness: np.ndarray, noise: float = MAPPING_SIGMA_M) -> None:
-        """Refit the seam's corrections to all its exposed points so far (floor elevations;
-        thickness where measured, NaN where not)."""
+                     thickness: np.ndarray, sigma=MAPPING_SIGMA_M) -> None:
+        """Refit the seam's corrections to all its exposed points so far: floor elevations
+        and thicknesses where given (NaN where not), each with its one-sigma error (mapped
+        exposure a few cm; soft data such as in-seam seismic more) — weighted accordingly."""
         xy = np.asarray(xy, float).reshape(-1, 2)
         x, y = xy[:, 0], xy[:, 1]
-        r = restore(np.asarray(floor_z, float), x, y, self.faults) - self.floors[seam](x, y)
-        self.floor_fix[seam] = Correction(xy, r, noise)
+        sig = np.broadcast_to(np.asarray(sigma, float), (len(xy),))
+        z = np.asarray(floor_z, float)
+        ok = np.isfinite(z)
+        if ok.any():
+            r = restore(z[ok], x[ok], y[ok], self.faults) - self.floors[seam](x[ok], y[ok])
+            self.floor_fix[seam] = Correction(xy[ok], r, sig[ok],
+                                              sill=self.floors[seam].cv_rmse)
         t = np.asarray(thickness, float)
         ok = np.isfinite(t)
         if ok.any():
             self.thickness_fix[seam] = Correction(
-                xy[ok], t[ok] - self.thicknesses[seam](x[ok], y[ok]), noise)
+                xy[ok], t[ok] - self.thicknesses[seam](x[ok], y[ok]), sig[ok],
+                sill=self.thicknesses[seam].cv_rmse)
 
     def report(self) -> dict:
         """Errors at held-out boreholes (leave-one-hole-out: each hole's picks predicted by

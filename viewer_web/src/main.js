@@ -50,7 +50,8 @@ function start(token) {
   // (empty) shows everything.
   const geology = "seam,stratum,fault,prediction";
   const broad = ",hazard:gas,hazard:stress";        // zones spread over much of the field
-  const hide = query.get("hide") ?? (wall ? geology : view.software ? geology + broad : "");
+  // strata (the rock between seams, the aquiclude) start hidden everywhere: switch them on
+  const hide = query.get("hide") ?? (wall ? geology : view.software ? geology + broad : "stratum");
   if (!query.has("hide") && !wall && view.software) view.softwareNote = true;
   for (const k of hide.split(",").map((x) => x.trim()).filter(Boolean)) view.setLayer(k, false);
   const select = (id) => inspector.select(id);
