@@ -175,12 +175,22 @@ def test_meshes_validate_and_fault_slabs_are_closed(geo, demo_model, tmp_path, g
     s = Scene()
     ids = maker.add(s)
     assert {"geology/seam-M9", "geology/fault-F1", "geology/ahead-face-11901",
-            "geology/ahead-heading-11902-return-heading"} <= set(ids)
+            "geology/ahead-heading-11902-return-heading", "geology/contours-M9",
+            "geology/stratum-M9-M7"} <= set(ids)
+    # contours every 10 m, lying on the floor they describe
+    from twin.geology.meshes import floor_contours
+    mesh, levels = floor_contours(geo.model, "M9", maker.extent)
+    assert np.allclose(np.diff(levels), 10.0) and len(levels) > 20
+    v = mesh.vertices[::97]
+    under = geo.model.floor("M9", v[:, 0], v[:, 1])
+    assert np.median(np.abs(v[:, 2] - 0.3 - under)) < 2.0
     assert s.tagged("prediction") and s.tagged("fault") == {f"geology/fault-{n}"
                                                               for n in ("F1", "F2", "F3")}
     paths = [store.path(s.get_field(n, "mesh").asset) for n in ids]
     assert all(r.errors == 0 for r in gltf_validator(paths))
     for n in ids:
+        if "contours" in n:                  # flat strips, not volumes
+            continue
         m = trimesh.load(store.path(s.get_field(n, "mesh").asset), force="mesh")
         assert m.is_watertight, n
     slab = fault_surface(geo.model.faults[0], geo.model, maker.extent)

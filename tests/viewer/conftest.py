@@ -141,7 +141,7 @@ def open_page(browser, twin_server):
         # them (then ?hide= empty: everything shown, even on this GPU-less machine).
         # (geology None: the address as given, the viewer's own defaults)
         if geology is not None and "hide=" not in query and "wall=" not in query:
-            query += "&hide=" if geology else "&hide=seam,fault,prediction,hazard"
+            query += "&hide=" if geology else "&hide=seam,contour,fault,prediction,hazard"
         p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p

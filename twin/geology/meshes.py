@@ -15,6 +15,7 @@ import trimesh
 from .surfaces import SeamModel
 
 __all__ = ["grid_volume", "seam_volume", "model_extent", "fault_surface", "ahead_shell",
+           "floor_contours",
            "GeologyScene", "SEAM_STEP_M"]
 
 SEAM_STEP_M = 60.0          # the scene's seam grid: light enough for software-rendered viewers
@@ -23,6 +24,7 @@ FAULT_COLOR = (200, 60, 40)
 SHELL_COLOR = (255, 190, 40)
 SHELL_MOVE_M = 1.0
 STRATUM_COLOR = (120, 110, 95)
+CONTOUR_COLOR = (230, 230, 200)
 HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x2F7FE0, "stress": 0xA050D0,
                  "fire": 0xFF3300, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
 
@@ -127,6 +129,41 @@ def fault_surface(fault, model: SeamModel, extent: tuple[float, float, float, fl
     return slab
 
 
+def floor_contours(model: SeamModel, seam: str, extent, interval: float = 10.0,
+                   step: float = 25.0, width: float = 2.0, lift: float = 0.3):
+    """The seam floor's contour lines every ``interval`` metres (contourpy on a ``step``
+    grid), each drawn as a flat strip ``width`` m wide lying ``lift`` m above the floor, as
+    one mesh; and the levels drawn. Faults show as crowded contours across the step."""
+    import contourpy
+    x0, y0, x1, y1 = extent
+    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
+    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
+    gx, gy = np.meshgrid(xs, ys)
+    z = model.floor(seam, gx, gy)
+    gen = contourpy.contour_generator(gx, gy, z, line_type="Separate")
+    levels = np.arange(np.ceil(z.min() / interval) * interval, z.max(), interval)
+    verts, faces, drawn = [], [], []
+    for level in levels:
+        lines = [ln for ln in gen.lines(level) if len(ln) >= 2]
+        if lines:
+            drawn.append(float(level))
+        for ln in lines:
+            d = np.gradient(ln, axis=0)
+            n = np.c_[-d[:, 1], d[:, 0]]
+            n /= np.maximum(np.linalg.norm(n, axis=1), 1e-9)[:, None]
+            zz = np.full(len(ln), level + lift)
+            left = np.c_[ln + n * width / 2, zz]
+            right = np.c_[ln - n * width / 2, zz]
+            base = sum(len(v) for v in verts)
+            k = np.arange(len(ln) - 1)
+            verts.append(np.vstack([left, right]))
+            m = len(ln)
+            faces.append(np.r_[np.c_[k, k + m, k + 1], np.c_[k + 1, k + m, k + m + 1]] + base)
+    if not verts:
+        return None, []
+    return trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False), drawn
+
+
 def ahead_shell(ahead: dict) -> trimesh.Trimesh:
     """The uncertainty shell of a prediction ahead (GeologyModel.ahead): from the floor's
     lower 95 % bound to the roof's upper one (floor_hi + thickness_hi)."""
@@ -184,6 +221,23 @@ class GeologyScene:
             "seam": seam, "floor_rmse_m": (r["floor_rmse_m"], "m"),
             "thickness_rmse_m": (r["thickness_rmse_m"], "m"), "boreholes": r["boreholes"],
             "exposure_points": int((self.geo.exposed.seam == seam).sum())}
+
+    def contour_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
+        out = []
+        for seam in self.geo.model.seams:
+            if seams is not None and seam not in seams:
+                continue
+            mesh, levels = floor_contours(self.geo.model, seam, self.extent)
+            if mesh is None:
+                continue
+            nid = f"geology/contours-{seam}"
+            ref = _glb(self.store, mesh, CONTOUR_COLOR, nid.replace("/", "-"),
+                       {"kind": "seam floor contours", "seam": seam, "interval_m": 10.0})
+            out.append((nid, ref, {"seam": seam, "interval_m": (10.0, "m"),
+                                   "lowest_m": (min(levels), "m"), "highest_m": (max(levels), "m")},
+                        {"parent": "group/geology", "name": f"{seam}底板等高线",
+                         "tags": ["geology", "contour", f"contour:{seam}"]}))
+        return out
 
     def strata_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
         """The rock between consecutive seams (interburden), and the aquiclude between the
@@ -315,7 +369,7 @@ class GeologyScene:
             scene.add(nid, "group/geology", name=f"{seam}煤层",
                       tags=["geology", "seam", f"seam:{seam}"], mesh=ref, properties=props)
             ids.append(nid)
-        for nid, ref, props, how in self.strata_nodes():
+        for nid, ref, props, how in self.strata_nodes() + self.contour_nodes():
             scene.add(nid, how["parent"], name=how["name"], tags=how["tags"], mesh=ref,
                       properties=props)
             ids.append(nid)
@@ -341,7 +395,7 @@ class GeologyScene:
         out = [self.seam_node(s) for s in seams if s in self.geo.model.seams]
         out += [(nid, ref, props, {"parent": "group/hazards", **how})
                 for nid, ref, props, how in self.hazard_nodes(set(seams))] if seams else []
-        out += self.strata_nodes(set(seams)) if seams else []
+        out += (self.strata_nodes(set(seams)) + self.contour_nodes(set(seams))) if seams else []
         return out + self.shell_nodes(set(seams))
 
     def fire_event_node(self, place: str, time_ms: int, number: int):

@@ -48,7 +48,7 @@ function start(token) {
   // wall's tiles start without the geology (dispatchers watch roadways, people and alarms),
   // and so does a PC without a GPU (its see-through volumes would cost most frames); ?hide=
   // (empty) shows everything.
-  const geology = "seam,stratum,fault,prediction";
+  const geology = "seam,contour,stratum,fault,prediction";
   const broad = ",hazard:gas,hazard:stress";        // zones spread over much of the field
   // strata (the rock between seams, the aquiclude) start hidden everywhere: switch them on
   const hide = query.get("hide") ?? (wall ? geology : view.software ? geology + broad : "stratum");

@@ -16,7 +16,7 @@ import { Interpolator } from "./interp.js";
 /** Tags whose nodes move every tick and are interpolated. */
 const MOVERS = ["person", "equipment", "face"];
 /** Geology layers: the opacity slider and the section plane act on them. */
-export const GEOLOGY = ["seam", "stratum", "fault", "prediction", "geology", "hazard"];
+export const GEOLOGY = ["seam", "contour", "stratum", "fault", "prediction", "geology", "hazard"];
 const CLOSED = new Set(["seam", "stratum", "fault", "prediction"]);
 
 /** True when WebGL runs on the CPU (SwiftShader, llvmpipe …): no GPU to fill the screen. */
