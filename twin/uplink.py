@@ -1,0 +1,237 @@
+"""Provincial uplink, first part: the standard upload files (REFERENCE.md §3) written out of
+the twin's live state — definitions from the mine model (CDDY, FZDY, RYQY, RYJZ, RYXX),
+real-time files from the scene (CDSS point values and states, JZSS readers) — in a
+configurable dialect, each one checked by our own ingest before it may leave: written under
+a temporary name, renamed only when complete and clean; a failing file is held back with
+its problems beside it, never handed on. docs/uplink.md.
+
+Not yet here (the issue stays open): RYSS with entry/area/reader times, the statistics and
+abnormal files, key equipment (MT/T 1201.2), the gas-geology export, the outbox and its
+SFTP/HTTPS transports, SM4/SM3/SM2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["Dialect", "UplinkError", "render", "split_records", "definition_rows",
+           "realtime_rows", "self_check", "export_once", "STANDARD"]
+
+
+class UplinkError(ValueError):
+    """A bad dialect or export request; the message names what and where."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a province wants its files: the name, the separators, the time formats, the
+    encoding, the mine code's length. The default is REFERENCE.md §3's envelope."""
+    name_pattern: str = "{mine}_{type}_{time}.txt"
+    name_time: str = "%Y%m%d%H%M%S"
+    field_sep: str = ";"
+    record_end: str = "~"
+    file_end: str = "||"
+    newline_after_record: bool = True
+    encoding: str = "utf-8"
+    bom: bool = False
+    time_format: str = "%Y-%m-%d %H:%M:%S"
+    mine_code_length: int = 12
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Dialect":
+        try:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UplinkError(f"{path}: {exc}") from None
+        known = {f.name: f for f in fields(cls)}
+        bad = sorted(set(doc) - set(known))
+        if bad:
+            raise UplinkError(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+        d = cls(**doc)
+        for k in ("field_sep", "record_end", "file_end"):
+            if not getattr(d, k):
+                raise UplinkError(f"{path}: {k} must not be empty")
+        if d.field_sep in (d.record_end, d.file_end) or d.record_end == d.file_end:
+            raise UplinkError(f"{path}: the separators must differ")
+        try:
+            "x".encode(d.encoding)
+        except LookupError:
+            raise UplinkError(f"{path}: unknown encoding {d.encoding!r}") from None
+        return d
+
+
+STANDARD = Dialect()
+
+
+def render(ftype: str, mine_code: str, mine_name: str, t: datetime, rows: list[list[str]],
+           dialect: Dialect = STANDARD, header_extra: list[str] | None = None
+           ) -> tuple[str, bytes]:
+    """(file name, bytes) of one upload file in ``dialect``."""
+    code = mine_code[:dialect.mine_code_length]
+    header = [code, mine_name, t.strftime(dialect.time_format), *(header_extra or [])]
+    seps = (dialect.field_sep, dialect.record_end, dialect.file_end)
+    out = []
+    for r in [header, *rows]:
+        for f in r:
+            if any(s in f for s in seps):
+                raise UplinkError(f"{ftype}: field {f!r} contains a separator")
+        out.append(dialect.field_sep.join(r) + dialect.record_end)
+    text = ("\n" if dialect.newline_after_record else "").join(out)
+    text += ("\n" if dialect.newline_after_record else "") + dialect.file_end
+    data = text.encode(dialect.encoding)
+    if dialect.bom and dialect.encoding.lower().replace("-", "") == "utf8":
+        data = b"\xef\xbb\xbf" + data
+    name = dialect.name_pattern.format(mine=code, type=ftype, time=t.strftime(dialect.name_time))
+    return name, data
+
+
+def split_records(data: bytes, dialect: Dialect = STANDARD) -> list[list[str]]:
+    """The records of a file in ``dialect`` (header first); an unfinished file raises."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    text = data.decode(dialect.encoding).strip()
+    if not text.endswith(dialect.file_end):
+        raise UplinkError("no file terminator: incomplete")
+    body = text[: -len(dialect.file_end)]
+    recs = [r.strip("\r\n") for r in body.split(dialect.record_end)]
+    return [r.split(dialect.field_sep) for r in recs if r.strip()]
+
+
+def _num(v) -> str:
+    return "" if v is None else f"{v:g}"
+
+
+def definition_rows(model) -> dict[str, tuple[list[list[str]], list[str] | None]]:
+    """CDDY, FZDY, RYQY, RYJZ, RYXX records from the mine model (coordinates back in the
+    mine's CRS), each with its extra header fields."""
+    ox, oy, oz = model.mine.origin
+    extra = ["MineTwin", "透明矿山数字孪生", "MineTwin", ""]   # system model, name, maker, certificate
+    kinds = {"key": "重点区域", "restricted": "限制区域", "permitted": "准入区域", "other": "其他区域"}
+
+    def xyz(p):
+        return [f"{p[0] + ox:.3f}", f"{p[1] + oy:.3f}", f"{p[2] + oz:.3f}"]
+    cddy = []
+    for code, s in sorted(model.sensors.items()):
+        t = s.thresholds
+        cddy.append([code, s.system, s.outstation, s.type_code, s.value_type, s.unit,
+                     _num(s.range[1]), _num(s.range[0]), _num(t.upper_alarm),
+                     _num(t.upper_alarm_clear), _num(t.lower_alarm), _num(t.lower_alarm_clear),
+                     _num(t.upper_power_off), _num(t.upper_re_power), _num(t.lower_power_off),
+                     _num(t.lower_re_power), s.on_text, s.off_text, s.location, *xyz(s.position),
+                     "", "{time}"])
+    fzdy = [[o.code, o.location, *xyz(o.position), "{time}"]
+            for _, o in sorted(model.outstations.items())]
+    ryqy = [[kinds.get(a.kind, a.kind), a.code, str(a.rated_headcount), a.name]
+            for _, a in sorted(model.areas.items())]
+    ryjz = [[r.code, r.name, "0", r.location] for _, r in sorted(model.readers.items())]
+    ryxx = [[p.card, p.name, p.trade, p.post, p.team, p.birth_date, p.education,
+             "1" if p.leader else "0", "1" if p.special_worker else "0"]
+            for _, p in sorted(model.people.items())]
+    return {"CDDY": (cddy, extra), "FZDY": (fzdy, extra), "RYQY": (ryqy, None),
+            "RYJZ": (ryjz, None), "RYXX": (ryxx, None)}
+
+
+def realtime_rows(model, scene) -> dict[str, list[list[str]]]:
+    """CDSS (every point's latest value and state bits) and JZSS (readers online) from the
+    scene as it stands; a point with no value yet is left out."""
+    from twin.sensor_types import quantity_of
+    cdss = []
+    for code, s in sorted(model.sensors.items()):
+        nid = f"sensor/{code}"
+        if nid not in scene:
+            continue
+        q = quantity_of(s.type_code)
+        v = scene.property(nid, q.key)
+        value = getattr(v, "value", v)
+        if value is None:
+            continue
+        state = scene.property(nid, "point_state")
+        state = int(getattr(state, "value", state) or 0)
+        text = ("1" if value else "0") if isinstance(value, bool) else f"{float(value):g}"
+        cdss.append([code, q.name, s.location, text, s.unit, str(state), "{time}"])
+    jzss = []
+    for code in sorted(model.readers):
+        nid = f"reader/{code}"
+        online = scene.property(nid, "online") if nid in scene else None
+        online = getattr(online, "value", online)
+        run = "9" if online is None else ("0" if online else "1")
+        jzss.append([code, run, "9" if online is None else "0", "{time}"])
+    return {"CDSS": cdss, "JZSS": jzss}
+
+
+def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: str,
+               tz: str) -> list[str]:
+    """Our ingest's verdict on a file we are about to send: read back in its dialect, put
+    into the standard envelope, decoded as the ingest would (``minetwin ingest check``).
+    An empty list: clean."""
+    from live_bindings.upload_files import decode_upload
+    from twin.uploads import UploadFormatError, parse_upload
+    try:
+        records = split_records(data, dialect)
+    except (UplinkError, UnicodeDecodeError) as exc:
+        return [f"{name}: {exc}"]
+    header = records[0]
+    if header[0] != mine_code[:dialect.mine_code_length]:
+        return [f"{name}: mine code {header[0]!r} is not this mine's"]
+    try:
+        when = datetime.strptime(header[2], dialect.time_format)
+    except (IndexError, ValueError):
+        return [f"{name}: header time {header[2:3]} does not read as {dialect.time_format}"]
+    std_records = []
+    for r in records[1:]:
+        std_records.append([_restandard_time(f, dialect) for f in r])
+    std_name, std = render(ftype, mine_code, header[1], when, std_records, STANDARD, header[3:])
+    problems = []
+    try:
+        parse_upload(std, std_name, ftype)
+        decoded = decode_upload(std, std_name, tz=tz)
+        problems += [str(p) for p in decoded.problems]
+    except UploadFormatError as exc:
+        problems.append(f"{name}: {exc}")
+    return problems
+
+
+def _restandard_time(field: str, dialect: Dialect) -> str:
+    if dialect.time_format == STANDARD.time_format:
+        return field
+    try:
+        return datetime.strptime(field, dialect.time_format).strftime(STANDARD.time_format)
+    except ValueError:
+        return field
+
+
+def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect = STANDARD,
+                types: tuple[str, ...] = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "JZSS")
+                ) -> dict:
+    """One full set of files into ``out``: each rendered, self-checked, written as a hidden
+    ``.part`` file and renamed when complete; a failing one goes to ``out/held/`` with a
+    ``.problems.txt`` beside it. Returns {"written": [names], "held": {name: problems}}."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = model.mine
+    stamp = when.strftime(dialect.time_format)
+    tables = {k: v for k, v in definition_rows(model).items()}
+    tables.update({k: (rows, None) for k, rows in realtime_rows(model, scene).items()})
+    written, held = [], {}
+    for ftype in types:
+        if ftype not in tables:
+            raise UplinkError(f"no exporter for {ftype!r} yet (have: {', '.join(tables)})")
+        rows, extra = tables[ftype]
+        rows = [[stamp if f == "{time}" else f for f in r] for r in rows]
+        name, data = render(ftype, m.code, m.name, when, rows, dialect, extra)
+        problems = self_check(ftype, name, data, dialect, m.code, m.time_zone)
+        if problems:
+            (out / "held").mkdir(exist_ok=True)
+            (out / "held" / name).write_bytes(data)
+            (out / "held" / f"{name}.problems.txt").write_text("\n".join(problems) + "\n",
+                                                             encoding="utf-8")
+            held[name] = problems
+            continue
+        part = out / f".{name}.part"
+        part.write_bytes(data)
+        part.replace(out / name)
+        written.append(name)
+    return {"written": written, "held": held}
