@@ -5,9 +5,9 @@ configurable dialect, each one checked by our own ingest before it may leave: wr
 a temporary name, renamed only when complete and clean; a failing file is held back with
 its problems beside it, never handed on. docs/uplink.md.
 
-Not yet here (the issue stays open): RYSS with entry/area/reader times, the statistics and
-abnormal files, key equipment (MT/T 1201.2), the gas-geology export, the outbox and its
-SFTP/HTTPS transports, SM4/SM3/SM2.
+The outbox and its SFTP destination: twin/outbox.py. Not yet here (the issue stays open):
+RYSS with entry/area/reader times, the statistics and abnormal files, key equipment
+(MT/T 1201.2), the gas-geology export, `uplink run`/`status`, HTTPS, SM4/SM3/SM2.
 """
 
 from __future__ import annotations

@@ -1,0 +1,145 @@
+"""The uplink's durable outbox: every file to send is queued in SQLite before anything
+leaves, delivered to its destination in the order it was queued, confirmed per file, retried
+with backoff after a failure, and never delivered twice (a file's name is its identity at the
+destination, and an upload lands under a temporary name that is renamed only when complete —
+so a file already there is confirmed, not sent again). docs/uplink.md.
+
+Destinations so far: SFTP (asyncssh) with the server's host key pinned; HTTPS comes next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+__all__ = ["Outbox", "SftpDestination", "DeliveryError", "drain"]
+
+BACKOFF_S = (1, 2, 5, 10, 30, 60, 120, 300)
+
+
+class DeliveryError(Exception):
+    """A destination could not take a file now (it stays queued)."""
+
+
+class Outbox:
+    def __init__(self, path: str | Path):
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("""CREATE TABLE IF NOT EXISTS files (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL,
+            name TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, queued_ms INTEGER NOT NULL, attempts INTEGER DEFAULT 0,
+            next_try_ms INTEGER DEFAULT 0, last_error TEXT, delivered_ms INTEGER,
+            UNIQUE (destination, name))""")
+        self.db.commit()
+
+    def enqueue(self, destination: str, path: str | Path, now_ms: int | None = None) -> bool:
+        """Queue a file (idempotent: the same name for the same destination once)."""
+        p = Path(path)
+        data = p.read_bytes()
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO files (destination, name, path, size, sha256, queued_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (destination, p.name, str(p), len(data),
+                                         hashlib.sha256(data).hexdigest(),
+                                         now_ms if now_ms is not None else _now_ms()))
+        self.db.commit()
+        return cur.rowcount == 1
+
+    def pending(self, destination: str) -> list[tuple[int, str, str, int, int]]:
+        """(seq, name, path, size, next_try_ms) of undelivered files, in queue order."""
+        return list(self.db.execute(
+            "SELECT seq, name, path, size, next_try_ms FROM files WHERE destination=? AND "
+            "delivered_ms IS NULL ORDER BY seq", (destination,)))
+
+    def delivered(self, seq: int, now_ms: int) -> None:
+        self.db.execute("UPDATE files SET delivered_ms=?, last_error=NULL WHERE seq=?",
+                        (now_ms, seq))
+        self.db.commit()
+
+    def failed(self, seq: int, error: str, now_ms: int) -> None:
+        (attempts,) = self.db.execute("SELECT attempts FROM files WHERE seq=?", (seq,)).fetchone()
+        wait = BACKOFF_S[min(attempts, len(BACKOFF_S) - 1)]
+        self.db.execute("UPDATE files SET attempts=attempts+1, last_error=?, next_try_ms=? "
+                        "WHERE seq=?", (error[:500], now_ms + wait * 1000, seq))
+        self.db.commit()
+
+    def status(self, now_ms: int | None = None) -> dict:
+        """Per destination: backlog, the oldest undelivered file's age, delivered, failures."""
+        now = now_ms if now_ms is not None else _now_ms()
+        out = {}
+        for dest, backlog, oldest, done, fails in self.db.execute(
+                "SELECT destination, SUM(delivered_ms IS NULL), "
+                "MIN(CASE WHEN delivered_ms IS NULL THEN queued_ms END), "
+                "SUM(delivered_ms IS NOT NULL), SUM(attempts) FROM files GROUP BY destination"):
+            out[dest] = {"backlog": int(backlog or 0), "delivered": int(done or 0),
+                         "failed_attempts": int(fails or 0),
+                         "oldest_undelivered_s": round((now - oldest) / 1000, 1)
+                         if oldest is not None else None}
+        return out
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class SftpDestination:
+    """An SFTP server: its host key pinned (``known_hosts``), our key from a file — never a
+    password in the repository."""
+    host: str
+    port: int
+    username: str
+    client_key: str                 # path of our private key
+    known_hosts: str                # path of a known_hosts file with the server's key
+    remote_dir: str = "."
+    connect_timeout_s: float = 10.0
+
+    async def send(self, files: list[tuple[int, str, str]], confirm) -> None:
+        """Upload ``files`` (seq, name, local path) in order over one connection, calling
+        ``confirm(seq)`` after each is in place; raises DeliveryError on the first failure."""
+        import asyncssh
+        try:
+            async with asyncssh.connect(self.host, self.port, username=self.username,
+                                        client_keys=[self.client_key],
+                                        known_hosts=self.known_hosts,
+                                        connect_timeout=self.connect_timeout_s) as conn:
+                async with conn.start_sftp_client() as sftp:
+                    for seq, name, path in files:
+                        final = str(PurePosixPath(self.remote_dir) / name)
+                        if await sftp.exists(final):       # delivered before the confirm
+                            confirm(seq)                    # was recorded: not again
+                            continue
+                        part = str(PurePosixPath(self.remote_dir) / f".{name}.part")
+                        await sftp.put(path, part)
+                        await sftp.rename(part, final)
+                        confirm(seq)
+        except (OSError, asyncssh.Error) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+
+async def drain(outbox: Outbox, name: str, destination, now_ms: int | None = None) -> dict:
+    """Send what is due for ``name``, oldest first, stopping at the first failure (order is
+    kept: nothing newer overtakes a file that could not go). Returns {"sent", "error"}."""
+    now = now_ms if now_ms is not None else _now_ms()
+    due = [(seq, n, p) for seq, n, p, _, nxt in outbox.pending(name)]
+    if not due or outbox.pending(name)[0][4] > now:
+        return {"sent": 0, "error": None}
+    sent = []
+
+    def confirm(seq):
+        outbox.delivered(seq, _now_ms())
+        sent.append(seq)
+    try:
+        await destination.send(due, confirm)
+    except DeliveryError as exc:
+        left = [seq for seq, *_ in due if seq not in set(sent)]
+        if left:
+            outbox.failed(left[0], str(exc), _now_ms())
+        return {"sent": len(sent), "error": str(exc)}
+    return {"sent": len(sent), "error": None}
