@@ -53,6 +53,7 @@ bench: setup
 	$(PY) bench/bench_scan.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_geology.py
+	$(PY) bench/bench_uplink.py
 	$(PY) bench/bench_viewer.py
 	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 

@@ -1,0 +1,97 @@
+"""Uplink benchmark (issue: provincial uplink): files per second exported from the demo
+mine's live twin (each self-checked), and delivered to a local SFTP server (asyncssh, real
+SSH on 127.0.0.1); the time to drain a one-hour backlog — real-time files every 30 s (CDSS,
+JZSS) plus the definitions once: 245 files — after the destination comes back.
+
+    .venv/bin/python bench/bench_uplink.py [--sets 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    import asyncssh
+
+    from assets import AssetStore
+    from live_bindings import DefaultBindings
+    from twin.demo import generate_demo
+    from twin.minefolder import load_mine
+    from twin.outbox import Outbox, SftpDestination, drain
+    from twin.scene_build import build_scene
+    from twin.sim import Simulator
+    from twin.uplink import export_once
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", type=int, default=120, help="real-time sets (every 30 s)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    model = load_mine(generate_demo(tmp / "demo"))
+    scene = build_scene(model, AssetStore(tmp / "store"))
+    bindings = DefaultBindings(model, scene)
+    scene.commit()
+    sim = Simulator(model, seed=1, start=datetime(2026, 11, 2, 9, 0))
+    out = tmp / "out"
+    t0 = time.perf_counter()
+    files = export_once(model, scene, out, datetime(2026, 11, 2, 9, 0),
+                        types=("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX"))["written"]
+    for k in range(args.sets):
+        bindings.apply(sim.advance(30.0))
+        scene.commit()
+        r = export_once(model, scene, out, datetime(2026, 11, 2, 9, 0) + timedelta(seconds=30 * (k + 1)),
+                        types=("CDSS", "JZSS"))
+        files += r["written"]
+    t_export = time.perf_counter() - t0
+    size = sum((out / f).stat().st_size for f in files)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = tmp / "remote"
+    root.mkdir()
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+    (tmp / "key").write_bytes(client_key.export_private_key())
+    (tmp / "known_hosts").write_bytes(f"[127.0.0.1]:{port} ".encode() + host_key.export_public_key())
+
+    class Sftp(asyncssh.SFTPServer):
+        def __init__(self, chan):
+            super().__init__(chan, chroot=str(root).encode())
+
+    async def run():
+        box = Outbox(tmp / "outbox.sqlite")
+        for f in files:                    # the hour's files queued while the province was down
+            box.enqueue("province", out / f)
+        server = await asyncssh.listen("127.0.0.1", port, server_host_keys=[host_key],
+                                       authorized_client_keys=asyncssh.import_authorized_keys(
+                                           client_key.export_public_key().decode()),
+                                       sftp_factory=Sftp)
+        dest = SftpDestination("127.0.0.1", port, "mine", str(tmp / "key"),
+                               str(tmp / "known_hosts"), "/")
+        t = time.perf_counter()
+        r = await drain(box, "province", dest)
+        took = time.perf_counter() - t
+        server.close()
+        await server.wait_closed()
+        return r, took, box.status()["province"]
+    r, t_drain, status = asyncio.run(run())
+    assert r["error"] is None and status["backlog"] == 0, (r, status)
+    print(f"| export (sets of CDSS+JZSS every 30 s of simulated live data, definitions once) | "
+          f"{len(files)} files, {size / 1e6:.2f} MB in {t_export:.1f} s including the "
+          f"simulation and bindings: {len(files) / t_export:.0f} files/s |")
+    print(f"| drain a one-hour backlog ({len(files)} files) to a local SFTP server | "
+          f"{t_drain:.2f} s: {len(files) / t_drain:.0f} files/s, {size / 1e6 / t_drain:.2f} MB/s |")
+
+
+if __name__ == "__main__":
+    main()
