@@ -1,6 +1,7 @@
 """``minetwin uplink …`` (docs/uplink.md). So far: ``export --once``.
 
     minetwin uplink export --mine DIR --out DIR --once [--dialect TOML] [--seconds 30]
+                           [--encrypt-key env:NAME|file:PATH] [--manifest sm3|sha256]
 
 Builds the twin of the mine folder, lets the simulator feed it for ``--seconds`` of simulated
 time (a real deployment exports from the running twin), and writes one full set of files.
@@ -25,12 +26,14 @@ def _cmd_export(args) -> int:
     from .config import parse_config
     from .sim import Simulator
     from .uplink import STANDARD, Dialect, UplinkError, export_once
+    from .uplink_security import SecurityError, load_key
     if not args.once:
         print("error: only --once exists so far (the outbox and `uplink run` come next)",
               file=sys.stderr)
         return 2
     try:
         dialect = Dialect.load(args.dialect) if args.dialect else STANDARD
+        key = load_key(args.encrypt_key) if args.encrypt_key else None
         with tempfile.TemporaryDirectory() as tmp:
             config = parse_config({"assets": {"path": f"{tmp}/assets"}}, Path(tmp) / "c.toml")
             model, _, scene = load_mine_scene(config, Path(args.mine))
@@ -40,8 +43,9 @@ def _cmd_export(args) -> int:
             bindings.apply(sim.advance(args.seconds))
             scene.commit()
             when = sim.local_time().replace(tzinfo=None, microsecond=0)
-            result = export_once(model, scene, args.out, when, dialect)
-    except (AppError, UplinkError, OSError) as exc:
+            result = export_once(model, scene, args.out, when, dialect, encrypt_key=key,
+                                 digest=args.manifest)
+    except (AppError, UplinkError, SecurityError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result, ensure_ascii=False))
@@ -60,4 +64,7 @@ def add_parsers(sub) -> None:
     e.add_argument("--seconds", type=float, default=30.0,
                    help="simulated seconds of live data before the export")
     e.add_argument("--seed", type=int, default=7)
+    e.add_argument("--encrypt-key", help="SM4 key: env:NAME or file:PATH (32 hex digits)")
+    e.add_argument("--manifest", choices=["sm3", "sha256"],
+                   help="also write a manifest of the set with these digests")
     e.set_defaults(func=_cmd_export)

@@ -204,11 +204,14 @@ def _restandard_time(field: str, dialect: Dialect) -> str:
 
 
 def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect = STANDARD,
-                types: tuple[str, ...] = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "JZSS")
-                ) -> dict:
+                types: tuple[str, ...] = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "JZSS"),
+                encrypt_key: bytes | None = None, digest: str | None = None) -> dict:
     """One full set of files into ``out``: each rendered, self-checked, written as a hidden
     ``.part`` file and renamed when complete; a failing one goes to ``out/held/`` with a
-    ``.problems.txt`` beside it. Returns {"written": [names], "held": {name: problems}}."""
+    ``.problems.txt`` beside it. With ``encrypt_key`` each checked file is sent SM4-encrypted
+    as ``<name>.sm4``; with ``digest`` ("sm3" | "sha256") a manifest of the set's files as
+    written follows them. Returns {"written": [names], "held": {name: problems}}."""
+    from .uplink_security import manifest, sm4_encrypt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = model.mine
@@ -230,8 +233,18 @@ def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect 
                                                              encoding="utf-8")
             held[name] = problems
             continue
-        part = out / f".{name}.part"
-        part.write_bytes(data)
-        part.replace(out / name)
+        if encrypt_key is not None:
+            name, data = f"{name}.sm4", sm4_encrypt(data, encrypt_key)
+        _atomic(out / name, data)
+        written.append(name)
+    if digest and written:
+        name = f"{m.code[:dialect.mine_code_length]}_MANIFEST_{when.strftime(dialect.name_time)}.json"
+        _atomic(out / name, manifest({n: (out / n).read_bytes() for n in written}, digest))
         written.append(name)
     return {"written": written, "held": held}
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    part = path.with_name(f".{path.name}.part")
+    part.write_bytes(data)
+    part.replace(path)
