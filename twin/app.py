@@ -34,6 +34,12 @@ class AppError(Exception):
 def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = False):
     """(model, asset store, scene) of a mine folder, generating the demo there first when
     asked and absent. A bad folder raises AppError with every problem."""
+    model, store, scene, _ = _load_mine(config, mine_dir, generate_demo=generate_demo)
+    return model, store, scene
+
+
+def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
+    """load_mine_scene, and the hazard data read on the way (the geology reuses it)."""
     from assets import AssetStore
     from scene import Scene
 
@@ -52,13 +58,13 @@ def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = Fal
     from .geology import BoreholeError
     from .geology.hazards import load_hazard_data
     try:
-        criteria = load_hazard_data(mine_dir / "geology", model.mine.origin).criteria
+        hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
     except BoreholeError as exc:
         raise AppError(str(exc)) from None
     store = AssetStore(config.resolve_path(config.assets.path))
     scene = build_scene(model, store, Scene(history_limit=config.scene.history_limit),
-                        criteria=criteria)
-    return model, store, scene
+                        criteria=hazards.criteria)
+    return model, store, scene, hazards
 
 
 class TwinApp:
@@ -73,7 +79,7 @@ class TwinApp:
         self.mine_dir = mine_dir
         self.host = host or config.server.host
         self.port = config.server.port if port is None else port
-        self.model, self.store, self.scene = load_mine_scene(config, mine_dir,
+        self.model, self.store, self.scene, hazards = _load_mine(config, mine_dir,
                                                              generate_demo=generate_demo)
         model, scene = self.model, self.scene
         if import_file:
@@ -81,7 +87,7 @@ class TwinApp:
             ids = import_gltf(scene, import_file, store=self.store)
             log.info("imported %s: %d top-level nodes", import_file, len(ids))
         self.queue = FeedQueue(config.feeds.queue_size)
-        self.geology = self._geology() if config.geology.enabled else None
+        self.geology = self._geology(hazards) if config.geology.enabled else None
         self.sim = None
         systems = []
         if simulate and config.sim.enabled:
@@ -144,7 +150,7 @@ class TwinApp:
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
 
-    def _geology(self):
+    def _geology(self, hazards):
         """The geological model in the scene and its live-update service; None when the
         mine has no boreholes."""
         from .geology import BoreholeError
@@ -160,11 +166,6 @@ class TwinApp:
             raise AppError(str(exc)) from None
         if not geo.model.seams:
             return None
-        from .geology.hazards import load_hazard_data
-        try:
-            hazards = load_hazard_data(self.mine_dir / "geology", m.origin)
-        except BoreholeError as exc:
-            raise AppError(str(exc)) from None
         maker = GeologyScene(geo, self.model, self.store, cfg.seam_step_m, cfg.ahead_m,
                              hazards=hazards)
         ids = maker.add(self.scene)

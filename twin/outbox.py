@@ -127,9 +127,10 @@ async def drain(outbox: Outbox, name: str, destination, now_ms: int | None = Non
     """Send what is due for ``name``, oldest first, stopping at the first failure (order is
     kept: nothing newer overtakes a file that could not go). Returns {"sent", "error"}."""
     now = now_ms if now_ms is not None else _now_ms()
-    due = [(seq, n, p) for seq, n, p, _, nxt in outbox.pending(name)]
-    if not due or outbox.pending(name)[0][4] > now:
+    pending = outbox.pending(name)
+    if not pending or pending[0][4] > now:            # nothing, or the head still backing off
         return {"sent": 0, "error": None}
+    due = [(seq, n, p) for seq, n, p, _, _ in pending]
     sent = []
 
     def confirm(seq):
@@ -138,7 +139,8 @@ async def drain(outbox: Outbox, name: str, destination, now_ms: int | None = Non
     try:
         await destination.send(due, confirm)
     except DeliveryError as exc:
-        left = [seq for seq, *_ in due if seq not in set(sent)]
+        done = set(sent)
+        left = [seq for seq, *_ in due if seq not in done]
         if left:
             outbox.failed(left[0], str(exc), _now_ms())
         return {"sent": len(sent), "error": str(exc)}

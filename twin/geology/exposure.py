@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .boreholes import BoreholeError, Boreholes, load_boreholes
+from .boreholes import BoreholeError, Boreholes, _rows, load_boreholes
 from .surfaces import MAPPING_SIGMA_M, SeamModel, build_seam_model
 
 __all__ = ["Exposures", "GeologyModel", "load_exposures", "write_exposures", "build_geology",
@@ -95,47 +95,39 @@ def load_exposures(path: str | Path, origin=(0.0, 0.0, 0.0),
     o = np.asarray(origin, float)
     zone = ZoneInfo(tz)
     rows = []
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in EXPOSURE_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise BoreholeError(f"{path}: missing columns {missing}")
-            for n, r in enumerate(reader, 2):
-                def num(k, blank_ok=False):
-                    text = (r.get(k) or "").strip()
-                    if not text and blank_ok:
-                        return np.nan
-                    try:
-                        v = float(text)
-                    except ValueError:
-                        raise BoreholeError(f"{path}:{n}: {k} is not a number: {r.get(k)!r}") from None
-                    if not np.isfinite(v):
-                        raise BoreholeError(f"{path}:{n}: {k} is not finite")
-                    return v
-                x, y = num("x"), num("y")
-                floor, thickness = num("floor_z", True), num("thickness_m", True)
-                if np.isnan(floor) and np.isnan(thickness):
-                    raise BoreholeError(f"{path}:{n}: neither floor_z nor thickness_m")
-                if thickness < 0:
-                    raise BoreholeError(f"{path}:{n}: thickness_m is negative")
-                sigma = num("sigma_m", True) if "sigma_m" in r else np.nan
-                if not sigma > 0:
-                    if "sigma_m" in r and (r.get("sigma_m") or "").strip():
-                        raise BoreholeError(f"{path}:{n}: sigma_m must be > 0")
-                    sigma = MAPPING_SIGMA_M
-                try:
-                    when = datetime.fromisoformat(r["time"].strip())
-                except (AttributeError, ValueError):
-                    raise BoreholeError(f"{path}:{n}: time is not ISO 8601: {r['time']!r}") from None
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=zone)
-                if not r["seam"].strip():
-                    raise BoreholeError(f"{path}:{n}: seam is empty")
-                rows.append((r["seam"].strip(), x - o[0], y - o[1], floor - o[2], thickness,
-                             r["source"].strip(), int(when.timestamp() * 1000), sigma))
-    except FileNotFoundError:
-        raise BoreholeError(f"{path}: no such file") from None
+    for n, r in enumerate(_rows(path, EXPOSURE_COLUMNS), 2):
+        def num(k, blank_ok=False):
+            text = (r.get(k) or "").strip()
+            if not text and blank_ok:
+                return np.nan
+            try:
+                v = float(text)
+            except ValueError:
+                raise BoreholeError(f"{path}:{n}: {k} is not a number: {r.get(k)!r}") from None
+            if not np.isfinite(v):
+                raise BoreholeError(f"{path}:{n}: {k} is not finite")
+            return v
+        x, y = num("x"), num("y")
+        floor, thickness = num("floor_z", True), num("thickness_m", True)
+        if np.isnan(floor) and np.isnan(thickness):
+            raise BoreholeError(f"{path}:{n}: neither floor_z nor thickness_m")
+        if thickness < 0:
+            raise BoreholeError(f"{path}:{n}: thickness_m is negative")
+        sigma = num("sigma_m", True)            # optional column; blank: the mapping error
+        if np.isnan(sigma):
+            sigma = MAPPING_SIGMA_M
+        elif sigma <= 0:
+            raise BoreholeError(f"{path}:{n}: sigma_m must be > 0")
+        try:
+            when = datetime.fromisoformat(r["time"].strip())
+        except (AttributeError, ValueError):
+            raise BoreholeError(f"{path}:{n}: time is not ISO 8601: {r['time']!r}") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=zone)
+        if not r["seam"].strip():
+            raise BoreholeError(f"{path}:{n}: seam is empty")
+        rows.append((r["seam"].strip(), x - o[0], y - o[1], floor - o[2], thickness,
+                     r["source"].strip(), int(when.timestamp() * 1000), sigma))
     if not rows:
         return Exposures.empty()
     seam, x, y, z, th, src, t, sig = zip(*rows)

@@ -17,7 +17,6 @@ reaches, the enrichment factor and the overburden's strength are the mine's to s
 
 from __future__ import annotations
 
-import csv
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import trimesh
 from matplotlib.path import Path as Polygon
 
-from .boreholes import BoreholeError, Boreholes
+from .boreholes import BoreholeError, Boreholes, _num, _rows
 from .surfaces import fit_surface
 
 __all__ = ["Criteria", "HazardData", "Zone", "load_hazard_data", "hazard_zones", "zone_mesh",
@@ -119,21 +118,12 @@ def load_hazard_data(folder: str | Path, origin=(0.0, 0.0, 0.0)) -> HazardData:
     path = folder / "water.csv"
     if path.exists():
         o = np.asarray(origin, float)
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            need = ["aquifer", "x", "y", "top_z", "head_z"]
-            missing = [c for c in need if c not in (reader.fieldnames or [])]
-            if missing:
-                raise BoreholeError(f"{path}: missing columns {missing}")
-            for n, r in enumerate(reader, 2):
-                try:
-                    x, y, top, head = (float(r[k]) for k in ("x", "y", "top_z", "head_z"))
-                except ValueError:
-                    raise BoreholeError(f"{path}:{n}: x, y, top_z and head_z are numbers") from None
-                a = data.aquifers.setdefault(r["aquifer"], {"xy": [], "top_z": [], "head_z": []})
-                a["xy"].append((x - o[0], y - o[1]))
-                a["top_z"].append(top - o[2])
-                a["head_z"].append(head - o[2])
+        for n, r in enumerate(_rows(path, ["aquifer", "x", "y", "top_z", "head_z"]), 2):
+            x, y, top, head = (_num(r, k, path, n) for k in ("x", "y", "top_z", "head_z"))
+            a = data.aquifers.setdefault(r["aquifer"], {"xy": [], "top_z": [], "head_z": []})
+            a["xy"].append((x - o[0], y - o[1]))
+            a["top_z"].append(top - o[2])
+            a["head_z"].append(head - o[2])
         for a in data.aquifers.values():
             for k in a:
                 a[k] = np.asarray(a[k], float)
@@ -192,19 +182,19 @@ def _inside(poly: np.ndarray, x, y, reach: float = 0.0) -> np.ndarray:
     return inside.reshape(np.shape(x))
 
 
-def hazard_zones(geo, data: HazardData, extent, step: float = 25.0
+def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
                  ) -> tuple[list[Zone], tuple[np.ndarray, np.ndarray]]:
-    """Every static zone of every seam over ``extent`` on a ``step`` grid, and the grid's
-    corner coordinates (xs, ys). The goaf is the scene's live node; fire events come live."""
+    """Every static zone of every seam (of ``seams``) over ``extent`` on a ``step`` grid,
+    and the grid's corner coordinates (xs, ys). The goaf is the scene's live node; fire
+    events come live."""
+    from .meshes import extent_grid
     m, c = geo.model, data.criteria
-    x0, y0, x1, y1 = extent
-    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
-    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
-    gx, gy = np.meshgrid(xs, ys)                          # corners
+    gx, gy = extent_grid(extent, step)                    # corners
+    xs, ys = gx[0], gy[:, 0]
     cx, cy = (gx[:-1, :-1] + gx[1:, 1:]) / 2, (gy[:-1, :-1] + gy[1:, 1:]) / 2   # cell centres
     area = float((xs[1] - xs[0]) * (ys[1] - ys[0]))
     zones: list[Zone] = []
-    for seam in m.seams:
+    for seam in (m.seams if seams is None else [k for k in m.seams if k in seams]):
         floor_c = m.floor(seam, gx, gy)
         roof_c = floor_c + m.thickness(seam, gx, gy)
         slab = (floor_c - 0.5, roof_c + 0.5)
@@ -216,6 +206,8 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0
                 zones.append(Zone(kind, seam, name, mask, *lower_upper, {
                     "seam": seam, "area_m2": (round(float(mask.sum()) * area), "m²"), **props}))
         # Gas: outburst danger and enrichment from the boreholes' samples.
+        xy_c, content_s = _samples(geo.holes, seam, "gas_content_m3_t")
+        content = fit_surface(xy_c, content_s)(cx, cy) if len(content_s) >= 3 else None
         xy, p = _samples(geo.holes, seam, "gas_pressure_MPa")
         if len(p) >= 3:
             # A safety zone errs on the safe side: danger where the pressure may reach the
@@ -224,16 +216,12 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0
             pressure = surf(cx, cy)
             danger = pressure + ONE_SIDED_95 * surf.sigma(cx, cy) >= c.gas_pressure_MPa
             crit = f"gas pressure (95 % upper bound) ≥ {c.gas_pressure_MPa} MPa"
-            xy_c, content_s = _samples(geo.holes, seam, "gas_content_m3_t")
-            content = fit_surface(xy_c, content_s)(cx, cy) if len(content_s) >= 3 else None
             if c.gas_content_m3_t is not None and content is not None:
                 danger |= content >= c.gas_content_m3_t
                 crit += f" or gas content ≥ {c.gas_content_m3_t} m³/t"
             add("outburst", danger, f"{seam}突出危险区", {
                 "criterion": crit, "max_gas_pressure_MPa": (round(float(pressure.max()), 2), "MPa")})
-        xy_c, content_s = _samples(geo.holes, seam, "gas_content_m3_t")
-        if len(content_s) >= 3:
-            content = fit_surface(xy_c, content_s)(cx, cy)
+        if content is not None:
             limit = c.enrichment_m3_t if c.enrichment_m3_t is not None else \
                 float(content_s.mean() + c.enrichment_sd * content_s.std())
             add("gas", content >= limit, f"{seam}瓦斯富集区", {

@@ -14,7 +14,7 @@ import trimesh
 
 from .surfaces import SeamModel
 
-__all__ = ["grid_volume", "seam_volume", "model_extent", "fault_surface", "ahead_shell",
+__all__ = ["extent_grid", "grid_volume", "seam_volume", "model_extent", "fault_surface", "ahead_shell",
            "floor_contours",
            "GeologyScene", "SEAM_STEP_M"]
 
@@ -32,6 +32,15 @@ HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x2F7FE0, "stre
 def model_extent(points_xy: np.ndarray, margin: float = 100.0) -> tuple[float, float, float, float]:
     lo, hi = points_xy.min(axis=0) - margin, points_xy.max(axis=0) + margin
     return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def extent_grid(extent, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Plan grid points (gx, gy), (rows, cols), about ``step`` metres apart over ``extent``
+    (xmin, ymin, xmax, ymax), its edges included."""
+    x0, y0, x1, y1 = extent
+    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
+    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
+    return np.meshgrid(xs, ys)
 
 
 def grid_volume(gx: np.ndarray, gy: np.ndarray, lower: np.ndarray,
@@ -60,10 +69,7 @@ def grid_volume(gx: np.ndarray, gy: np.ndarray, lower: np.ndarray,
 def seam_volume(model: SeamModel, seam: str, extent: tuple[float, float, float, float],
                 step: float = 25.0) -> trimesh.Trimesh:
     """The seam between its floor and roof over ``extent`` (xmin, ymin, xmax, ymax), closed."""
-    x0, y0, x1, y1 = extent
-    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
-    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
-    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = extent_grid(extent, step)
     floor = model.floor(seam, gx, gy)
     return grid_volume(gx, gy, floor, model.roof(seam, gx, gy))
 
@@ -135,10 +141,7 @@ def floor_contours(model: SeamModel, seam: str, extent, interval: float = 10.0,
     grid), each drawn as a flat strip ``width`` m wide lying ``lift`` m above the floor, as
     one mesh; and the levels drawn. Faults show as crowded contours across the step."""
     import contourpy
-    x0, y0, x1, y1 = extent
-    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / step)) + 1))
-    ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / step)) + 1))
-    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = extent_grid(extent, step)
     z = model.floor(seam, gx, gy)
     gen = contourpy.contour_generator(gx, gy, z, line_type="Separate")
     levels = np.arange(np.ceil(z.min() / interval) * interval, z.max(), interval)
@@ -243,10 +246,7 @@ class GeologyScene:
         """The rock between consecutive seams (interburden), and the aquiclude between the
         lowest seam and each aquifer's top (``water.csv``) — closed volumes like the seams'."""
         m = self.geo.model
-        x0, y0, x1, y1 = self.extent
-        xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / self.step)) + 1))
-        ys = np.linspace(y0, y1, max(2, int(round((y1 - y0) / self.step)) + 1))
-        gx, gy = np.meshgrid(xs, ys)
+        gx, gy = extent_grid(self.extent, self.step)
         pairs = [(lo, hi, f"{lo}-{hi}", f"{lo}–{hi}煤层间岩层") for lo, hi in zip(m.seams, m.seams[1:])]
         out = []
         for lo, hi, key, name in pairs:
@@ -344,14 +344,12 @@ class GeologyScene:
         from .hazards import hazard_zones, zone_mesh
         if self.hazards is None:
             return []
-        zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step)
+        zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step,
+                                       seams)
         out = []
         for z in zones:
-            if seams is not None and z.seam not in seams:
-                continue
             mesh = zone_mesh(z, xs, ys)
-            key = z.kind if z.kind != "fire" else f"fire-{len(out)}"
-            nid = f"hazard/{key}-{z.seam}" if z.kind != "fire" else f"hazard/fire-{z.name}"
+            nid = f"hazard/{z.kind}-{z.seam}" if z.kind != "fire" else f"hazard/fire-{z.name}"
             ref = _glb(self.store, mesh, _rgb(HAZARD_COLORS[z.kind]), nid.replace("/", "-"), {
                 "kind": "hazard zone", "hazard": z.kind, "seam": z.seam})
             out.append((nid, ref, z.props, {"name": z.name,
