@@ -25,26 +25,34 @@ def _cmd_export(args) -> int:
     from .app import AppError, load_mine_scene
     from .config import parse_config
     from .sim import Simulator
-    from .uplink import STANDARD, Dialect, UplinkError, export_once
-    from .uplink_security import SecurityError, load_key
+    from .uplink import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
+    from .uplink_live import LiveRecords
+    from .uplink_security import SecurityError, load_key, load_sm2_key
     if not args.once:
-        print("error: only --once exists so far (the outbox and `uplink run` come next)",
+        print("error: say --once (`minetwin uplink run` exports continuously)",
               file=sys.stderr)
         return 2
     try:
         dialect = Dialect.load(args.dialect) if args.dialect else STANDARD
         key = load_key(args.encrypt_key) if args.encrypt_key else None
+        sign = load_sm2_key(args.sign_key) if args.sign_key else None
+        if sign and not args.manifest:
+            raise UplinkError("--sign-key signs the manifest: say --manifest too")
         with tempfile.TemporaryDirectory() as tmp:
             config = parse_config({"assets": {"path": f"{tmp}/assets"}}, Path(tmp) / "c.toml")
             model, _, scene = load_mine_scene(config, Path(args.mine))
             bindings = DefaultBindings(model, scene)
             scene.commit()
             sim = Simulator(model, seed=args.seed)
-            bindings.apply(sim.advance(args.seconds))
+            live = LiveRecords(model)
+            obs = sim.advance(args.seconds)
+            bindings.apply(obs)
+            live.observe(obs)
             scene.commit()
             when = sim.local_time().replace(tzinfo=None, microsecond=0)
-            result = export_once(model, scene, args.out, when, dialect, encrypt_key=key,
-                                 digest=args.manifest)
+            types = DEFINITIONS + REALTIME + tuple(dialect.layouts)
+            result = export_once(model, scene, args.out, when, dialect, types, live,
+                                 encrypt_key=key, digest=args.manifest, sign_key=sign)
     except (AppError, UplinkError, SecurityError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -67,4 +75,6 @@ def add_parsers(sub) -> None:
     e.add_argument("--encrypt-key", help="SM4 key: env:NAME or file:PATH (32 hex digits)")
     e.add_argument("--manifest", choices=["sm3", "sha256"],
                    help="also write a manifest of the set with these digests")
+    e.add_argument("--sign-key", help="SM2 private key (env:NAME or file:PATH, 64 hex digits): "
+                                      "sign the manifest (<manifest>.sig)")
     e.set_defaults(func=_cmd_export)

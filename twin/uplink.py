@@ -1,24 +1,26 @@
-"""Provincial uplink, first part: the standard upload files (REFERENCE.md §3) written out of
-the twin's live state — definitions from the mine model (CDDY, FZDY, RYQY, RYJZ, RYXX),
-real-time files from the scene (CDSS point values and states, JZSS readers) — in a
-configurable dialect, each one checked by our own ingest before it may leave: written under
-a temporary name, renamed only when complete and clean; a failing file is held back with
-its problems beside it, never handed on. docs/uplink.md.
+"""Provincial uplink: the standard upload files (REFERENCE.md §3) written out of the twin's
+live state — definitions from the mine model (CDDY, FZDY, RYQY, RYJZ, RYXX), real-time
+files from the scene and the live records (CDSS, FZSS, JZSS, RYSS), statistics and abnormal
+files where the dialect declares their layout (TJSJ, YCBJ, RYCS, RYCY) — in a configurable
+dialect, each one checked by our own ingest before it may leave: written under a temporary
+name, renamed only when complete and clean; a failing file is held back with its problems
+beside it, never handed on. docs/uplink.md.
 
-The outbox and its SFTP destination: twin/outbox.py. Not yet here (the issue stays open):
-RYSS with entry/area/reader times, the statistics and abnormal files, key equipment
-(MT/T 1201.2), the gas-geology export, `uplink run`/`status`, HTTPS, SM4/SM3/SM2.
+The outbox and its destinations: twin/outbox.py; the running service: twin/uplink_service.py;
+SM4/SM3/SM2: twin/uplink_security.py. Not here: key equipment (MT/T 1201.2), whose point
+definitions and record layouts REFERENCE.md does not give.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
 __all__ = ["Dialect", "UplinkError", "render", "split_records", "definition_rows",
-           "realtime_rows", "self_check", "export_once", "STANDARD"]
+           "realtime_rows", "self_check", "build_files", "write_checked", "export_once",
+           "STANDARD", "REALTIME", "DEFINITIONS", "LAYOUT_TYPES"]
 
 
 class UplinkError(ValueError):
@@ -39,6 +41,9 @@ class Dialect:
     bom: bool = False
     time_format: str = "%Y-%m-%d %H:%M:%S"
     mine_code_length: int = 12
+    #: Record layouts of the types REFERENCE.md leaves open (TJSJ, YCBJ, RYCS, RYCY): the
+    #: province's field order, from the names in uplink_live.LAYOUT_FIELDS.
+    layouts: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> "Dialect":
@@ -51,6 +56,7 @@ class Dialect:
         if bad:
             raise UplinkError(f"{path}: unknown keys {bad} (expected {sorted(known)})")
         d = cls(**doc)
+        _check_layouts(d.layouts, path)
         for k in ("field_sep", "record_end", "file_end"):
             if not getattr(d, k):
                 raise UplinkError(f"{path}: {k} must not be empty")
@@ -64,6 +70,26 @@ class Dialect:
 
 
 STANDARD = Dialect()
+REALTIME = ("CDSS", "FZSS", "JZSS", "RYSS")
+DEFINITIONS = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX")
+LAYOUT_TYPES = ("TJSJ", "YCBJ", "RYCS", "RYCY")
+
+
+def _check_layouts(layouts, path) -> None:
+    from .uplink_live import LAYOUT_FIELDS
+    if not isinstance(layouts, dict):
+        raise UplinkError(f"{path}: [layouts] must be a table of type = [field names]")
+    for ftype, names in layouts.items():
+        if ftype not in LAYOUT_FIELDS:
+            raise UplinkError(f"{path}: layouts.{ftype}: no such type (layouts are for "
+                              f"{', '.join(LAYOUT_FIELDS)})")
+        if not isinstance(names, list) or not names or \
+                not all(isinstance(n, str) for n in names):
+            raise UplinkError(f"{path}: layouts.{ftype}: a non-empty list of field names")
+        bad = [n for n in names if n not in LAYOUT_FIELDS[ftype]]
+        if bad:
+            raise UplinkError(f"{path}: layouts.{ftype}: unknown fields {bad} "
+                              f"(known: {', '.join(LAYOUT_FIELDS[ftype])})")
 
 
 def render(ftype: str, mine_code: str, mine_name: str, t: datetime, rows: list[list[str]],
@@ -180,6 +206,8 @@ def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: 
         when = datetime.strptime(header[2], dialect.time_format)
     except (IndexError, ValueError):
         return [f"{name}: header time {header[2:3]} does not read as {dialect.time_format}"]
+    if ftype in LAYOUT_TYPES:
+        return _layout_check(ftype, name, records[1:], dialect)
     std_records = []
     for r in records[1:]:
         std_records.append([_restandard_time(f, dialect) for f in r])
@@ -203,28 +231,91 @@ def _restandard_time(field: str, dialect: Dialect) -> str:
         return field
 
 
-def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect = STANDARD,
-                types: tuple[str, ...] = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "JZSS"),
-                encrypt_key: bytes | None = None, digest: str | None = None) -> dict:
-    """One full set of files into ``out``: each rendered, self-checked, written as a hidden
-    ``.part`` file and renamed when complete; a failing one goes to ``out/held/`` with a
-    ``.problems.txt`` beside it. With ``encrypt_key`` each checked file is sent SM4-encrypted
-    as ``<name>.sm4``; with ``digest`` ("sm3" | "sha256") a manifest of the set's files as
-    written follows them. Returns {"written": [names], "held": {name: problems}}."""
-    from .uplink_security import manifest, sm4_encrypt
+def _layout_check(ftype: str, name: str, records: list[list[str]], dialect: Dialect
+                  ) -> list[str]:
+    """A declared-layout file (no ingest decodes these): field counts and times."""
+    from .uplink_live import TIME_FIELDS
+    layout = dialect.layouts.get(ftype)
+    if not layout:
+        return [f"{name}: the dialect declares no {ftype} layout"]
+    problems = []
+    for i, r in enumerate(records, start=2):
+        if len(r) != len(layout):
+            problems.append(f"{name}: record {i}: {len(r)} fields, the {ftype} layout has "
+                            f"{len(layout)}")
+            continue
+        for f, v in zip(layout, r):
+            if f in TIME_FIELDS and v:
+                try:
+                    datetime.strptime(v, dialect.time_format)
+                except ValueError:
+                    problems.append(f"{name}: record {i}: {f} {v!r} is not a time")
+    return problems
+
+
+def build_files(model, scene, when: datetime, dialect: Dialect = STANDARD,
+                types: tuple[str, ...] = DEFINITIONS + ("CDSS", "JZSS"), live=None,
+                since_ms: int = 0, shift_system: str = "三八制") -> list[tuple[str, str, bytes]]:
+    """(type, name, bytes) of each file of ``types`` as things stand: definitions from the
+    model, CDSS/JZSS from the scene, FZSS/RYSS and the declared-layout types from ``live``
+    (a :class:`~twin.uplink_live.LiveRecords`; the statistics and abnormal records are taken
+    from it). A declared-layout type with nothing new writes no file."""
+    m = model.mine
+    stamp = when.strftime(dialect.time_format)
+    now_ms = int(when.replace(tzinfo=live.tz if live else None).timestamp() * 1000) \
+        if live else 0
+    defs = definition_rows(model) if set(types) & set(DEFINITIONS) else {}
+    rt = realtime_rows(model, scene) if {"CDSS", "JZSS"} & set(types) else {}
+    pending: dict[str, list[dict]] = {}
+    if live is not None and set(types) & set(LAYOUT_TYPES):
+        pending = live.take_abnormal()
+        if "TJSJ" in types:
+            live.close_windows(now_ms)
+            pending["TJSJ"] = live.take_stats()
+    files = []
+    for ftype in types:
+        extra = None
+        if ftype in defs:
+            rows, extra = defs[ftype]
+        elif ftype in rt:
+            rows = rt[ftype]
+        elif ftype in ("FZSS", "RYSS", *LAYOUT_TYPES) and live is None:
+            raise UplinkError(f"{ftype} needs the live records of a running twin")
+        elif ftype == "FZSS":
+            rows = live.fzss_rows(dialect.time_format, now_ms)
+        elif ftype == "RYSS":
+            rows = live.ryss_rows(dialect.time_format, since_ms, shift_system)
+        elif ftype in LAYOUT_TYPES:
+            if ftype not in dialect.layouts:
+                raise UplinkError(f"{ftype}: its record layout is not in REFERENCE.md; the "
+                                  f"dialect must declare it ([layouts] {ftype} = [...])")
+            if not pending.get(ftype):
+                continue
+            rows = live.layout_rows(pending[ftype], tuple(dialect.layouts[ftype]),
+                                    dialect.time_format)
+        else:
+            raise UplinkError(f"no exporter for {ftype!r}")
+        rows = [[stamp if f == "{time}" else f for f in r] for r in rows]
+        name, data = render(ftype, m.code, m.name, when, rows, dialect, extra)
+        files.append((ftype, name, data))
+    return files
+
+
+def write_checked(files: list[tuple[str, str, bytes]], out: str | Path, model, when: datetime,
+                  dialect: Dialect = STANDARD, encrypt_key: bytes | None = None,
+                  digest: str | None = None, sign_key: str | None = None) -> dict:
+    """Self-check each file and write it into ``out`` as a hidden ``.part`` renamed when
+    complete; a failing one goes to ``out/held/`` with a ``.problems.txt`` beside it. With
+    ``encrypt_key`` each checked file is written SM4-encrypted as ``<name>.sm4``; with
+    ``digest`` ("sm3" | "sha256") a manifest of the set's files as written follows them, and
+    with ``sign_key`` (an SM2 private key, hex) its SM2 signature ``<manifest>.sig``.
+    Returns {"written": [names], "held": {name: problems}}."""
+    from .uplink_security import manifest, sm2_sign, sm4_encrypt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = model.mine
-    stamp = when.strftime(dialect.time_format)
-    tables = {k: v for k, v in definition_rows(model).items()}
-    tables.update({k: (rows, None) for k, rows in realtime_rows(model, scene).items()})
     written, held = [], {}
-    for ftype in types:
-        if ftype not in tables:
-            raise UplinkError(f"no exporter for {ftype!r} yet (have: {', '.join(tables)})")
-        rows, extra = tables[ftype]
-        rows = [[stamp if f == "{time}" else f for f in r] for r in rows]
-        name, data = render(ftype, m.code, m.name, when, rows, dialect, extra)
+    for ftype, name, data in files:
         problems = self_check(ftype, name, data, dialect, m.code, m.time_zone)
         if problems:
             (out / "held").mkdir(exist_ok=True)
@@ -239,9 +330,22 @@ def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect 
         written.append(name)
     if digest and written:
         name = f"{m.code[:dialect.mine_code_length]}_MANIFEST_{when.strftime(dialect.name_time)}.json"
-        _atomic(out / name, manifest({n: (out / n).read_bytes() for n in written}, digest))
+        body = manifest({n: (out / n).read_bytes() for n in written}, digest)
+        _atomic(out / name, body)
         written.append(name)
+        if sign_key is not None:
+            _atomic(out / f"{name}.sig", sm2_sign(body, sign_key).encode("ascii"))
+            written.append(f"{name}.sig")
     return {"written": written, "held": held}
+
+
+def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect = STANDARD,
+                types: tuple[str, ...] = DEFINITIONS + ("CDSS", "JZSS"), live=None,
+                encrypt_key: bytes | None = None, digest: str | None = None,
+                sign_key: str | None = None) -> dict:
+    """One full set of files into ``out`` (:func:`build_files` then :func:`write_checked`)."""
+    files = build_files(model, scene, when, dialect, types, live)
+    return write_checked(files, out, model, when, dialect, encrypt_key, digest, sign_key)
 
 
 def _atomic(path: Path, data: bytes) -> None:

@@ -3,8 +3,10 @@ SHA-256) manifest of what a set contains. Keys come from a file or the environme
 from the repository or the configuration file itself. docs/uplink.md "Security".
 
 Files are encrypted after our ingest has checked them in the clear: ``IV (16 bytes) ‖
-SM4-CBC(PKCS#7-padded file)``, a fresh random IV per file. SM2 signing (provinces that
-require it) is not here yet: `gmssl` provides SM2 and is not installed.
+SM4-CBC(PKCS#7-padded file)``, a fresh random IV per file. SM2 signatures (provinces that
+require national cryptography) come from `gmssl`: SM3-with-SM2 over the manifest, the
+default user ID 1234567812345678, the signature as 128 hex digits r‖s; the nonce from
+``secrets``.
 """
 
 from __future__ import annotations
@@ -12,21 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 __all__ = ["SecurityError", "load_key", "sm3_hex", "digest_hex", "sm4_encrypt",
-           "sm4_decrypt", "manifest"]
+           "sm4_decrypt", "manifest", "load_sm2_key", "sm2_public", "sm2_sign", "sm2_verify"]
 
 
 class SecurityError(ValueError):
     """A missing or malformed key, or data that does not decrypt; says which."""
 
 
-def load_key(spec: str) -> bytes:
-    """A 128-bit SM4 key from ``env:NAME`` or ``file:PATH`` (32 hex digits, or 16 raw bytes)."""
+def _secret(spec: str) -> bytes:
+    """The bytes ``env:NAME`` or ``file:PATH`` names."""
     kind, _, where = spec.partition(":")
     if kind == "env":
         raw = os.environ.get(where)
@@ -40,6 +43,12 @@ def load_key(spec: str) -> bytes:
             raise SecurityError(f"key {spec!r}: {exc.strerror or exc}") from None
     else:
         raise SecurityError(f"key {spec!r}: say env:NAME or file:PATH")
+    return raw
+
+
+def load_key(spec: str) -> bytes:
+    """A 128-bit SM4 key from ``env:NAME`` or ``file:PATH`` (32 hex digits, or 16 raw bytes)."""
+    raw = _secret(spec)
     text = raw.strip()
     if len(text) == 32:
         try:
@@ -89,3 +98,47 @@ def manifest(files: dict[str, bytes], algorithm: str = "sm3") -> bytes:
     return json.dumps({"digest": algorithm, "files": [
         {"name": n, "size": len(d), "digest": digest_hex(d, algorithm)}
         for n, d in sorted(files.items())]}, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def load_sm2_key(spec: str) -> str:
+    """An SM2 private key (64 hex digits) from ``env:NAME`` or ``file:PATH``."""
+    text = _secret(spec).strip().decode("ascii", "replace").lower()
+    try:
+        d = int(text, 16)
+    except ValueError:
+        d = 0
+    if len(text) != 64 or not 0 < d < _SM2_N:
+        raise SecurityError(f"key {spec!r}: an SM2 private key is 64 hex digits in [1, n-1]")
+    return text
+
+
+_SM2_N = int("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
+
+
+def sm2_public(private_hex: str) -> str:
+    """The public key x‖y (128 hex digits) of a private key."""
+    from gmssl import sm2
+    return sm2.CryptSM2(private_key=private_hex, public_key="")._kg(
+        int(private_hex, 16), sm2.default_ecc_table["g"])
+
+
+def sm2_sign(data: bytes, private_hex: str, k_hex: str | None = None) -> str:
+    """SM3-with-SM2 signature r‖s (hex) of ``data``; ``k_hex`` only for test vectors."""
+    from gmssl import sm2
+    c = sm2.CryptSM2(private_key=private_hex, public_key=sm2_public(private_hex))
+    while True:
+        k = k_hex or f"{secrets.randbelow(_SM2_N - 1) + 1:064x}"
+        sig = c.sign_with_sm3(data, k)
+        if sig is not None:
+            return sig
+        if k_hex:
+            raise SecurityError("this nonce gives no signature")
+
+
+def sm2_verify(data: bytes, signature_hex: str, public_hex: str) -> bool:
+    from gmssl import sm2
+    try:
+        return bool(sm2.CryptSM2(private_key="", public_key=public_hex).verify_with_sm3(
+            signature_hex, data))
+    except (ValueError, TypeError):
+        return False

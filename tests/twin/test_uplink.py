@@ -132,7 +132,7 @@ def test_uplink_export_command(demo_dir, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    assert len(result["written"]) == 7 and result["held"] == {}
+    assert len(result["written"]) == 9 and result["held"] == {}     # + FZSS, RYSS
     d = Dialect.load(tmp_path / "d.toml")
     for name in result["written"]:
         assert split_records(Path(tmp_path / "out" / name).read_bytes(), d)
