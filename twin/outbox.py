@@ -4,7 +4,9 @@ with backoff after a failure, and never delivered twice (a file's name is its id
 destination, and an upload lands under a temporary name that is renamed only when complete —
 so a file already there is confirmed, not sent again). docs/uplink.md.
 
-Destinations so far: SFTP (asyncssh) with the server's host key pinned; HTTPS comes next.
+Destinations: SFTP (asyncssh) with the server's host key pinned, and HTTPS POST (aiohttp)
+with the server's certificate checked against a CA file (and our client certificate where the
+platform asks for mutual TLS). Keys, tokens and passwords come from files or the environment.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["Outbox", "SftpDestination", "DeliveryError", "drain"]
+__all__ = ["Outbox", "SftpDestination", "HttpsDestination", "DeliveryError", "drain",
+           "load_destinations"]
 
 BACKOFF_S = (1, 2, 5, 10, 30, 60, 120, 300)
 
@@ -121,6 +124,100 @@ class SftpDestination:
                         confirm(seq)
         except (OSError, asyncssh.Error) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+
+@dataclass
+class HttpsDestination:
+    """An HTTPS endpoint taking one file per POST: the body is the file (or, with
+    ``form_field``, a multipart form with the file under that name), ``X-File-Name`` its name,
+    ``X-Content-SHA256`` its digest, ``Authorization: Bearer`` the token when one is set.
+    2xx means stored; 409 means it was stored before (confirmed, not sent again); anything
+    else is a failure and the file is retried. Only ``https://`` URLs; the server's
+    certificate is verified (``ca_file`` for a private CA)."""
+    url: str
+    ca_file: str | None = None
+    token: str | None = None               # env:NAME or file:PATH
+    client_cert: str | None = None         # PEM with our certificate (mutual TLS)
+    client_key: str | None = None
+    form_field: str | None = None
+    timeout_s: float = 30.0
+
+    def __post_init__(self):
+        if not self.url.startswith("https://"):
+            raise ValueError(f"{self.url!r}: an uplink destination is https:// only")
+
+    def _ssl(self):
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        if self.client_cert:
+            ctx.load_cert_chain(self.client_cert, self.client_key)
+        return ctx
+
+    async def send(self, files: list[tuple[int, str, str]], confirm) -> None:
+        import aiohttp
+        from .uplink_security import SecurityError, read_secret
+        headers = {}
+        try:
+            if self.token:
+                token = read_secret(self.token).decode().strip()
+                headers["Authorization"] = f"Bearer {token}"
+            ssl_ctx = self._ssl()
+        except (SecurityError, OSError, UnicodeDecodeError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout, headers=headers) as http:
+                for seq, name, path in files:
+                    data = Path(path).read_bytes()
+                    hdr = {"X-File-Name": name,
+                           "X-Content-SHA256": hashlib.sha256(data).hexdigest()}
+                    if self.form_field:
+                        body = aiohttp.FormData()
+                        body.add_field(self.form_field, data, filename=name,
+                                       content_type="application/octet-stream")
+                    else:
+                        body, hdr["Content-Type"] = data, "application/octet-stream"
+                    async with http.post(self.url, data=body, headers=hdr, ssl=ssl_ctx) as r:
+                        text = (await r.text())[:200]
+                        if not (200 <= r.status < 300 or r.status == 409):
+                            raise DeliveryError(f"HTTP {r.status} for {name}: {text}")
+                    confirm(seq)
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+
+def load_destinations(path: str | Path) -> dict:
+    """Destinations from a TOML file of ``[[destination]]`` tables, each with ``name``,
+    ``kind`` ("sftp" | "https") and that kind's fields (docs/uplink.md). Bad entries are
+    named; nothing secret is read here (keys stay paths or env: references)."""
+    import tomllib
+    from dataclasses import fields as dc_fields
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    kinds = {"sftp": SftpDestination, "https": HttpsDestination}
+    out = {}
+    for i, d in enumerate(doc.get("destination", []), start=1):
+        d = dict(d)
+        name, kind = d.pop("name", None), d.pop("kind", None)
+        where = f"{path}: destination {i}"
+        if not name or kind not in kinds:
+            raise ValueError(f"{where}: needs a name and kind = \"sftp\" or \"https\"")
+        if name in out:
+            raise ValueError(f"{where}: the name {name!r} is used twice")
+        known = {f.name for f in dc_fields(kinds[kind])}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise ValueError(f"{where} ({name}): unknown keys {bad} (a {kind} destination "
+                             f"has {sorted(known)})")
+        try:
+            out[name] = kinds[kind](**d)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where} ({name}): {exc}") from None
+    if not out:
+        raise ValueError(f"{path}: no [[destination]]")
+    return out
 
 
 async def drain(outbox: Outbox, name: str, destination, now_ms: int | None = None) -> dict:

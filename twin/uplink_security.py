@@ -21,14 +21,15 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 __all__ = ["SecurityError", "load_key", "sm3_hex", "digest_hex", "sm4_encrypt",
-           "sm4_decrypt", "manifest", "load_sm2_key", "sm2_public", "sm2_sign", "sm2_verify"]
+           "sm4_decrypt", "manifest", "read_secret", "load_sm2_key", "sm2_public", "sm2_sign",
+           "sm2_verify"]
 
 
 class SecurityError(ValueError):
     """A missing or malformed key, or data that does not decrypt; says which."""
 
 
-def _secret(spec: str) -> bytes:
+def read_secret(spec: str) -> bytes:
     """The bytes ``env:NAME`` or ``file:PATH`` names."""
     kind, _, where = spec.partition(":")
     if kind == "env":
@@ -48,7 +49,7 @@ def _secret(spec: str) -> bytes:
 
 def load_key(spec: str) -> bytes:
     """A 128-bit SM4 key from ``env:NAME`` or ``file:PATH`` (32 hex digits, or 16 raw bytes)."""
-    raw = _secret(spec)
+    raw = read_secret(spec)
     text = raw.strip()
     if len(text) == 32:
         try:
@@ -102,7 +103,7 @@ def manifest(files: dict[str, bytes], algorithm: str = "sm3") -> bytes:
 
 def load_sm2_key(spec: str) -> str:
     """An SM2 private key (64 hex digits) from ``env:NAME`` or ``file:PATH``."""
-    text = _secret(spec).strip().decode("ascii", "replace").lower()
+    text = read_secret(spec).strip().decode("ascii", "replace").lower()
     try:
         d = int(text, 16)
     except ValueError:
