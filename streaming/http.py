@@ -12,6 +12,7 @@
 | `GET /api/alarms/history?since=` | alarm records since a time |
 | `GET /api/recordings` | the recorded segments (name, size) |
 | `GET /api/geology` | the geological model's accuracy report and its latest exposure log (docs/geology.md) |
+| `GET /api/uplink` | the provincial uplink: per destination backlog, oldest undelivered age, failures (docs/uplink.md) |
 | `GET /`, `GET /<file>` | the built browser viewer (``viewer_dir``), or a note that it is not built |
 
 Everything is read-only JSON (UTF-8). A request for anything else is a 404 with a JSON reason;
@@ -55,6 +56,7 @@ class HttpApi:
     metrics: Callable[[], bytes] | None = None
     recordings: Callable[[], list] | None = None
     geology: Callable[[], dict] | None = None
+    uplink: Callable[[], dict] | None = None
     viewer_dir: str | None = None                          # the built viewer's files
 
     def __call__(self, connection: Any, request: Request) -> Response | None:
@@ -102,6 +104,8 @@ class HttpApi:
                                           self.alarm_history(_int(q, "since", 0))]})
         if path == "/api/geology" and self.geology:
             return _json(200, _plain(self.geology()))
+        if path == "/api/uplink":
+            return _json(200, self.uplink() if self.uplink else {"enabled": False})
         if path == "/api/recordings" and self.recordings:
             return _json(200, {"recordings": self.recordings()})
         if not path.startswith("/api/"):

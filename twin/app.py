@@ -125,6 +125,17 @@ class TwinApp:
                                 escalate_after_s=config.alarms.escalate_after_s)
         self.history = History(config.resolve_path(config.history.db),
                                retention_days=config.history.retention_days)
+        self.uplink = None
+        if config.uplink.enabled:
+            from .uplink import UplinkError
+            from .uplink_security import SecurityError
+            from .uplink_service import UplinkService
+            try:
+                self.uplink = UplinkService(model, scene, config.uplink, config.resolve_path)
+            except (UplinkError, SecurityError, OSError) as exc:
+                raise AppError(f"uplink: {exc}") from None
+            log.info("uplink on: %s into %s, destinations: %s", " ".join(self.uplink.types),
+                     self.uplink.out, ", ".join(self.uplink.destinations) or "none (files only)")
         self._next_prune = 0
         self.observations = 0
         systems.append(self._feed_step)
@@ -191,7 +202,11 @@ class TwinApp:
         self.alarms.observe(batch)
         events = (self.rules.evaluate(batch) + self.watchdogs.observe(batch)
                   + self.watchdogs.tick(now_ms) + self.hazards.observe(batch))
-        for alarm in self.alarms.apply(events):
+        changed = self.alarms.apply(events)
+        if self.uplink is not None:
+            self.uplink.observe(batch)
+            self.uplink.alarms(changed)
+        for alarm in changed:
             self._publish_alarm(alarm)
             what = "power-off" if alarm.kind == "power_off" else "alarm"
             log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
@@ -229,6 +244,8 @@ class TwinApp:
             except (AlarmError, ValueError, TypeError) as exc:
                 return False, str(exc)
             self._publish_alarm(alarm)
+            if self.uplink is not None:
+                self.uplink.alarms([alarm])        # YCBJ carries the measures taken
             return True, f"alarm {alarm.id} acknowledged"
         return False, f"unknown command {cmd.name!r}"
 
@@ -280,6 +297,7 @@ class TwinApp:
                       alarm_history=lambda since: self.alarms.history(since),
                       metrics=self._metrics, recordings=self._recordings,
                       geology=self.geology.report if self.geology is not None else None,
+                      uplink=self.uplink.status if self.uplink is not None else None,
                       viewer_dir=str(cfg.resolve_path(cfg.server.viewer_dir)))
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
@@ -310,6 +328,8 @@ class TwinApp:
             tasks.append(asyncio.create_task(inbox()))
         if self.sim is not None and cfg.sim.upload_dir:
             tasks.append(asyncio.create_task(uploads()))
+        if self.uplink is not None:
+            tasks.append(asyncio.create_task(self.uplink.run(stop, lambda: self.scene.time_ms)))
         try:
             await self.loop.run(stop, max_ticks=max_ticks)
         finally:
@@ -389,6 +409,8 @@ class TwinApp:
                     for k, v in app.server.stats.items():
                         yield CounterMetricFamily(f"minetwin_stream_{k}", f"streaming {k}",
                                                   value=v)
+                if app.uplink is not None:
+                    yield from app._uplink_metrics()
                 if app.sim is not None:
                     yield GaugeMetricFamily("minetwin_sim_behind_seconds",
                                             "simulated time the simulator is behind",
@@ -397,6 +419,31 @@ class TwinApp:
         registry = CollectorRegistry()
         registry.register(Collector())
         return generate_latest(registry)
+
+    def _uplink_metrics(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        st = self.uplink.status()
+        gauges = {
+            "backlog": GaugeMetricFamily("minetwin_uplink_backlog",
+                                         "files queued and not yet delivered",
+                                         labels=["destination"]),
+            "oldest_undelivered_s": GaugeMetricFamily(
+                "minetwin_uplink_oldest_undelivered_seconds",
+                "age of the oldest undelivered file (0: none)", labels=["destination"]),
+            "failed_attempts": CounterMetricFamily("minetwin_uplink_failed_attempts",
+                                                   "deliveries that failed (retried)",
+                                                   labels=["destination"]),
+            "delivered": CounterMetricFamily("minetwin_uplink_delivered",
+                                             "files delivered", labels=["destination"])}
+        for name, d in st["destinations"].items():
+            for k, fam in gauges.items():
+                fam.add_metric([name], d[k] or 0)
+        yield from gauges.values()
+        for k, doc in (("written", "files checked and written"),
+                       ("held", "files that failed the self-check (never sent)"),
+                       ("sets", "sets exported")):
+            yield CounterMetricFamily(f"minetwin_uplink_files_{k}" if k != "sets" else
+                                      "minetwin_uplink_sets", doc, value=st["counts"][k])
 
     def status_line(self) -> str:
         s = self.loop.stats
@@ -409,6 +456,8 @@ class TwinApp:
                 f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
 
     def close(self) -> None:
+        if self.uplink is not None:
+            self.uplink.close()
         if self.geology is not None:
             self.geology.close()
         if self.recorder is not None:

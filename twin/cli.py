@@ -72,10 +72,11 @@ def _run_until_signal(run, seconds: float | None = None) -> None:
     asyncio.run(main_async())
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(args: argparse.Namespace, config=None) -> int:
+    """``config``: an already loaded configuration (``uplink run`` turns the uplink on)."""
     from .app import AppError, TwinApp
 
-    config = _load_config_or_exit(args.config)
+    config = config or _load_config_or_exit(args.config)
     _start_logging(config)
     configured = config.resolve_path(config.mine.path)
     mine_dir = Path(args.mine) if args.mine else configured

@@ -1,7 +1,14 @@
-"""``minetwin uplink …`` (docs/uplink.md). So far: ``export --once``.
+"""``minetwin uplink …`` (docs/uplink.md).
 
     minetwin uplink export --mine DIR --out DIR --once [--dialect TOML] [--seconds 30]
                            [--encrypt-key env:NAME|file:PATH] [--manifest sm3|sha256]
+                           [--sign-key env:NAME|file:PATH]
+    minetwin uplink run [--config FILE] [--mine DIR] [serve's options]
+                           the twin with its uplink on: the exporter at its cadences and the
+                           outbox sending to the destinations of ``[uplink]``
+    minetwin uplink status [--config FILE] [--json]
+                           the outbox per destination (backlog, oldest, failures, the error
+                           holding it up) and the files held back, from the files on disk
 
 Builds the twin of the mine folder, lets the simulator feed it for ``--seconds`` of simulated
 time (a real deployment exports from the running twin), and writes one full set of files.
@@ -60,6 +67,54 @@ def _cmd_export(args) -> int:
     return 2 if result["held"] else 0
 
 
+def _cmd_run(args) -> int:
+    import dataclasses
+
+    from .cli import _cmd_serve, _load_config_or_exit
+    config = _load_config_or_exit(args.config)
+    config = dataclasses.replace(config, uplink=dataclasses.replace(config.uplink, enabled=True))
+    return _cmd_serve(args, config)
+
+
+def _cmd_status(args) -> int:
+    from .cli import _load_config_or_exit
+    from .outbox import Outbox
+    config = _load_config_or_exit(args.config)
+    cfg = config.uplink
+    db, out = config.resolve_path(cfg.outbox), config.resolve_path(cfg.out)
+    dests = {}
+    if db.exists():
+        box = Outbox(db)
+        dests = box.status()
+        box.close()
+    held_dir = out / "held"
+    held = sorted(p.name for p in held_dir.iterdir() if not p.name.endswith(".problems.txt")) \
+        if held_dir.is_dir() else []
+    waiting = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) \
+        if out.is_dir() else []
+    problems = {}
+    for name in held[-10:]:
+        f = held_dir / f"{name}.problems.txt"
+        problems[name] = f.read_text(encoding="utf-8").splitlines()[:3] if f.exists() else []
+    report = {"enabled": cfg.enabled, "out": str(out), "files_in_out": len(waiting),
+              "destinations": dests, "held": len(held), "latest_held": problems}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(f"uplink {'on' if cfg.enabled else 'off'}: {len(waiting)} files in {out}, "
+              f"{len(held)} held back")
+        for name, d in sorted(dests.items()):
+            age = d["oldest_undelivered_s"]
+            print(f"  {name}: backlog {d['backlog']}"
+                  f"{f', oldest {age:.0f} s' if age is not None else ''}, delivered "
+                  f"{d['delivered']}, failed attempts {d['failed_attempts']}"
+                  f"{', ' + d['head_error'] if d['head_error'] else ''}")
+        for name, lines in problems.items():
+            print(f"  held {name}: {'; '.join(lines)}")
+    stale = any((d["oldest_undelivered_s"] or 0) > cfg.stale_after_s for d in dests.values())
+    return 1 if stale or held else 0
+
+
 def add_parsers(sub) -> None:
     u = sub.add_parser("uplink", help="standard upload files out to the provincial platform "
                                       "(docs/uplink.md)")
@@ -78,3 +133,15 @@ def add_parsers(sub) -> None:
     e.add_argument("--sign-key", help="SM2 private key (env:NAME or file:PATH, 64 hex digits): "
                                       "sign the manifest (<manifest>.sig)")
     e.set_defaults(func=_cmd_export)
+    r = u_sub.add_parser("run", help="run the twin with the uplink on (exporter + outbox)")
+    r.add_argument("--config", help="config file (default: the repo's config.toml)")
+    r.add_argument("--mine", help="mine folder (default: mine.path of the config)")
+    r.add_argument("--host", help="listen address (default: server.host)")
+    r.add_argument("--port", type=int, help="listen port (default: server.port)")
+    r.add_argument("--ticks", type=int, help="stop after this many ticks")
+    r.add_argument("--no-sim", action="store_true", help="do not run the simulator")
+    r.set_defaults(func=_cmd_run, import_file=None)
+    st = u_sub.add_parser("status", help="the outbox and the held files")
+    st.add_argument("--config", help="config file (default: the repo's config.toml)")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=_cmd_status)

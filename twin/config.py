@@ -219,6 +219,46 @@ class GeologySection:
                                     "mappings, > 0", _positive)
 
 
+def _secret_ref(v: str) -> bool:
+    return v == "" or v.startswith(("env:", "file:"))
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkSection:
+    enabled: bool = _spec(False, "true or false",
+                          doc="write the standard upload files and send them (docs/uplink.md)")
+    out: str = _spec("var/uplink/out", "a folder path (relative to the config file)",
+                     doc="where checked files are written (held ones under held/)")
+    outbox: str = _spec("var/uplink/outbox.sqlite", "a file path (relative to the config file)",
+                        doc="the durable outbox")
+    destinations: str = _spec("", "a TOML file path or empty",
+                              doc="[[destination]] tables (sftp / https); empty: only write "
+                                  "the files (an existing uploader picks them up)")
+    dialect: str = _spec("", "a TOML file path or empty",
+                         doc="the province's dialect; empty: REFERENCE.md §3")
+    types: str = _spec("", "comma-separated file types or empty",
+                       doc="empty: definitions, CDSS/FZSS/JZSS/RYSS, and the types the dialect "
+                           "declares layouts for")
+    realtime_every_s: float = _spec(30.0, "seconds (scene time) between real-time files, >= 1",
+                                    lambda v: v >= 1)
+    stats_every_s: float = _spec(300.0, "seconds of a statistics (TJSJ) window, >= 60",
+                                 lambda v: v >= 60)
+    send_every_s: float = _spec(5.0, "seconds between outbox drains, > 0", _positive)
+    keep_days: float = _spec(7.0, "days delivered files stay in the out folder, > 0",
+                             _positive)
+    shift_system: str = _spec("三八制", "a string", doc="RYSS shift system")
+    encrypt_key: str = _spec("", "empty, env:NAME or file:PATH", _secret_ref,
+                             doc="SM4 key: send files encrypted")
+    manifest: str = _spec("", "'', 'sm3' or 'sha256'", lambda v: v in ("", "sm3", "sha256"),
+                          doc="a manifest of each set with these digests")
+    sign_key: str = _spec("", "empty, env:NAME or file:PATH", _secret_ref,
+                          doc="SM2 private key: sign each manifest")
+    stale_after_s: float = _spec(900.0, "seconds, > 0", _positive,
+                                 doc="the viewer flags the uplink when its oldest undelivered "
+                                     "file is older (REFERENCE.md §3: personnel data is stale "
+                                     "after ~15 min)")
+
+
 @dataclass(frozen=True, slots=True)
 class LogSection:
     level: str = _spec("info", "one of 'debug', 'info', 'warning', 'error'",
@@ -244,6 +284,7 @@ class Config:
     recording: RecordingSection = field(default_factory=RecordingSection)
     gateway: GatewaySection = field(default_factory=GatewaySection)
     geology: GeologySection = field(default_factory=GeologySection)
+    uplink: UplinkSection = field(default_factory=UplinkSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -77,11 +77,25 @@ class Outbox:
                 "SELECT destination, SUM(delivered_ms IS NULL), "
                 "MIN(CASE WHEN delivered_ms IS NULL THEN queued_ms END), "
                 "SUM(delivered_ms IS NOT NULL), SUM(attempts) FROM files GROUP BY destination"):
+            head = self.db.execute(
+                "SELECT last_error FROM files WHERE destination=? AND delivered_ms IS NULL "
+                "ORDER BY seq LIMIT 1", (dest,)).fetchone()
             out[dest] = {"backlog": int(backlog or 0), "delivered": int(done or 0),
                          "failed_attempts": int(fails or 0),
                          "oldest_undelivered_s": round((now - oldest) / 1000, 1)
-                         if oldest is not None else None}
+                         if oldest is not None else None,
+                         "head_error": head[0] if head else None}
         return out
+
+    def prune(self, before_ms: int) -> list[str]:
+        """Forget the files delivered to every destination before ``before_ms``; returns
+        their local paths (for the caller to remove)."""
+        paths = [p for (p,) in self.db.execute(
+            "SELECT path FROM files GROUP BY path HAVING SUM(delivered_ms IS NULL) = 0 "
+            "AND MAX(delivered_ms) < ?", (before_ms,))]
+        self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
+        self.db.commit()
+        return paths
 
     def close(self) -> None:
         self.db.close()

@@ -48,6 +48,9 @@ def twin_server(demo_dir, viewer_build, tmp_path_factory):
     (tmp / "drill.toml").write_text(
         '[[event]]\ntype = "gas_outburst"\nat = "00:03:00"\nplace = "face:11901"\n')
     port = _free_port()
+    (tmp / "dest.toml").write_text(                  # a province that is not answering
+        f'[[destination]]\nname = "province"\nkind = "https"\n'
+        f'url = "https://127.0.0.1:{_free_port()}/upload"\ntimeout_s = 2.0\n')
     (tmp / "config.toml").write_text(f"""
 [mine]
 path = {json.dumps(str(demo_dir))}
@@ -71,6 +74,13 @@ max_future_s = 86400.0    # the 60x simulator's clock runs ahead of the wall clo
 [recording]
 folder = {json.dumps(str(tmp / "recordings"))}
 fsync_every_s = 0.5
+[uplink]
+enabled = true
+out = {json.dumps(str(tmp / "uplink"))}
+outbox = {json.dumps(str(tmp / "uplink.sqlite"))}
+destinations = {json.dumps(str(tmp / "dest.toml"))}
+realtime_every_s = 600.0
+send_every_s = 1.0
 """)
     exe = Path(sys.executable).with_name("minetwin")
     log = open(tmp / "serve.log", "wb")

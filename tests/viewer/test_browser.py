@@ -382,3 +382,17 @@ def test_camera_tools_exaggeration_section_plane_measure_and_a_wall_tour(open_pa
             arg=want, timeout=30_000)
     page.page.click("#wall .wall-stop")
     assert page.errors == [] and tile.errors == []
+
+
+def test_the_status_bar_shows_an_uplink_that_cannot_deliver(open_page):
+    """The province does not answer: the backlog grows and the status bar says so."""
+    page = open_page()
+    page.page.wait_for_function(
+        "document.querySelector('#status .uplink')?.dataset.state === 'failing' && "
+        "+document.querySelector('#status .uplink').dataset.backlog > 0", timeout=60_000)
+    badge = page.page.locator("#status .uplink")
+    text, title = badge.inner_text(), badge.get_attribute("title")
+    backlog = int(badge.get_attribute("data-backlog"))
+    assert f"积压 {backlog}" in text and "失败" in text
+    assert title.startswith("province：积压") and "Connect" in title
+    assert page.errors == []

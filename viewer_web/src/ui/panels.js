@@ -21,9 +21,37 @@ export class StatusBar {
       },
     }, t("lang.switch"));
     this.root = el("header#status", {}, el("span.title", {}, t("title")), this.info, this.lang);
+    this.uplink = null;       // GET api/uplink, every 10 s: the provincial uplink's outbox
     conn.addEventListener("state", () => this.render());
     setInterval(() => this.render(), 1000);
+    setInterval(() => this.pollUplink(), 10000);
+    this.pollUplink();
     this.render();
+  }
+
+  async pollUplink() {
+    try {
+      const r = await fetch("api/uplink");
+      this.uplink = r.ok ? await r.json() : null;
+    } catch { this.uplink = null; }
+    this.render();
+  }
+
+  uplinkBadge() {
+    const u = this.uplink;
+    if (!u?.enabled) return null;
+    const dests = Object.entries(u.destinations ?? {});
+    const backlog = dests.reduce((s, [, d]) => s + d.backlog, 0);
+    const failures = dests.reduce((s, [, d]) => s + d.failed_attempts, 0);
+    const oldest = Math.max(0, ...dests.map(([, d]) => d.oldest_undelivered_s ?? 0));
+    const state = dests.some(([, d]) => d.stale) ? "stale"
+      : dests.some(([, d]) => d.last_error) || u.held ? "failing" : "ok";
+    const title = [
+      ...dests.map(([n, d]) => t("status.uplink.dest", { name: n, backlog: d.backlog, failures: d.failed_attempts })
+        + (d.last_error ? ` — ${d.last_error}` : "")),
+      u.held ? t("status.uplink.held", { n: u.held }) : null].filter(Boolean).join("\n");
+    return el(`span.uplink.${state}`, { "data-state": state, "data-backlog": String(backlog), title },
+      t("status.uplink", { backlog, oldest: oldest ? age(oldest * 1000) : "—", failures }));
   }
 
   render() {
@@ -35,6 +63,7 @@ export class StatusBar {
       c.state === "live" && !c.replay && ageMs !== null ? el("span.age", {}, t("status.age", { age: age(ageMs) })) : null,
       c.replica.revision !== null ? el("span.rev", {}, t("status.revision", { rev: c.replica.revision })) : null,
       c.role ? el("span.role", {}, t("status.role", { role: t(`role.${c.role}`) })) : null,
+      this.uplinkBadge(),
       this.softwareNote ? el("span.note", { title: t("status.software.hint") }, t("status.software")) : null);
   }
 }
