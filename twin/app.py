@@ -131,7 +131,8 @@ class TwinApp:
             from .uplink_security import SecurityError
             from .uplink_service import UplinkService
             try:
-                self.uplink = UplinkService(model, scene, config.uplink, config.resolve_path)
+                self.uplink = UplinkService(model, scene, config.uplink, config.resolve_path,
+                                            gas_source=self._gas_records)
             except (UplinkError, SecurityError, OSError) as exc:
                 raise AppError(f"uplink: {exc}") from None
             log.info("uplink on: %s into %s, destinations: %s", " ".join(self.uplink.types),
@@ -160,6 +161,18 @@ class TwinApp:
         self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems, consumers=consumers)
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
+
+    def _gas_records(self, coal_rank: str) -> list[dict]:
+        """Gas-geology records (a worker thread): the live model's, or the mine folder's."""
+        from .gas_export import gas_records
+        from .geology.exposure import build_geology
+        m = self.model.mine
+        if self.geology is not None:
+            return self.geology.gas_records(m.origin, coal_rank)
+        if not (self.mine_dir / "geology" / "collars.csv").exists():
+            return []
+        geo = build_geology(self.mine_dir, m.origin, m.time_zone)
+        return gas_records(geo.holes, geo.model, m.origin, coal_rank)
 
     def _geology(self, hazards):
         """The geological model in the scene and its live-update service; None when the

@@ -3,6 +3,8 @@
     minetwin uplink export --mine DIR --out DIR --once [--dialect TOML] [--seconds 30]
                            [--encrypt-key env:NAME|file:PATH] [--manifest sm3|sha256]
                            [--sign-key env:NAME|file:PATH]
+    minetwin uplink gas --mine DIR --out DIR [--format TOML]
+                           the gas-geology table (WSDZ) from the boreholes and the model
     minetwin uplink run [--config FILE] [--mine DIR] [serve's options]
                            the twin with its uplink on: the exporter at its cadences and the
                            outbox sending to the destinations of ``[uplink]``
@@ -65,6 +67,37 @@ def _cmd_export(args) -> int:
         return 2
     print(json.dumps(result, ensure_ascii=False))
     return 2 if result["held"] else 0
+
+
+def _cmd_gas(args) -> int:
+    from datetime import datetime
+
+    from .gas_export import GasExportError, GasFormat, check_gas, gas_records, render_gas
+    from .geology import BoreholeError
+    from .geology.exposure import build_geology
+    from .minefolder import MineDataError, load_mine
+    from .uplink import _atomic, _hold
+    try:
+        fmt = GasFormat.load(args.format) if args.format else GasFormat()
+        model = load_mine(Path(args.mine))
+        m = model.mine
+        geo = build_geology(args.mine, m.origin, m.time_zone)
+        records = gas_records(geo.holes, geo.model, m.origin, fmt.coal_rank)
+    except (GasExportError, BoreholeError, MineDataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name, data = render_gas(records, m.code, m.name, datetime.now().replace(microsecond=0), fmt)
+    problems = check_gas(name, data, fmt, len(records))
+    if problems:
+        _hold(out, name, data, problems)
+    else:
+        _atomic(out / name, data)
+    danger = sum(1 for r in records if r.get("outburst_danger") == 1)
+    print(json.dumps({"written": [] if problems else [name], "held": problems,
+                      "records": len(records), "outburst_danger": danger}, ensure_ascii=False))
+    return 2 if problems else 0
 
 
 def _cmd_run(args) -> int:
@@ -133,6 +166,11 @@ def add_parsers(sub) -> None:
     e.add_argument("--sign-key", help="SM2 private key (env:NAME or file:PATH, 64 hex digits): "
                                       "sign the manifest (<manifest>.sig)")
     e.set_defaults(func=_cmd_export)
+    g = u_sub.add_parser("gas", help="write the gas-geology table (WSDZ)")
+    g.add_argument("--mine", required=True)
+    g.add_argument("--out", required=True)
+    g.add_argument("--format", help="the gas database's table format (TOML, docs/uplink.md)")
+    g.set_defaults(func=_cmd_gas)
     r = u_sub.add_parser("run", help="run the twin with the uplink on (exporter + outbox)")
     r.add_argument("--config", help="config file (default: the repo's config.toml)")
     r.add_argument("--mine", help="mine folder (default: mine.path of the config)")

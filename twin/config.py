@@ -253,6 +253,11 @@ class UplinkSection:
                           doc="a manifest of each set with these digests")
     sign_key: str = _spec("", "empty, env:NAME or file:PATH", _secret_ref,
                           doc="SM2 private key: sign each manifest")
+    gas_every_h: float = _spec(24.0, "hours between gas-geology files, >= 0 (0: none)",
+                               lambda v: v >= 0,
+                               doc="the gas-geology table (WSDZ): at start and this often")
+    gas_format: str = _spec("", "a TOML file path or empty",
+                            doc="the gas database's table format; empty: our default")
     stale_after_s: float = _spec(900.0, "seconds, > 0", _positive,
                                  doc="the viewer flags the uplink when its oldest undelivered "
                                      "file is older (REFERENCE.md §3: personnel data is stale "

@@ -417,6 +417,7 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
 def _boreholes(geo: TrueGeology, grng: np.random.Generator,
                rng: np.random.Generator) -> tuple[list, list, list]:
     collars, surveys, intervals = [], [], []
+    prng = np.random.default_rng(20_021)   # the coal tests' own stream: the rest stays as it was
     xs = np.arange(-1400.0, 1801.0, 400.0)
     ys = np.arange(-750.0, 701.0, 350.0)
     holes = []
@@ -454,8 +455,10 @@ def _boreholes(geo: TrueGeology, grng: np.random.Generator,
             mx, my = p[idx[len(idx) // 2], :2]
             pressure = float(gas_pressure(geo, seam.name, mx, my)) + float(grng.normal(0, 0.03))
             content = float(gas_content(pressure)) + float(grng.normal(0, 0.3))
+            f, dp, lam = coal_tests(max(pressure, 0.0), prng)
             intervals.append([hid, f"{top + noise[0]:.2f}", f"{bot + noise[1]:.2f}", "coal",
-                              seam.name, f"{content:.2f}", f"{max(pressure, 0.0):.3f}"])
+                              seam.name, f"{content:.2f}", f"{max(pressure, 0.0):.3f}",
+                              f"{f:.2f}", f"{dp:.1f}", f"{lam:.3f}"])
     return collars, surveys, intervals
 
 
@@ -473,6 +476,16 @@ def gas_pressure(geo: TrueGeology, seam: str, x, y) -> np.ndarray:
     for ax, ay, r, amp in GAS_ANOMALIES:
         p = p + amp * np.exp(-((x - ax) ** 2 + (y - ay) ** 2) / r ** 2)
     return np.maximum(p, 0.05)
+
+
+def coal_tests(pressure: float, rng) -> tuple[float, float, float]:
+    """The demo's lab results of a coal sample: firmness f (softer where the gas is high),
+    initial desorption velocity ΔP (mmHg, rising with pressure), the permeability coefficient
+    λ (m²/(MPa²·d), lognormal). Synthetic, like all of the demo."""
+    f = float(np.clip(0.9 - 0.5 * pressure + rng.normal(0, 0.06), 0.12, 1.5))
+    dp = float(max(2.0, 4.0 + 10.0 * pressure + rng.normal(0, 1.0)))
+    lam = float(np.exp(rng.normal(np.log(0.2), 0.6)))
+    return f, dp, lam
 
 
 def gas_content(pressure) -> np.ndarray:
@@ -724,7 +737,9 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     files["geology/surveys.csv"] = _csv(surveys, ["hole_id", "depth", "azimuth", "dip"])
     files["geology/intervals.csv"] = _csv(intervals, ["hole_id", "from", "to", "lithology",
                                                       "seam", "gas_content_m3_t",
-                                                      "gas_pressure_MPa"])
+                                                      "gas_pressure_MPa", "firmness_f",
+                                                      "desorption_dP_mmHg",
+                                                      "permeability_m2_MPa2d"])
     sites = [(float(c[1]) - ox, float(c[2]) - oy) for c in collars]
     files["geology/water.csv"] = _csv(_water_rows(geo, sites, seed),
                                       ["aquifer", "x", "y", "top_z", "head_z"])

@@ -318,10 +318,7 @@ def write_checked(files: list[tuple[str, str, bytes]], out: str | Path, model, w
     for ftype, name, data in files:
         problems = self_check(ftype, name, data, dialect, m.code, m.time_zone)
         if problems:
-            (out / "held").mkdir(exist_ok=True)
-            (out / "held" / name).write_bytes(data)
-            (out / "held" / f"{name}.problems.txt").write_text("\n".join(problems) + "\n",
-                                                             encoding="utf-8")
+            _hold(out, name, data, problems)
             held[name] = problems
             continue
         if encrypt_key is not None:
@@ -346,6 +343,14 @@ def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect 
     """One full set of files into ``out`` (:func:`build_files` then :func:`write_checked`)."""
     files = build_files(model, scene, when, dialect, types, live)
     return write_checked(files, out, model, when, dialect, encrypt_key, digest, sign_key)
+
+
+def _hold(out: Path, name: str, data: bytes, problems: list[str]) -> None:
+    """Keep a refused file for inspection, its problems beside it; never where it is sent."""
+    (out / "held").mkdir(parents=True, exist_ok=True)
+    (out / "held" / name).write_bytes(data)
+    (out / "held" / f"{name}.problems.txt").write_text("\n".join(problems) + "\n",
+                                                     encoding="utf-8")
 
 
 def _atomic(path: Path, data: bytes) -> None:

@@ -27,8 +27,10 @@ log = logging.getLogger("minetwin.uplink")
 
 
 class UplinkService:
-    def __init__(self, model, scene, cfg, resolve):
-        """``cfg``: the ``[uplink]`` section; ``resolve``: config-relative paths."""
+    def __init__(self, model, scene, cfg, resolve, gas_source=None):
+        """``cfg``: the ``[uplink]`` section; ``resolve``: config-relative paths;
+        ``gas_source(coal_rank)``: the gas-geology records (called on a worker thread)."""
+        from .gas_export import GasExportError, GasFormat
         from .uplink_security import load_key, load_sm2_key
         self.model, self.scene, self.cfg = model, scene, cfg
         self.dialect = Dialect.load(resolve(cfg.dialect)) if cfg.dialect else STANDARD
@@ -51,6 +53,13 @@ class UplinkService:
         self.sign = load_sm2_key(cfg.sign_key) if cfg.sign_key else None
         if self.sign and not cfg.manifest:
             raise UplinkError("uplink.sign_key signs the manifest: set uplink.manifest too")
+        try:
+            self.gas_format = GasFormat.load(resolve(cfg.gas_format)) if cfg.gas_format \
+                else GasFormat()
+        except GasExportError as exc:
+            raise UplinkError(str(exc)) from None
+        self.gas_source = gas_source if cfg.gas_every_h > 0 else None
+        self._next_gas = 0.0
         self.out = resolve(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
         db = resolve(cfg.outbox)
@@ -114,15 +123,49 @@ class UplinkService:
         result = await asyncio.to_thread(write_checked, files, self.out, self.model, when,
                                          self.dialect, self.key, self.cfg.manifest or None,
                                          self.sign)
+        self._queue(result)
+        self.counts["sets"] += 1
+        return result
+
+    def _queue(self, result: dict) -> None:
         for name in result["written"]:
             for dest in self.destinations:
                 self.outbox.enqueue(dest, self.out / name)
-        self.counts["sets"] += 1
+        self.counts["written"] += len(result["written"])
+        self.counts["held"] += len(result["held"])
+        for name, problems in result["held"].items():
+            log.error("uplink: %s held back (not sent): %s", name, "; ".join(problems[:3]))
+
+    async def export_gas(self, now_ms: int) -> dict | None:
+        """The gas-geology table when due (at start, then every ``gas_every_h``)."""
+        if self.gas_source is None or time.monotonic() < self._next_gas:
+            return None
+        self._next_gas = time.monotonic() + self.cfg.gas_every_h * 3600
+        when = datetime.fromtimestamp(now_ms / 1000, self.live.tz).replace(tzinfo=None,
+                                                                           microsecond=0)
+        result = await asyncio.to_thread(self._write_gas, when)
+        self._queue(result)
         self.counts["written"] += len(result["written"])
         self.counts["held"] += len(result["held"])
         for name, problems in result["held"].items():
             log.error("uplink: %s held back (not sent): %s", name, "; ".join(problems[:3]))
         return result
+
+    def _write_gas(self, when: datetime) -> dict:
+        from .gas_export import check_gas, render_gas
+        from .uplink import _atomic, _hold
+        m = self.model.mine
+        records = self.gas_source(self.gas_format.coal_rank)
+        name, data = render_gas(records, m.code, m.name, when, self.gas_format)
+        problems = check_gas(name, data, self.gas_format, len(records))
+        if problems:
+            _hold(self.out, name, data, problems)
+            return {"written": [], "held": {name: problems}}
+        if self.key is not None:
+            from .uplink_security import sm4_encrypt
+            name, data = f"{name}.sm4", sm4_encrypt(data, self.key)
+        _atomic(self.out / name, data)
+        return {"written": [name], "held": {}}
 
     async def send(self) -> None:
         """One drain of every destination, one after another; errors stay with theirs."""
@@ -164,7 +207,8 @@ class UplinkService:
                 if t:
                     try:
                         await self.export(t)
-                    except (UplinkError, OSError) as exc:
+                        await self.export_gas(t)
+                    except (UplinkError, OSError, ValueError) as exc:   # bad mine data too
                         log.error("uplink export failed: %s", exc)
                 await pause(0.5)
 

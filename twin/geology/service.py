@@ -157,6 +157,12 @@ class GeologyService:
         self.last_update_s = time.perf_counter() - t0
         self.stats["updates"] += 1
 
+    def gas_records(self, origin, coal_rank: str = "other") -> list[dict]:
+        """The gas-geology records (twin/gas_export.py) from the model as it stands."""
+        from twin.gas_export import gas_records
+        with self._lock:
+            return gas_records(self.geo.holes, self.geo.model, origin, coal_rank)
+
     def report(self) -> dict:
         with self._lock:
             rep = self.geo.report()
