@@ -1,7 +1,8 @@
 """Uplink benchmark (issue: provincial uplink): files per second exported from the demo
 mine's live twin (each self-checked), and delivered to a local SFTP server (asyncssh, real
-SSH on 127.0.0.1); the time to drain a one-hour backlog — real-time files every 30 s (CDSS,
-JZSS) plus the definitions once: 245 files — after the destination comes back.
+SSH on 127.0.0.1) and a local HTTPS endpoint (aiohttp, TLS); the time to drain a one-hour
+backlog — real-time sets every 30 s (CDSS, FZSS, JZSS, RYSS) plus the definitions once:
+485 files — after the destination comes back.
 
     .venv/bin/python bench/bench_uplink.py [--sets 120]
 """
@@ -27,10 +28,11 @@ def main() -> None:
     from live_bindings import DefaultBindings
     from twin.demo import generate_demo
     from twin.minefolder import load_mine
-    from twin.outbox import Outbox, SftpDestination, drain
+    from twin.outbox import HttpsDestination, Outbox, SftpDestination, drain
     from twin.scene_build import build_scene
     from twin.sim import Simulator
-    from twin.uplink import export_once
+    from twin.uplink import DEFINITIONS, REALTIME, build_files, write_checked
+    from twin.uplink_live import LiveRecords
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", type=int, default=120, help="real-time sets (every 30 s)")
@@ -40,18 +42,29 @@ def main() -> None:
     scene = build_scene(model, AssetStore(tmp / "store"))
     bindings = DefaultBindings(model, scene)
     scene.commit()
-    sim = Simulator(model, seed=1, start=datetime(2026, 11, 2, 9, 0))
+    sim = Simulator(model, seed=1, start=datetime(2026, 11, 2, 7, 45))   # the shift going down
+    live = LiveRecords(model)
     out = tmp / "out"
+    t_export = 0.0
+
+    def export(when, types, since_ms=0):
+        nonlocal t_export
+        t = time.perf_counter()
+        r = write_checked(build_files(model, scene, when, types=types, live=live,
+                                      since_ms=since_ms), out, model, when)
+        t_export += time.perf_counter() - t
+        assert not r["held"], r["held"]
+        return r["written"]
     t0 = time.perf_counter()
-    files = export_once(model, scene, out, datetime(2026, 11, 2, 9, 0),
-                        types=("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX"))["written"]
+    files = export(datetime(2026, 11, 2, 7, 45), DEFINITIONS)
     for k in range(args.sets):
-        bindings.apply(sim.advance(30.0))
+        obs = sim.advance(30.0)
+        bindings.apply(obs)
+        live.observe(obs)
         scene.commit()
-        r = export_once(model, scene, out, datetime(2026, 11, 2, 9, 0) + timedelta(seconds=30 * (k + 1)),
-                        types=("CDSS", "JZSS"))
-        files += r["written"]
-    t_export = time.perf_counter() - t0
+        files += export(datetime(2026, 11, 2, 7, 45) + timedelta(seconds=30 * (k + 1)), REALTIME,
+                        sim.now_ms - 30_000)
+    t_total = time.perf_counter() - t0
     size = sum((out / f).stat().st_size for f in files)
 
     with socket.socket() as s:
@@ -72,6 +85,7 @@ def main() -> None:
         box = Outbox(tmp / "outbox.sqlite")
         for f in files:                    # the hour's files queued while the province was down
             box.enqueue("province", out / f)
+            box.enqueue("city", out / f)
         server = await asyncssh.listen("127.0.0.1", port, server_host_keys=[host_key],
                                        authorized_client_keys=asyncssh.import_authorized_keys(
                                            client_key.export_public_key().decode()),
@@ -83,14 +97,66 @@ def main() -> None:
         took = time.perf_counter() - t
         server.close()
         await server.wait_closed()
-        return r, took, box.status()["province"]
-    r, t_drain, status = asyncio.run(run())
+        https = await _https_server(tmp)
+        t = time.perf_counter()
+        r2 = await drain(box, "city", HttpsDestination(f"https://127.0.0.1:{https[1]}/upload",
+                                                       ca_file=str(tmp / "cert.pem")))
+        took2 = time.perf_counter() - t
+        await https[0].cleanup()
+        assert r2["error"] is None and len(https[2]) == len(files), r2
+        return r, took, box.status()["province"], took2
+    r, t_drain, status, t_https = asyncio.run(run())
     assert r["error"] is None and status["backlog"] == 0, (r, status)
-    print(f"| export (sets of CDSS+JZSS every 30 s of simulated live data, definitions once) | "
-          f"{len(files)} files, {size / 1e6:.2f} MB in {t_export:.1f} s including the "
-          f"simulation and bindings: {len(files) / t_export:.0f} files/s |")
+    print(f"| export: {len(files)} files ({size / 1e6:.2f} MB), built from the live records "
+          f"and self-checked | {t_export:.1f} s: **{len(files) / t_export:.0f} files/s** "
+          f"({t_total:.1f} s with the simulated hour and the bindings) |")
     print(f"| drain a one-hour backlog ({len(files)} files) to a local SFTP server | "
-          f"{t_drain:.2f} s: {len(files) / t_drain:.0f} files/s, {size / 1e6 / t_drain:.2f} MB/s |")
+          f"**{t_drain:.2f} s**: {len(files) / t_drain:.0f} files/s, {size / 1e6 / t_drain:.2f} MB/s |")
+    print(f"| the same backlog to a local HTTPS endpoint (one POST per file, TLS) | "
+          f"**{t_https:.2f} s**: {len(files) / t_https:.0f} files/s |")
+
+
+async def _https_server(tmp: Path):
+    """An aiohttp HTTPS endpoint storing each POST (a self-signed certificate)."""
+    import datetime as dt
+    import ipaddress
+    import ssl
+
+    from aiohttp import web
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(
+                ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
+    stored = {}
+
+    async def upload(request):
+        stored[request.headers["X-File-Name"]] = await request.read()
+        return web.Response(status=201)
+    app = web.Application()
+    app.router.add_post("/upload", upload)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ctx).start()
+    return runner, port, stored
 
 
 if __name__ == "__main__":
