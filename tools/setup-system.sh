@@ -25,6 +25,14 @@ have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK \
   || missing+=(fonts-noto-cjk)
 
+# Panda3D's renderers (server-side pictures, the native wall client): its software renderer
+# needs libX11; OpenGL offscreen needs EGL and Mesa (llvmpipe where there is no GPU).
+libs=$(ldconfig -p 2>/dev/null || true)
+grep -q 'libX11.so.6' <<<"$libs" || missing+=(libx11-6)
+grep -q 'libEGL.so.1' <<<"$libs" || missing+=(libegl1)
+grep -q 'libGL.so.1' <<<"$libs" || missing+=(libgl1)
+[ -d /usr/lib/x86_64-linux-gnu/dri ] || [ -d /usr/lib/aarch64-linux-gnu/dri ] || missing+=(libgl1-mesa-dri)
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

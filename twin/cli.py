@@ -349,10 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_assets import add_parsers as add_asset_parsers
     from .cli_geology import add_parsers as add_geology_parsers
+    from .cli_render import add_parsers as add_render_parsers
     from .cli_uplink import add_parsers as add_uplink_parsers
     add_asset_parsers(sub)
     add_geology_parsers(sub)
     add_uplink_parsers(sub)
+    add_render_parsers(sub)
     return p
 
 

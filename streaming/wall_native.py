@@ -1,0 +1,193 @@
+"""The native wall client: one tile of a wall group's shared view, rendered by Panda3D from a
+replica the Python streaming client keeps in step (docs/rendering.md).
+
+The tile follows its group's camera (set by an operator's browser, by hand or by a tour —
+the server relays it) through an off-axis frustum, so tiles on several display PCs compose
+one picture; active alarms of level 2 and up show as a banner across the tile; the client
+reconnects by itself (and resumes from its revision). ``--offscreen --frames N --screenshot``
+renders into a buffer instead of a window (for tests and headless checks) and prints a JSON
+summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+from .client import StreamClient
+from .render import CameraSpec, PandaMirror, RenderError, Renderer
+
+__all__ = ["run_wall", "WallTile"]
+
+log = logging.getLogger("minetwin.wall")
+
+BANNER_COLORS = {3: (0.80, 0.12, 0.12, 0.92), 2: (0.90, 0.45, 0.05, 0.92)}
+
+
+class WallTile:
+    """The renderer, its mirror of the client's replica, the banner overlay."""
+
+    def __init__(self, client: StreamClient, base_url: str, group: str, grid, tile, size,
+                 *, window: bool, fullscreen: bool = False, software: bool | None = None):
+        self.client, self.group, self.grid, self.tile = client, group, grid, tile
+        self.base_url = base_url
+        self.renderer = Renderer(size, window=window, fullscreen=fullscreen, software=software,
+                                 title=f"MineTwin wall {group} {tile[0]},{tile[1]}")
+        self.mirror: PandaMirror | None = None
+        self.camera: CameraSpec | None = None
+        self.banner_text = ""
+        self._overlay()
+        self._assets: dict[str, bytes] = {}
+
+    def _asset(self, asset_id: str) -> bytes:
+        """A GLB from the server's asset endpoint (cached for the session)."""
+        import urllib.request
+        data = self._assets.get(asset_id)
+        if data is None:
+            with urllib.request.urlopen(f"{self.base_url}/assets/{asset_id}", timeout=30) as r:
+                data = self._assets[asset_id] = r.read()
+        return data
+
+    def _overlay(self) -> None:
+        from panda3d.core import (Camera, CardMaker, DynamicTextFont, NodePath,
+                                  OrthographicLens, TextNode)
+        r = self.renderer
+        self.overlay = NodePath("overlay")
+        self.overlay.set_depth_test(False)
+        self.overlay.set_depth_write(False)
+        lens = OrthographicLens()
+        lens.set_film_size(2, 2)
+        lens.set_near_far(-10, 10)
+        cam = self.overlay.attach_new_node(Camera("overlay", lens))
+        dr = r.output.make_display_region()
+        dr.set_sort(10)
+        dr.set_camera(cam)
+        cm = CardMaker("banner")
+        cm.set_frame(-1, 1, 0.80, 1)
+        self.card = self.overlay.attach_new_node(cm.generate())
+        self.card.set_y(1)
+        self.card.set_transparency(True)
+        self.text = TextNode("banner")
+        for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"):
+            if Path(path).exists():
+                font = DynamicTextFont(path)
+                if font.is_valid():
+                    self.text.set_font(font)
+                    break
+        self.text.set_text_color(1, 1, 1, 1)
+        tnp = self.overlay.attach_new_node(self.text)
+        aspect = r.size[0] / r.size[1]
+        tnp.set_scale(0.09 / aspect, 1, 0.09)
+        tnp.set_pos(-0.97, 0.5, 0.865)
+        self.card.hide()
+
+    def on_change(self, cs) -> None:
+        if self.mirror is None or cs.kind == "snapshot":
+            if self.mirror is not None:
+                self.mirror.root.remove_node()
+            root = self.renderer.render.attach_new_node("scene")
+            self.mirror = PandaMirror(self.client.replica.scene, root, self._asset)
+        else:
+            self.mirror.apply(cs)
+
+    def update(self) -> None:
+        cam = self.client.cameras.get(self.group)
+        if cam is not None:
+            spec = CameraSpec(tuple(cam.position), tuple(cam.target), cam.fov)
+            if spec != self.camera:
+                self.camera = spec
+                self.renderer.look(spec, self.grid, self.tile)
+        elif self.camera is None and self.mirror is not None:
+            from .render import overview
+            self.camera = overview(self.mirror)
+            self.renderer.look(self.camera, self.grid, self.tile)
+        if self.mirror is not None:
+            self.mirror.animate(time.monotonic())
+        active = [a for a in self.client.alarms.values()
+                  if a.get("cleared_ms") is None and a.get("level", 0) >= 2]
+        text = ""
+        if active:
+            a = max(active, key=lambda a: (a["level"], a["raised_ms"]))
+            more = f"  (+{len(active) - 1})" if len(active) > 1 else ""
+            text = f"报警 {a['node']}  {a['rule'].rsplit('/', 1)[-1]}  {a['value']:g}{more}"
+            self.card.set_color(*BANNER_COLORS[min(3, a["level"])])
+        if text != self.banner_text:
+            self.banner_text = text
+            self.text.set_text(text)
+            if text:
+                self.card.show()
+            else:
+                self.card.hide()
+
+
+def run_wall(server: str, group: str, grid, tile, *, token: str = "minetwin-viewer",
+             size=(1920, 1080), fullscreen: bool = False, offscreen: bool = False,
+             frames: int | None = None, screenshot: str | None = None,
+             software: bool = False, fps: float = 30.0) -> int:
+    """Run one wall tile until closed (or ``frames`` frames). Exit status 0, 2 bad input."""
+    cols, rows = grid
+    if not (cols >= 1 and rows >= 1 and 0 <= tile[0] < cols and 0 <= tile[1] < rows):
+        print(f"error: tile {tile} is outside a {cols}x{rows} grid")
+        return 2
+    base = server.replace("ws://", "http://").replace("wss://", "https://").rstrip("/")
+    client = StreamClient(server, token)
+    try:
+        wall = WallTile(client, base, group, grid, tile, size, window=not offscreen,
+                        fullscreen=fullscreen, software=True if software else None)
+    except RenderError as exc:
+        print(f"error: {exc}")
+        return 2
+    client.on_change = wall.on_change
+    summary = {"frames": 0}
+
+    async def follow(stop: asyncio.Event) -> None:
+        """Follow the group on every (re)connection."""
+        while not stop.is_set():
+            await client.connected.wait()
+            try:
+                r = await client.command("camera_follow", group=group)
+                log.info("wall %s: %s", group, r.message)
+            except (RuntimeError, asyncio.TimeoutError, OSError) as exc:
+                log.warning("camera_follow: %s", exc)
+            while client.connected.is_set() and not stop.is_set():
+                await asyncio.sleep(0.2)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(client.run(stop)), asyncio.create_task(follow(stop))]
+        period = 1.0 / fps
+        t0 = time.perf_counter()
+        try:
+            while not stop.is_set():
+                wall.update()
+                wall.renderer.frame()
+                if wall.mirror is not None:              # frames of the mine, not of waiting
+                    summary["frames"] += 1
+                if frames is not None and summary["frames"] >= frames:
+                    break
+                if not offscreen and not wall.renderer.output.is_valid():
+                    break                                 # the window was closed
+                await asyncio.sleep(period)
+        finally:
+            summary["seconds"] = round(time.perf_counter() - t0, 2)
+            if screenshot:
+                from .render import draw_labels
+                draw_labels(wall.renderer.picture(), []).save(screenshot)
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    summary.update({"revision": client.revision, "renderer": wall.renderer.driver,
+                    "camera": None if wall.camera is None else {
+                        "position": list(wall.camera.position),
+                        "target": list(wall.camera.target), "fov": wall.camera.fov},
+                    "banner": wall.banner_text})
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0

@@ -1,0 +1,132 @@
+"""``minetwin render`` and ``minetwin wall`` (docs/rendering.md).
+
+    minetwin render --mine DIR (--view NAME | --node ID) --out FILE.png [--size WxH]
+                    [--seconds S] [--software]
+        the mine offscreen: a named view (``overview``, or one of the mine folder's
+        ``views.toml``) or framed on a node with the sensors and people near it labelled;
+        ``--seconds`` of simulated live data first (0: the model as loaded)
+    minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T]
+                  [--size WxH] [--offscreen --frames N --screenshot FILE.png]
+        the native wall client (streaming/wall_native.py)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+__all__ = ["add_parsers", "load_views"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"error: --size is WxH, not {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise SystemExit("error: --size between 16x16 and 8192x8192")
+    return w, h
+
+
+def load_views(mine_dir: Path, origin) -> dict:
+    """Named views of the mine folder's ``views.toml`` (``[[view]]`` name, position, target
+    in the mine's CRS, fov)."""
+    from streaming.render import CameraSpec
+    p = mine_dir / "views.toml"
+    if not p.exists():
+        return {}
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+        o = [float(v) for v in origin]
+        return {v["name"]: CameraSpec(tuple(float(a) - b for a, b in zip(v["position"], o)),
+                                      tuple(float(a) - b for a, b in zip(v["target"], o)),
+                                      float(v.get("fov", 50.0)))
+                for v in doc.get("view", [])}
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{p}: {exc}") from None
+
+
+def _cmd_render(args) -> int:
+    from live_bindings import DefaultBindings
+    from streaming.render import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
+
+    from .app import AppError, load_mine_scene
+    from .config import parse_config
+    from .sim import Simulator
+    size = _size(args.size)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            config = parse_config({"assets": {"path": f"{tmp}/assets"}}, Path(tmp) / "c.toml")
+            model, store, scene = load_mine_scene(config, Path(args.mine))
+            views = load_views(Path(args.mine), model.mine.origin)
+        except (AppError, ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.seconds > 0:
+            bindings = DefaultBindings(model, scene)
+            scene.commit()
+            bindings.apply(Simulator(model, seed=args.seed).advance(args.seconds))
+        scene.commit()
+        try:
+            r = Renderer(size, software=True if args.software else None)
+            mirror = PandaMirror(scene, r.render, store.path)
+            if args.node:
+                im = node_picture(r, mirror, args.node, banner=args.banner)
+            else:
+                if args.view != "overview" and args.view not in views:
+                    raise RenderError(f"no view {args.view!r} (overview, "
+                                      f"{', '.join(views) or 'no views.toml'})")
+                r.look(views.get(args.view) or overview(mirror))
+                im = draw_labels(r.picture(), [], banner=args.banner)
+        except RenderError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        im.save(args.out)
+        print(json.dumps({"out": args.out, "size": list(size), "renderer": r.driver,
+                          "missing_assets": sorted(mirror.failed_assets)}, ensure_ascii=False))
+        r.close()
+    return 0
+
+
+def _cmd_wall(args) -> int:
+    from streaming.wall_native import run_wall
+    grid = tuple(int(v) for v in args.grid.lower().split("x"))
+    tile = tuple(int(v) for v in args.tile.split(","))
+    return run_wall(args.server, args.group, grid, tile, token=args.token,
+                    size=_size(args.size), fullscreen=args.fullscreen, offscreen=args.offscreen,
+                    frames=args.frames, screenshot=args.screenshot, software=args.software)
+
+
+def add_parsers(sub) -> None:
+    r = sub.add_parser("render", help="render the mine offscreen (Panda3D) to a PNG")
+    r.add_argument("--mine", required=True)
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--view", help="overview, or a view of the mine folder's views.toml")
+    g.add_argument("--node", help="frame this node, label the sensors and people near it")
+    r.add_argument("--out", required=True)
+    r.add_argument("--size", default="1280x720")
+    r.add_argument("--seconds", type=float, default=30.0,
+                   help="simulated seconds of live data first (0: the model as loaded)")
+    r.add_argument("--seed", type=int, default=7)
+    r.add_argument("--banner", help="a line across the top")
+    r.add_argument("--software", action="store_true",
+                   help="Panda3D's software renderer even where OpenGL is available")
+    r.set_defaults(func=_cmd_render)
+    w = sub.add_parser("wall", help="the native wall client: one tile of a group's view")
+    w.add_argument("--server", required=True, help="ws://host:port of the twin")
+    w.add_argument("--group", required=True)
+    w.add_argument("--grid", default="1x1", help="COLSxROWS")
+    w.add_argument("--tile", default="0,0", help="X,Y from the top left")
+    w.add_argument("--token", default="minetwin-viewer")
+    w.add_argument("--size", default="1920x1080", help="this tile's pixels")
+    w.add_argument("--fullscreen", action="store_true")
+    w.add_argument("--software", action="store_true")
+    w.add_argument("--offscreen", action="store_true",
+                   help="render into a buffer, not a window (tests, headless checks)")
+    w.add_argument("--frames", type=int, help="stop after this many frames")
+    w.add_argument("--screenshot", help="save the last frame here")
+    w.set_defaults(func=_cmd_wall)
