@@ -124,6 +124,12 @@ class WallTile:
                 self.card.hide()
 
 
+def _alarms(base: str) -> list[dict]:
+    import urllib.request
+    with urllib.request.urlopen(f"{base}/api/alarms", timeout=10) as r:
+        return json.loads(r.read())["alarms"]
+
+
 def run_wall(server: str, group: str, grid, tile, *, token: str = "minetwin-viewer",
              size=(1920, 1080), fullscreen: bool = False, offscreen: bool = False,
              frames: int | None = None, screenshot: str | None = None,
@@ -151,8 +157,11 @@ def run_wall(server: str, group: str, grid, tile, *, token: str = "minetwin-view
             try:
                 r = await client.command("camera_follow", group=group)
                 log.info("wall %s: %s", group, r.message)
-            except (RuntimeError, asyncio.TimeoutError, OSError) as exc:
-                log.warning("camera_follow: %s", exc)
+                alarms = await asyncio.get_running_loop().run_in_executor(None, _alarms, base)
+                for a in alarms:                   # those raised before we connected
+                    client.alarms.setdefault(a["id"], a)
+            except (RuntimeError, asyncio.TimeoutError, OSError, ValueError) as exc:
+                log.warning("wall %s: %s", group, exc)
             while client.connected.is_set() and not stop.is_set():
                 await asyncio.sleep(0.2)
 

@@ -1,0 +1,74 @@
+"""The native wall client against the live twin: it follows its group's camera (set by an
+operator), renders its tile of the shared view from its replica, and shows active alarms
+as a banner; run offscreen so the test needs no display."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from streaming.client import StreamClient
+from tests.helpers import until
+from twin.app import TwinApp
+from twin.config import parse_config
+
+
+def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
+    (tmp_path / "drill.toml").write_text(
+        '[[event]]\ntype = "gas_outburst"\nat = "00:00:10"\nplace = "face:11901"\n')
+    config = parse_config({
+        "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
+        "alarms": {"db": str(tmp_path / "alarms.sqlite")},
+        "history": {"db": str(tmp_path / "history.sqlite")},
+        "recording": {"enabled": False}, "geology": {"enabled": False},
+        "sim": {"rate": 30.0, "scenario": str(tmp_path / "drill.toml")},
+        "server": {"audit_log": str(tmp_path / "audit.jsonl")}}, tmp_path / "c.toml")
+    app = TwinApp(config, demo_dir, port=0)
+    shot = tmp_path / "tile.png"
+    target = [float(v) for v in app.scene.world_position("equipment/shearer-11901")]
+    position = [target[0] - 60.0, target[1] - 60.0, target[2] + 50.0]
+
+    async def main():
+        stop = asyncio.Event()
+        run = asyncio.create_task(app.run(stop))
+        while app.server is None or app.server.port == 0:
+            await asyncio.sleep(0.01)
+        url = f"ws://127.0.0.1:{app.server.port}"
+        operator = StreamClient(url, "minetwin-operator")
+        cstop = asyncio.Event()
+        ctask = asyncio.create_task(operator.run(cstop))
+        await operator.connected.wait()
+        r = await operator.command("camera_set", group="north", position=position,
+                                   target=target, fov=40.0)
+        assert r.ok, r.message
+        await until(lambda: any(a.get("cleared_ms") is None and a.get("level", 0) >= 2
+                                for a in operator.alarms.values()), "an alarm", timeout=60)
+        loop = asyncio.get_running_loop()
+        wall = await loop.run_in_executor(None, lambda: subprocess.run(
+            [sys.executable, "-m", "twin.cli", "wall", "--server", url, "--group", "north",
+             "--grid", "2x1", "--tile", "1,0", "--size", "320x240", "--offscreen",
+             "--frames", "15", "--screenshot", str(shot), "--software"],
+            capture_output=True, text=True, timeout=240))
+        cstop.set()
+        stop.set()
+        await asyncio.gather(run, ctask, return_exceptions=True)
+        return wall
+
+    try:
+        wall = asyncio.run(main())
+    finally:
+        app.close()
+    assert wall.returncode == 0, wall.stderr[-3000:]
+    summary = json.loads(wall.stdout.strip().splitlines()[-1])
+    assert summary["frames"] == 15 and summary["revision"] > 0
+    assert summary["camera"] == {"position": position, "target": target, "fov": 40.0}
+    assert summary["banner"].startswith("报警 ")
+    from PIL import Image
+    img = np.asarray(Image.open(shot))
+    assert img.shape == (240, 320, 3) and img[30:].std() > 5        # the mine under the banner
+    top = img[:8].reshape(-1, 3).mean(axis=0)
+    assert top[0] > 150 and top[2] < 100                             # the banner: red/orange
