@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY, rule TEXT NOT NULL, point TEXT NOT NULL, node TEXT NOT NULL,
     grp TEXT NOT NULL, kind TEXT NOT NULL, level INTEGER NOT NULL, raised_ms INTEGER NOT NULL,
     value REAL NOT NULL, threshold REAL NOT NULL, source TEXT NOT NULL, peak REAL NOT NULL,
-    cleared_ms INTEGER, acked_ms INTEGER, acked_by TEXT, comment TEXT);
+    cleared_ms INTEGER, acked_ms INTEGER, acked_by TEXT, comment TEXT, snapshot TEXT);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL, time_ms INTEGER NOT NULL,
     action TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
@@ -60,6 +60,7 @@ class Alarm:
     acked_ms: int | None = None
     acked_by: str | None = None
     comment: str | None = None
+    snapshot: str | None = None          # the picture's file name (twin/snapshots.py)
 
     @property
     def active(self) -> bool:
@@ -81,6 +82,9 @@ class AlarmBook:
         self.db = sqlite3.connect(str(path))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(alarms)")}
+        if "snapshot" not in cols:                    # a book written before snapshots
+            self.db.execute("ALTER TABLE alarms ADD COLUMN snapshot TEXT")
         self._open: dict[tuple[str, str], Alarm] = {}     # (rule id, kind) -> active alarm
         self._unacked: dict[int, Alarm] = {}
         self._escalations: dict[int, int] = {}           # alarm id -> steps taken
@@ -191,6 +195,19 @@ class AlarmBook:
         self._reflect([a])
         return a
 
+    def attach_snapshot(self, alarm_id: int, name: str) -> Alarm | None:
+        """Record an alarm's picture; returns the updated record (None: unknown id)."""
+        with self.db:
+            cur = self.db.execute("UPDATE alarms SET snapshot=? WHERE id=?", (name, alarm_id))
+        if cur.rowcount == 0:
+            return None
+        for book in (self._open, self._unacked):
+            for k, a in list(book.items()):
+                if a.id == alarm_id:
+                    book[k] = replace(a, snapshot=name)
+        row = self.db.execute("SELECT * FROM alarms WHERE id=?", (alarm_id,)).fetchone()
+        return self._current(Alarm(*row))
+
     def escalate(self, now_ms: int) -> list[Alarm]:
         """Raise the level of active alarms nobody has acknowledged: one level for every
         ``escalate_after_s`` unacknowledged, up to 3."""
@@ -237,6 +254,10 @@ class AlarmBook:
         items = {a.id: a for a in self._open.values()}
         items.update({aid: self._current(a) for aid, a in self._unacked.items()})
         return sorted(items.values(), key=lambda a: (-a.raised_ms, -a.id))
+
+    def get(self, alarm_id: int) -> Alarm | None:
+        row = self.db.execute("SELECT * FROM alarms WHERE id=?", (alarm_id,)).fetchone()
+        return None if row is None else self._current(Alarm(*row))
 
     def history(self, since_ms: int = 0) -> list[Alarm]:
         return [Alarm(*row) for row in self.db.execute(

@@ -10,6 +10,7 @@
 | `GET /api/history/<series>?from=&to=&max_points=` | samples or min/max/mean buckets (docs/bindings.md) |
 | `GET /api/alarms` | the alarm list (active or unacknowledged) |
 | `GET /api/alarms/history?since=` | alarm records since a time |
+| `GET /api/alarms/<id>/snapshot` | the alarm's picture (PNG), once rendered |
 | `GET /api/recordings` | the recorded segments (name, size) |
 | `GET /api/geology` | the geological model's accuracy report and its latest exposure log (docs/geology.md) |
 | `GET /api/uplink` | the provincial uplink: per destination backlog, oldest undelivered age, failures (docs/uplink.md) |
@@ -57,6 +58,7 @@ class HttpApi:
     recordings: Callable[[], list] | None = None
     geology: Callable[[], dict] | None = None
     uplink: Callable[[], dict] | None = None
+    snapshot: Callable[[int], bytes] | None = None         # alarm id -> PNG (KeyError)
     viewer_dir: str | None = None                          # the built viewer's files
 
     def __call__(self, connection: Any, request: Request) -> Response | None:
@@ -102,6 +104,12 @@ class HttpApi:
         if path == "/api/alarms/history" and self.alarm_history:
             return _json(200, {"alarms": [_plain(a) for a in
                                           self.alarm_history(_int(q, "since", 0))]})
+        if path.startswith("/api/alarms/") and path.endswith("/snapshot") and self.snapshot:
+            try:
+                data = self.snapshot(int(path.split("/")[3]))
+            except (KeyError, ValueError, OSError):
+                raise _HttpError(404, f"no snapshot at {path}") from None
+            return _response(200, data, "image/png", {"Cache-Control": "max-age=86400"})
         if path == "/api/geology" and self.geology:
             return _json(200, _plain(self.geology()))
         if path == "/api/uplink":

@@ -138,6 +138,7 @@ class TwinApp:
             log.info("uplink on: %s into %s, destinations: %s", " ".join(self.uplink.types),
                      self.uplink.out, ", ".join(self.uplink.destinations) or "none (files only)")
         self._next_prune = 0
+        self._snapped: set[int] = set()
         self.observations = 0
         systems.append(self._feed_step)
         scene.commit()
@@ -150,7 +151,17 @@ class TwinApp:
                                      segment_s=rc.segment_s, keyframe_s=rc.keyframe_s,
                                      fsync_every_s=rc.fsync_every_s,
                                      retention_days=rc.retention_days)
+        self.snapshots = None
+        if config.snapshots.enabled:
+            from .snapshots import SnapshotWorker
+            sc = config.snapshots
+            self.snapshots = SnapshotWorker(scene, self.store.root, config.resolve_path(sc.folder),
+                                            (sc.width, sc.height),
+                                            software=True if sc.software else None,
+                                            min_interval_s=sc.min_interval_s)
         consumers = [self._publish]
+        if self.snapshots is not None:
+            consumers.append(self.snapshots.publish)
         if config.gateway.redis_url:
             from streaming.gateway import FramePublisher
             g = config.gateway
@@ -203,6 +214,11 @@ class TwinApp:
     # ------------------------------------------------------------------ the tick
 
     def _feed_step(self, scene, now_ms: int) -> None:
+        if self.snapshots is not None:
+            for aid, name, _ in self.snapshots.poll():
+                alarm = self.alarms.attach_snapshot(aid, name) if name else None
+                if alarm is not None:
+                    self._publish_alarm(alarm)
         batch = self.queue.drain()
         self.observations += len(batch)
         if self.geology is not None:
@@ -220,6 +236,10 @@ class TwinApp:
             self.uplink.observe(batch)
             self.uplink.alarms(changed)
         for alarm in changed:
+            if self.snapshots is not None and alarm.active and alarm.snapshot is None and \
+                    alarm.id not in self._snapped:
+                self._snapped.add(alarm.id)
+                self.snapshots.ask(alarm, now_ms, self._banner(alarm))
             self._publish_alarm(alarm)
             what = "power-off" if alarm.kind == "power_off" else "alarm"
             log.warning("%s %d %s: %s %s, value %g, threshold %g (%s)", what, alarm.id,
@@ -231,6 +251,20 @@ class TwinApp:
         if now_ms >= self._next_prune:
             self.history.prune(now_ms)
             self._next_prune = now_ms + 3_600_000
+
+    def _banner(self, alarm) -> str:
+        from zoneinfo import ZoneInfo
+        t = datetime.fromtimestamp(alarm.raised_ms / 1000, ZoneInfo(self.model.mine.time_zone))
+        what = "断电" if alarm.kind == "power_off" else f"{alarm.level}级报警"
+        quantity = alarm.rule.split("/")[1] if alarm.rule.count("/") >= 2 else alarm.rule
+        return (f"{t:%m-%d %H:%M:%S} {what} {alarm.node.split('/', 1)[-1]} {quantity} "
+                f"{alarm.value:g} (限 {alarm.threshold:g})")
+
+    def _snapshot_png(self, alarm_id: int) -> bytes:
+        a = self.alarms.get(alarm_id)
+        if a is None or not a.snapshot:
+            raise KeyError(alarm_id)
+        return (self.config.resolve_path(self.config.snapshots.folder) / a.snapshot).read_bytes()
 
     def _publish(self, cs) -> None:
         if self.recorder is not None:
@@ -311,6 +345,7 @@ class TwinApp:
                       metrics=self._metrics, recordings=self._recordings,
                       geology=self.geology.report if self.geology is not None else None,
                       uplink=self.uplink.status if self.uplink is not None else None,
+                      snapshot=self._snapshot_png if self.snapshots is not None else None,
                       viewer_dir=str(cfg.resolve_path(cfg.server.viewer_dir)))
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
@@ -469,6 +504,8 @@ class TwinApp:
                 f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
 
     def close(self) -> None:
+        if self.snapshots is not None:
+            self.snapshots.close()
         if self.uplink is not None:
             self.uplink.close()
         if self.geology is not None:

@@ -208,6 +208,19 @@ class GatewaySection:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotsSection:
+    enabled: bool = _spec(True, "true or false",
+                          doc="render a picture of each raised alarm (docs/rendering.md)")
+    folder: str = _spec("var/snapshots", "a folder path (relative to the config file)")
+    width: int = _spec(960, "pixels, 64 … 4096", lambda v: 64 <= v <= 4096)
+    height: int = _spec(540, "pixels, 64 … 4096", lambda v: 64 <= v <= 4096)
+    min_interval_s: float = _spec(60.0, "seconds, >= 0", lambda v: v >= 0,
+                                  doc="at most one picture per node this often")
+    software: bool = _spec(False, "true or false",
+                           doc="Panda3D's software renderer even where OpenGL opens")
+
+
+@dataclass(frozen=True, slots=True)
 class GeologySection:
     enabled: bool = _spec(True, "true or false",
                           doc="put the geological model in the scene and update it live")
@@ -290,6 +303,7 @@ class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
     geology: GeologySection = field(default_factory=GeologySection)
     uplink: UplinkSection = field(default_factory=UplinkSection)
+    snapshots: SnapshotsSection = field(default_factory=SnapshotsSection)
     log: LogSection = field(default_factory=LogSection)
     source: str | None = None
 

@@ -396,3 +396,15 @@ def test_the_status_bar_shows_an_uplink_that_cannot_deliver(open_page):
     assert f"积压 {backlog}" in text and "失败" in text
     assert title.startswith("province：积压") and "Connect" in title
     assert page.errors == []
+
+
+def test_an_alarm_shows_the_picture_the_server_rendered(open_page):
+    page = open_page("viewer")
+    page.page.wait_for_function(
+        "[...document.querySelectorAll('#alarms li.alarm img.snapshot')]"
+        ".some(i => i.complete && i.naturalWidth > 0)", timeout=120_000)
+    img = page.page.locator("#alarms li.alarm img.snapshot").first
+    assert img.evaluate("i => i.naturalWidth") == 960
+    href = page.page.locator("#alarms li.alarm a.snapshot").first.get_attribute("href")
+    assert href.startswith("api/alarms/") and href.endswith("/snapshot")
+    assert page.errors == []

@@ -134,6 +134,13 @@ export class AlarmPanel {
     text("age", t("alarm.age", { age: age(now - a.raised_ms) }));
     text("state", a.cleared_ms != null ? t("alarm.cleared")
       : a.acked_ms != null ? t("alarm.acked", { by: a.acked_by }) : "");
+    if (a.snapshot && !row.pic) {
+      // The picture the server rendered when the alarm rose (framed on its node).
+      const src = `api/alarms/${a.id}/snapshot`;
+      row.pic = el("a.snapshot", { href: src, target: "_blank", title: t("alarm.snapshot"),
+        onclick: (e) => e.stopPropagation() }, el("img.snapshot", { src, alt: t("alarm.snapshot") }));
+      row.li.append(row.pic);
+    }
     if (a.acked_ms != null) row.ack.remove();
     row.ack.disabled = !canAck;
     row.ack.title = canAck ? "" : t("alarm.ack.role");

@@ -1,0 +1,77 @@
+"""Alarm snapshots: a raised alarm gets its picture from the worker process while the tick
+keeps ticking; the picture is attached to the alarm record, reaches clients, and is served
+over HTTP (framed on the alarm's node, a banner saying what)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import urllib.request
+
+import numpy as np
+
+from streaming.client import StreamClient
+from tests.helpers import until
+from twin.app import TwinApp
+from twin.config import parse_config
+
+
+def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tmp_path):
+    (tmp_path / "drill.toml").write_text(
+        '[[event]]\ntype = "gas_outburst"\nat = "00:00:10"\nplace = "face:11901"\n')
+    config = parse_config({
+        "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
+        "alarms": {"db": str(tmp_path / "alarms.sqlite")},
+        "history": {"db": str(tmp_path / "history.sqlite")},
+        "recording": {"enabled": False}, "geology": {"enabled": False},
+        "sim": {"rate": 30.0, "scenario": str(tmp_path / "drill.toml")},
+        "snapshots": {"folder": str(tmp_path / "snaps"), "width": 480, "height": 270,
+                      "software": True}}, tmp_path / "c.toml")
+    app = TwinApp(config, demo_dir, port=0)
+    seen = {}
+
+    async def main():
+        stop = asyncio.Event()
+        run = asyncio.create_task(app.run(stop))
+        while app.server is None or app.server.port == 0:
+            await asyncio.sleep(0.01)
+        client = StreamClient(f"ws://127.0.0.1:{app.server.port}", "minetwin-viewer")
+        cstop = asyncio.Event()
+        ctask = asyncio.create_task(client.run(cstop))
+
+        def watch():
+            if app.snapshots.pending and "ticks_asked" not in seen:
+                seen["ticks_asked"] = app.loop.stats.ticks
+            done = [a for a in client.alarms.values() if a.get("snapshot")]
+            if done and "ticks_done" not in seen:
+                seen["ticks_done"] = app.loop.stats.ticks
+            return bool(done)
+        await until(watch, "an alarm with its snapshot", timeout=120)
+        alarm = next(a for a in client.alarms.values() if a.get("snapshot"))
+        loop = asyncio.get_running_loop()
+        png = await loop.run_in_executor(None, lambda: urllib.request.urlopen(
+            f"http://127.0.0.1:{app.server.port}/api/alarms/{alarm['id']}/snapshot",
+            timeout=10).read())
+        cstop.set()
+        stop.set()
+        await asyncio.gather(run, ctask, return_exceptions=True)
+        return alarm, png
+
+    try:
+        alarm, png = asyncio.run(main())
+        worker_pid = app.snapshots.proc.pid
+        stats = dict(app.snapshots.stats)
+    finally:
+        app.close()
+    assert worker_pid != os.getpid()                       # rendered in the worker process
+    assert seen["ticks_done"] > seen["ticks_asked"]        # the tick went on meanwhile
+    assert alarm["snapshot"] == f"alarm-{alarm['id']}.png" and stats["done"] >= 1
+    assert (tmp_path / "snaps" / alarm["snapshot"]).read_bytes() == png
+    from PIL import Image
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert img.shape == (270, 480, 3) and img[40:].std() > 5
+    assert img[:6].reshape(-1, 3).mean(axis=0)[0] > 180                # the red banner
+    from live_bindings import AlarmBook
+    book = AlarmBook(app.model, path=tmp_path / "alarms.sqlite")       # kept in the record
+    assert book.get(alarm["id"]).snapshot == alarm["snapshot"]

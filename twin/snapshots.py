@@ -1,0 +1,143 @@
+"""Alarm snapshots (docs/rendering.md): when an alarm is raised, a picture of where it
+happened — framed on the alarm's node, the sensors and people near it labelled, a banner
+saying what — attached to the alarm record, served over HTTP and shown in the viewer.
+
+The pictures are rendered in a worker **process** with its own Panda3D (the tick never waits
+and the GIL is not shared): the tick hands it the scene's changesets (wire-encoded, through
+a queue that never blocks — a snapshot at start, then each committed diff), so the worker's
+replica is the scene as it was when the alarm rose, and asks for pictures; the finished
+ones come back through another queue that the tick polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import time
+from pathlib import Path
+
+__all__ = ["SnapshotWorker"]
+
+log = logging.getLogger("minetwin.snapshots")
+
+
+def _worker(frames, results, store_root: str, out_dir: str, size, software) -> None:
+    """The worker process: a replica from the frames, a Panda3D mirror, pictures on request."""
+    from assets import AssetStore
+    from scene import Replica
+    from scene.wire import WireDecoder
+    from streaming.render import PandaMirror, Renderer, RenderError, node_picture
+    store = AssetStore(store_root)
+    replica, decoder = Replica(), WireDecoder()
+    renderer = Renderer(size, software=software)
+    results.put(("ready", renderer.driver))
+    mirror = None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    while True:
+        msg = frames.get()
+        kind = msg[0]
+        if kind == "stop":
+            break
+        if kind == "frame":
+            cs = decoder.decode(msg[1])
+            if cs.kind == "diff" and cs.base != replica.revision:
+                continue                               # (never a diff on the wrong base)
+            replica.apply(cs)
+            if mirror is None or cs.kind == "snapshot":
+                if mirror is not None:
+                    mirror.root.remove_node()
+                mirror = PandaMirror(replica.scene, renderer.render.attach_new_node("scene"),
+                                     store.path)
+            else:
+                mirror.apply(cs)
+        elif kind == "snap":
+            _, alarm_id, node, banner = msg
+            t0 = time.perf_counter()
+            try:
+                if mirror is None:
+                    raise RenderError("no scene yet")
+                name = f"alarm-{alarm_id}.png"
+                node_picture(renderer, mirror, node, banner=banner).save(out / name)
+                results.put(("done", alarm_id, name, time.perf_counter() - t0))
+            except Exception as exc:                  # a picture must never stop the worker
+                results.put(("error", alarm_id, f"{type(exc).__name__}: {exc}", 0.0))
+    renderer.close()
+
+
+class SnapshotWorker:
+    def __init__(self, scene, store_root: str | Path, out_dir: str | Path, size=(960, 540),
+                 software: bool | None = None, min_interval_s: float = 60.0,
+                 precision: int = 8):
+        from scene.wire import WireEncoder
+        self.scene = scene
+        self.out = Path(out_dir)
+        self.encoder = WireEncoder(precision)
+        ctx = mp.get_context("spawn")
+        self.frames, self.results = ctx.Queue(), ctx.Queue()
+        self.proc = ctx.Process(target=_worker, name="minetwin-snapshots", daemon=True,
+                                args=(self.frames, self.results, str(store_root), str(out_dir),
+                                      tuple(size), software))
+        self.proc.start()
+        self.frames.put(("frame", self.encoder.encode(scene.snapshot())))
+        self.min_interval_ms = int(min_interval_s * 1000)
+        self._last: dict[str, int] = {}               # node -> when its last picture was asked
+        self.pending: dict[int, float] = {}           # alarm id -> when asked (monotonic)
+        self._asks: list[tuple] = []                  # sent after the tick's own changes
+        self.driver: str | None = None
+        self.stats = {"asked": 0, "done": 0, "failed": 0, "skipped": 0, "max_s": 0.0}
+
+    def publish(self, cs) -> None:
+        """Every committed changeset (a tick consumer); never blocks."""
+        if not cs.is_empty:
+            self.frames.put(("frame", self.encoder.encode(cs)))
+        for ask in self._asks:            # after the frame: the picture shows the alarm's tick
+            self.frames.put(ask)
+        self._asks.clear()
+
+    def ask(self, alarm, now_ms: int, banner: str) -> bool:
+        """A picture for a newly raised alarm, unless its node had one within
+        ``min_interval_s`` (a flapping point must not flood the worker)."""
+        last = self._last.get(alarm.node)
+        if last is not None and now_ms - last < self.min_interval_ms:
+            self.stats["skipped"] += 1
+            return False
+        self._last[alarm.node] = now_ms
+        self.pending[alarm.id] = time.monotonic()
+        self._asks.append(("snap", alarm.id, alarm.node, banner))
+        self.stats["asked"] += 1
+        return True
+
+    def poll(self) -> list[tuple[int, str | None, str | None]]:
+        """Finished pictures: (alarm id, file name or None, error or None)."""
+        out = []
+        while True:
+            try:
+                msg = self.results.get_nowait()
+            except queue.Empty:
+                return out
+            if msg[0] == "ready":
+                self.driver = msg[1]
+                log.info("alarm snapshots rendered by %s", msg[1])
+                continue
+            _, aid, what, took = msg
+            self.pending.pop(aid, None)
+            if msg[0] == "done":
+                self.stats["done"] += 1
+                self.stats["max_s"] = max(self.stats["max_s"], took)
+                out.append((aid, what, None))
+            else:
+                self.stats["failed"] += 1
+                log.warning("alarm %d snapshot: %s", aid, what)
+                out.append((aid, None, what))
+
+    def close(self) -> None:
+        try:
+            self.frames.put(("stop",))
+            self.proc.join(timeout=10)
+        finally:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.frames.cancel_join_thread()
+            self.results.cancel_join_thread()
