@@ -1,8 +1,9 @@
 """Observation history in SQLite (WAL), with retention, and range queries downsampled for
 charts (the viewer's "last hours" of a sensor).
 
-Series: a monitoring point's numeric value (key = point code) and each numeric equipment
-parameter (key = ``<equipment id>/<param>``). Each tick's batch is one transaction.
+Series: a monitoring point's numeric value (key = point code), each numeric equipment
+parameter (key = ``<equipment id>/<param>``) and values the twin derives, such as headcounts
+(``headcount/<area code>``, ``headcount/underground``). Each tick's batch is one transaction.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ class History:
     def record(self, observations: Iterable[Observation]) -> int:
         """Store a batch (one transaction); a repeated (series, time) keeps the last value."""
         rows = list(self._rows(observations))
+        if rows:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?,?,?,?)", rows)
+        return len(rows)
+
+    def record_values(self, rows: Iterable[tuple[str, int, float]]) -> int:
+        """Store derived values (series, time, value) in one transaction."""
+        rows = [(k, int(t), float(v), 0) for k, t, v in rows]
         if rows:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?,?,?,?)", rows)

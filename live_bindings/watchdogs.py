@@ -215,6 +215,14 @@ class Watchdogs:
                                            float(a.rated_headcount), out)
         return out
 
+    def headcounts(self) -> dict[str, int]:
+        """People per area now, and ``underground`` (everyone below the shaft)."""
+        counts: dict[str, int] = {code: 0 for code in self.model.areas}
+        for area in self._card_area.values():
+            counts[area] = counts.get(area, 0) + 1
+        counts["underground"] = len(self._card_in)
+        return counts
+
     def _flag(self, key: str, name: str) -> bool:
         c = self._conds.get((key, name))
         return c is not None and c.on

@@ -139,6 +139,8 @@ class TwinApp:
                      self.uplink.out, ", ".join(self.uplink.destinations) or "none (files only)")
         self._next_prune = 0
         self._snapped: set[int] = set()
+        self._data_ms = 0                      # the newest observation's time
+        self._next_headcount = 0
         self.observations = 0
         systems.append(self._feed_step)
         scene.commit()
@@ -248,6 +250,13 @@ class TwinApp:
         for alarm in self.alarms.escalate(now_ms):
             self._publish_alarm(alarm)
         self.history.record(batch)
+        if batch:
+            self._data_ms = max(self._data_ms, max(o.time_ms for o in batch))
+        if self._data_ms and self._data_ms >= self._next_headcount:   # for reports: each minute
+            t = self._data_ms - self._data_ms % 60_000
+            self.history.record_values((f"headcount/{k}", t, n)
+                                       for k, n in self.watchdogs.headcounts().items())
+            self._next_headcount = t + 60_000
         if now_ms >= self._next_prune:
             self.history.prune(now_ms)
             self._next_prune = now_ms + 3_600_000

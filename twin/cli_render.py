@@ -8,6 +8,10 @@
     minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T]
                   [--size WxH] [--offscreen --frames N --screenshot FILE.png]
         the native wall client (streaming/wall_native.py)
+    minetwin report shift --date YYYY-MM-DD --shift N --out DIR [--config FILE] [--lang zh|en]
+                          [--no-pdf]
+        the shift report: HTML (and a PDF where Chromium is installed) from the alarm book,
+        the history and the alarm snapshots the configuration points at
 """
 
 from __future__ import annotations
@@ -101,6 +105,37 @@ def _cmd_wall(args) -> int:
                     frames=args.frames, screenshot=args.screenshot, software=args.software)
 
 
+def _cmd_report(args) -> int:
+    from datetime import date
+
+    from live_bindings import AlarmBook, History
+
+    from .cli import _load_config_or_exit
+    from .minefolder import MineDataError, load_mine
+    from .report import ReportError, build_report, shift_window, write_pdf
+    config = _load_config_or_exit(args.config)
+    try:
+        day = date.fromisoformat(args.date)
+        model = load_mine(Path(args.mine) if args.mine else config.resolve_path(config.mine.path))
+        sh = shift_window(day, args.shift, model.mine.time_zone)
+        for p in (config.resolve_path(config.alarms.db), config.resolve_path(config.history.db)):
+            if not p.exists():
+                raise ReportError(f"{p} does not exist: nothing to report from")
+        alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db))
+        history = History(config.resolve_path(config.history.db))
+        result = build_report(model, alarms, history, sh, args.out,
+                              config.resolve_path(config.snapshots.folder), args.lang)
+    except (ValueError, ReportError, MineDataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result["pdf"] = None
+    if not args.no_pdf:
+        pdf = Path(args.out) / "report.pdf"
+        result["pdf"] = str(pdf) if write_pdf(result["html"], pdf) else None
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
 def add_parsers(sub) -> None:
     r = sub.add_parser("render", help="render the mine offscreen (Panda3D) to a PNG")
     r.add_argument("--mine", required=True)
@@ -130,3 +165,14 @@ def add_parsers(sub) -> None:
     w.add_argument("--frames", type=int, help="stop after this many frames")
     w.add_argument("--screenshot", help="save the last frame here")
     w.set_defaults(func=_cmd_wall)
+    rp = sub.add_parser("report", help="reports (the shift report)")
+    rp_sub = rp.add_subparsers(dest="report_command", required=True)
+    sr = rp_sub.add_parser("shift", help="one shift: alarms with pictures, gas, people, machines")
+    sr.add_argument("--date", required=True, help="YYYY-MM-DD (the mine's local date)")
+    sr.add_argument("--shift", type=int, required=True, help="1 夜班 0–8, 2 早班 8–16, 3 中班 16–24")
+    sr.add_argument("--out", required=True)
+    sr.add_argument("--config", help="config file (its alarm book, history and snapshots)")
+    sr.add_argument("--mine", help="mine folder (default: mine.path of the config)")
+    sr.add_argument("--lang", default="zh", choices=["zh", "en"])
+    sr.add_argument("--no-pdf", action="store_true")
+    sr.set_defaults(func=_cmd_report)

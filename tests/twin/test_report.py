@@ -1,0 +1,121 @@
+"""The shift report: from an alarm book, a history and snapshots written by a simulated
+hour across a shift change (an outburst in each shift), it lists exactly the shift's alarms
+with their pictures, the key gas points' max/min/mean, headcounts by area and equipment run
+time; HTML in Chinese by default, and a PDF printed by Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+
+from twin.report import shift_window
+
+
+@pytest.fixture(scope="module")
+def hour(demo_dir, demo_model, tmp_path_factory):
+    from assets import AssetStore
+    from live_bindings import (AlarmBook, DefaultBindings, History, RuleEngine, Watchdogs,
+                               resolve_rules)
+    from streaming.render import PandaMirror, Renderer, node_picture
+    from twin.scene_build import build_scene
+    from twin.sim import Simulator
+    from twin.sim.scenarios import parse_scenario
+    tmp = tmp_path_factory.mktemp("report")
+    scenario = parse_scenario({"event": [
+        {"type": "gas_outburst", "at": "00:05:00", "place": "face:11901", "duration": 600},
+        {"type": "gas_outburst", "at": "00:40:00", "place": "face:11901", "duration": 600}]},
+        "two outbursts")
+    model = demo_model
+    store = AssetStore(tmp / "assets")
+    scene = build_scene(model, store)
+    bindings = DefaultBindings(model, scene)
+    scene.commit()
+    sim = Simulator(model, seed=3, start=datetime(2026, 11, 2, 7, 40), scenario=scenario)
+    rules = RuleEngine(resolve_rules(model), clear_hold_s=10)
+    dogs = Watchdogs(model, scene)
+    book = AlarmBook(model, path=tmp / "alarms.sqlite", scene=scene)
+    history = History(tmp / "history.sqlite")
+    r = Renderer((320, 180), software=True)
+    mirror = PandaMirror(scene, r.render, store.path)
+    (tmp / "snaps").mkdir()
+    next_minute = 0
+    for _ in range(90):                                   # 07:40 → 08:25, 30 s at a time
+        batch = sim.advance(30.0)
+        bindings.apply(batch)
+        book.observe(batch)
+        now = sim.now_ms
+        changed = book.apply(rules.evaluate(batch) + dogs.observe(batch) + dogs.tick(now))
+        history.record(batch)
+        if now >= next_minute:
+            history.record_values((f"headcount/{k}", now, n) for k, n in dogs.headcounts().items())
+            next_minute = now + 60_000
+        mirror.apply(scene.commit(now))
+        for a in changed:
+            if a.active and a.snapshot is None and not (tmp / "snaps" / f"alarm-{a.id}.png").exists():
+                node_picture(r, mirror, a.node, banner=f"报警 {a.node}").save(
+                    tmp / "snaps" / f"alarm-{a.id}.png")
+                book.attach_snapshot(a.id, f"alarm-{a.id}.png")
+    r.close()
+    book.close()
+    history.close()
+    (tmp / "c.toml").write_text(
+        f'[mine]\npath = "{demo_dir}"\n[alarms]\ndb = "alarms.sqlite"\n'
+        f'[history]\ndb = "history.sqlite"\n[snapshots]\nfolder = "snaps"\n')
+    return tmp
+
+
+def _report(tmp, shift, out, *extra):
+    r = subprocess.run([sys.executable, "-m", "twin.cli", "report", "shift", "--date",
+                        "2026-11-02", "--shift", str(shift), "--out", str(out), "--config",
+                        str(tmp / "c.toml"), *extra], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
+def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(hour, demo_model):
+    import sqlite3
+    rows = list(sqlite3.connect(hour / "alarms.sqlite").execute(
+        "SELECT id, raised_ms, snapshot FROM alarms ORDER BY raised_ms, id"))
+    early = shift_window(date(2026, 11, 2), 2, demo_model.mine.time_zone)
+    mine = [i for i, t, _ in rows if early.start_ms <= t < early.end_ms]
+    before = [i for i, t, _ in rows if t < early.start_ms]
+    assert mine and before                    # an outburst on each side of 08:00
+    rep = _report(hour, 2, hour / "out2")
+    assert rep["alarms"] == mine
+    html = (hour / "out2" / "index.html").read_text(encoding="utf-8")
+    assert "早班" in html and "本班报警" in html and f"本班报警 ({len(mine)})" in html
+    assert len(re.findall(r"<tr class='level", html)) == len(mine)
+    shots = {s for i, _, s in rows if i in mine and s}
+    assert shots and set(rep["pictures"]) == shots
+    for s in shots:
+        assert (hour / "out2" / "images" / s).read_bytes() == (hour / "snaps" / s).read_bytes()
+        assert f"images/{s}" in html
+    for img in re.findall(r"src='(images/[^']+)'", html):
+        assert (hour / "out2" / img).exists()
+    assert rep["gas_points"] >= 3 and rep["areas"] >= 2 and rep["equipment"] >= 1
+    assert "002A01" in html and "分区域人数" in html and "设备开机时间" in html
+    assert rep["pdf"] and (hour / "out2" / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    night = _report(hour, 1, hour / "out1", "--no-pdf", "--lang", "en")
+    assert night["alarms"] == before and night["pdf"] is None
+    assert "shift report" in (hour / "out1" / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_values_come_from_the_history(hour, demo_model):
+    from live_bindings import History
+    from twin.report import _run_time, _stats
+    sh = shift_window(date(2026, 11, 2), 2, demo_model.mine.time_zone)
+    h = History(hour / "history.sqlite")
+    lo, hi, mean, n = _stats(h, "002A01", sh)
+    vals = [v for (v,) in h.db.execute("SELECT value FROM samples WHERE series='002A01' AND "
+                                       "t >= ? AND t < ?", (sh.start_ms, sh.end_ms))]
+    assert (lo, hi, n) == (min(vals), max(vals), len(vals))
+    assert hi >= 1.0                                   # the outburst at 08:20
+    hours, starts = _run_time(h, "shearer-11901/running", sh)
+    assert 0 < hours <= 25 / 60 + 1e-9                 # at most 08:00 → 08:25 of data
+    with pytest.raises(ValueError, match="shift 4"):
+        shift_window(date(2026, 11, 2), 4, demo_model.mine.time_zone)
