@@ -526,3 +526,31 @@ def node_picture(renderer: Renderer, mirror: PandaMirror, nid: str, banner: str 
     xy = renderer.project([scene.world_position(n) for _, _, n, _ in near]) if near else []
     labels = [(x, y, text, color) for (x, y), (_, _, _, (text, color)) in zip(xy, near)]
     return draw_labels(img, labels[::-1], banner)        # the node's own label on top
+
+
+def thumbnail(renderer: Renderer, glb: str | Path, fov: float = 35.0):
+    """A picture of one GLB on its own (framed on its bounds, from the south-west, 30° up):
+    the asset store's thumbnails. A Pillow image."""
+    import gltf
+    from panda3d.core import NodePath
+    model = NodePath(gltf.load_model(str(glb), gltf.GltfSettings(skip_axis_conversion=True)))
+    model.reparent_to(renderer.render)
+    try:
+        b = model.get_tight_bounds()
+        if b is None:
+            raise RenderError(f"{glb}: nothing to draw")
+        lo, hi = np.array(b[0]), np.array(b[1])
+        centre = (lo + hi) / 2
+        radius = max(float(np.linalg.norm(hi - lo)) / 2, 1e-3)
+        dist = radius / math.sin(math.radians(fov) / 2) * 1.05
+        az, el = math.radians(225.0), math.radians(30.0)
+        eye = centre + dist * np.array([math.cos(el) * math.sin(az), math.cos(el) * math.cos(az),
+                                        math.sin(el)])
+        renderer.lens.set_near_far(max(dist - radius * 2, dist / 1000), dist + radius * 2)
+        renderer.look(CameraSpec(tuple(eye), tuple(centre), fov))
+        img = renderer.picture()
+    finally:
+        model.remove_node()
+        renderer.lens.set_near_far(1.0, 20000.0)
+    from PIL import Image
+    return Image.fromarray(img)

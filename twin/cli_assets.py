@@ -212,11 +212,37 @@ def _cmd_show(args) -> int:
     from assets import AssetNotFoundError
     store = _store(args)
     try:
-        print(json.dumps({"path": str(store.path(args.id)), **store.meta(args.id)},
+        thumb = store.root / "thumbs" / f"{args.id}.png"
+        print(json.dumps({"path": str(store.path(args.id)), **store.meta(args.id),
+                          "thumbnail": str(thumb) if thumb.exists() else None},
                          ensure_ascii=False, indent=1))
     except AssetNotFoundError as exc:
         return _fail(str(exc))
     return 0
+
+
+def _cmd_thumbnails(args) -> int:
+    """Render a PNG thumbnail of each GLB in the store (``thumbs/<id>.png``)."""
+    from streaming.render import RenderError, Renderer, thumbnail
+    store = _store(args)
+    ids = args.ids or [i for i in store if store.meta(i).get("media_type") == "model/gltf-binary"]
+    out = store.root / "thumbs"
+    out.mkdir(exist_ok=True)
+    try:
+        r = Renderer((args.size, args.size), software=True if args.software else None)
+    except RenderError as exc:
+        return _fail(str(exc))
+    done, failed = [], {}
+    for i in ids:
+        try:
+            thumbnail(r, store.path(i)).save(out / f"{i}.png")
+            done.append(i)
+        except Exception as exc:                     # one bad asset does not stop the rest
+            failed[i] = f"{type(exc).__name__}: {exc}"
+    r.close()
+    print(json.dumps({"thumbnails": len(done), "folder": str(out), "failed": failed,
+                      "renderer": r.driver}, ensure_ascii=False))
+    return 1 if failed else 0
 
 
 def add_parsers(sub) -> None:
@@ -287,6 +313,12 @@ def add_parsers(sub) -> None:
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_cmd_list)
 
+    th = a_sub.add_parser("thumbnails", help="PNG thumbnails of the store's meshes (Panda3D)")
+    th.add_argument("--store", required=True, help="the asset store folder")
+    th.add_argument("ids", nargs="*", help="asset ids (default: every GLB)")
+    th.add_argument("--size", type=int, default=256)
+    th.add_argument("--software", action="store_true")
+    th.set_defaults(func=_cmd_thumbnails)
     sh = a_sub.add_parser("show", help="one asset's metadata")
     sh.add_argument("id")
     common(sh, lods=False)

@@ -151,3 +151,20 @@ def test_render_command(demo_dir, tmp_path):
                           "--view", "nowhere", "--out", str(tmp_path / "x.png"), "--seconds", "0"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no view 'nowhere'" in bad.stderr
+
+
+def test_asset_thumbnails_for_the_store(live_scene):
+    scene, store = live_scene
+    ids = [scene.node("sensor/002A01").mesh.asset, scene.node("roadway/11901-return").mesh.asset]
+    r = subprocess.run([sys.executable, "-m", "twin.cli", "assets", "thumbnails", "--store",
+                        str(store.root), *ids, "--size", "96", "--software"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["thumbnails"] == 2
+    from PIL import Image
+    for i in ids:
+        im = np.asarray(Image.open(store.root / "thumbs" / f"{i}.png"))
+        assert im.shape == (96, 96, 3) and im.std() > 5
+    show = subprocess.run([sys.executable, "-m", "twin.cli", "assets", "show", "--store",
+                           str(store.root), ids[0]], capture_output=True, text=True, timeout=60)
+    assert json.loads(show.stdout)["thumbnail"].endswith(f"thumbs/{ids[0]}.png")
