@@ -208,11 +208,15 @@ class PandaMirror:
 
     def __init__(self, scene: Scene, root, asset: Callable[[str], bytes | Path | str], *,
                  hide=hidden_by_default, cache_dir: str | Path | None = None,
-                 shell_opacity: float = SHELL_OPACITY):
+                 shell_opacity: float = SHELL_OPACITY, labels: bool = False):
+        """``labels``: draw the nodes' text labels in the scene (billboards of a constant
+        size on screen — the wall client); pictures draw theirs with Pillow instead."""
         from panda3d.core import NodePath
         self.scene, self.root, self.asset = scene, root, asset
         self.hide = hide
         self.shell_opacity = shell_opacity
+        self.labels = labels
+        self._labels: dict[int, NodePath] = {}
         self.nodes: dict[int, NodePath] = {}
         self._models: dict[str, NodePath] = {}
         self._mesh_np: dict[int, NodePath] = {}
@@ -228,6 +232,7 @@ class PandaMirror:
         for np_ in self.nodes.values():
             np_.remove_node()
         self.nodes.clear()
+        self._labels.clear()
         self._mesh_np.clear()
         self._blink.clear()
         for nid in self._walk():
@@ -325,6 +330,43 @@ class PandaMirror:
             self._blink[h] = float(v.blink)
         else:
             self._blink.pop(h, None)
+        if self.labels:
+            self._label(h, None if hidden else v.label, rgb)
+
+    def _label(self, h: int, text: str | None, rgb) -> None:
+        from panda3d.core import TextNode
+        lab = self._labels.get(h)
+        if not text:
+            if lab is not None:
+                lab.remove_node()
+                del self._labels[h]
+            return
+        if lab is None:
+            tn = TextNode("label")
+            font = _panda_font()
+            if font is not None:
+                tn.set_font(font)
+            tn.set_align(TextNode.A_center)
+            tn.set_card_color(0, 0, 0, 0.6)
+            tn.set_card_as_margin(0.2, 0.2, 0.1, 0.1)
+            lab = self.nodes[h].attach_new_node(tn)
+            lab.set_billboard_point_eye()
+            lab.set_bin("fixed", 110)
+            lab.set_depth_test(False)
+            lab.set_depth_write(False)
+            lab.set_light_off()
+            lab.set_z(1.2)
+            self._labels[h] = lab
+        tn = lab.node()
+        if tn.get_text() != text:
+            tn.set_text(text)
+        tn.set_text_color(*rgb, 1)
+
+    def scale_labels(self, camera, size: float = 0.022) -> None:
+        """Keep the labels the same size on screen (``size`` × the camera distance)."""
+        for lab in self._labels.values():
+            d = lab.get_distance(camera)
+            lab.set_scale(max(d * size, 1e-3))
 
     # ------------------------------------------------------------------ updating
 
@@ -334,6 +376,7 @@ class PandaMirror:
             self.sync()
             return
         for h in cs.removed.tolist():
+            self._labels.pop(int(h), None)
             np_ = self.nodes.pop(int(h), None)
             self._mesh_np.pop(int(h), None)
             self._blink.pop(int(h), None)
@@ -366,7 +409,7 @@ class PandaMirror:
                 if int(h) in self.nodes and int(h) not in added:
                     self._mesh(int(h))
         visual: set[int] = set()
-        for name in ("color", "opacity", "visible", "emissive", "blink", "tags"):
+        for name in ("color", "opacity", "visible", "emissive", "blink", "tags", "label"):
             f = cs.fields.get(name)
             if f is not None:
                 visual.update(int(h) for h in f.handles.tolist())
@@ -443,6 +486,25 @@ def overview(mirror: PandaMirror, fov: float = 50.0, tags=("roadway", "face")) -
     el = math.radians(60.0)
     eye = centre + dist * np.array([0.0, -math.cos(el), math.sin(el)])
     return CameraSpec(tuple(map(float, eye)), tuple(map(float, centre)), fov)
+
+
+_PANDA_FONT: list = []
+
+
+def _panda_font():
+    """Noto Sans CJK for Panda3D's text (its own font has no Chinese); None if absent."""
+    if not _PANDA_FONT:
+        from panda3d.core import DynamicTextFont
+        font = None
+        for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"):
+            if Path(path).exists():
+                f = DynamicTextFont(path)
+                if f.is_valid():
+                    font = f
+                    break
+        _PANDA_FONT.append(font)
+    return _PANDA_FONT[0]
 
 
 def _font(size: int):

@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import time
-from pathlib import Path
 
 from .client import StreamClient
 from .render import CameraSpec, PandaMirror, RenderError, Renderer
@@ -52,8 +51,9 @@ class WallTile:
         return data
 
     def _overlay(self) -> None:
-        from panda3d.core import (Camera, CardMaker, DynamicTextFont, NodePath,
-                                  OrthographicLens, TextNode)
+        from panda3d.core import Camera, CardMaker, NodePath, OrthographicLens, TextNode
+
+        from .render import _panda_font
         r = self.renderer
         self.overlay = NodePath("overlay")
         self.overlay.set_depth_test(False)
@@ -71,13 +71,9 @@ class WallTile:
         self.card.set_y(1)
         self.card.set_transparency(True)
         self.text = TextNode("banner")
-        for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"):
-            if Path(path).exists():
-                font = DynamicTextFont(path)
-                if font.is_valid():
-                    self.text.set_font(font)
-                    break
+        font = _panda_font()
+        if font is not None:
+            self.text.set_font(font)
         self.text.set_text_color(1, 1, 1, 1)
         tnp = self.overlay.attach_new_node(self.text)
         aspect = r.size[0] / r.size[1]
@@ -90,7 +86,7 @@ class WallTile:
             if self.mirror is not None:
                 self.mirror.root.remove_node()
             root = self.renderer.render.attach_new_node("scene")
-            self.mirror = PandaMirror(self.client.replica.scene, root, self._asset)
+            self.mirror = PandaMirror(self.client.replica.scene, root, self._asset, labels=True)
         else:
             self.mirror.apply(cs)
 
@@ -107,6 +103,7 @@ class WallTile:
             self.renderer.look(self.camera, self.grid, self.tile)
         if self.mirror is not None:
             self.mirror.animate(time.monotonic())
+            self.mirror.scale_labels(self.renderer.camera)
         active = [a for a in self.client.alarms.values()
                   if a.get("cleared_ms") is None and a.get("level", 0) >= 2]
         text = ""

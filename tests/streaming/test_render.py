@@ -103,21 +103,28 @@ def test_the_mirror_follows_the_scenes_diffs(live_scene, tmp_path):
     s.node("box").mesh = MeshRef(asset.asset, bounds=asset.bounds)
     s.commit()
     r = Renderer((160, 90), software=True)
-    m = PandaMirror(s, r.render, store.path)
+    m = PandaMirror(s, r.render, store.path, labels=True)
     np_ = m.nodes[s.handle("box")]
     s.set_translation("box", (5.0, 6.0, 7.0))
-    s.set_visual("box", color=0xFF0000, opacity=0.5)
+    s.set_visual("box", color=0xFF0000, opacity=0.5, label="1.2% 甲烷")
     s.add("tag", parent="box", name="tag")
     m.apply(s.commit())
     assert tuple(round(v, 3) for v in np_.get_pos()) == (5.0, 6.0, 7.0)
     assert tuple(round(v, 3) for v in np_.get_color_scale()) == (1.0, 0.0, 0.0, 0.5)
     assert m.nodes[s.handle("tag")].get_parent() == np_
+    (lab,) = m._labels.values()
+    assert lab.node().get_text() == "1.2% 甲烷" and lab.get_parent() == np_
+    m.scale_labels(r.camera)
+    s.set_visual("box", label=None)
+    m.apply(s.commit())
+    assert m._labels == {}
     s.set_visual("box", visible=False, blink=2.0)
     m.apply(s.commit())
     assert np_.is_hidden()
     s.remove("tag")
     m.apply(s.commit())
     assert len(m.nodes) == 1 and np_.get_num_children() == 1     # only its mesh left
+    assert not np_.find("label")
     r.close()
 
 
