@@ -59,7 +59,8 @@ def _cmd_export(args) -> int:
             live.observe(obs)
             scene.commit()
             when = sim.local_time().replace(tzinfo=None, microsecond=0)
-            types = DEFINITIONS + REALTIME + tuple(dialect.layouts)
+            types = DEFINITIONS + REALTIME + tuple(dialect.layouts) + \
+                tuple(dialect.equipment_types())
             result = export_once(model, scene, args.out, when, dialect, types, live,
                                  encrypt_key=key, digest=args.manifest, sign_key=sign)
     except (AppError, UplinkError, SecurityError, OSError) as exc:

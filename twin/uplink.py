@@ -6,9 +6,9 @@ dialect, each one checked by our own ingest before it may leave: written under a
 name, renamed only when complete and clean; a failing file is held back with its problems
 beside it, never handed on. docs/uplink.md.
 
-The outbox and its destinations: twin/outbox.py; the running service: twin/uplink_service.py;
-SM4/SM3/SM2: twin/uplink_security.py. Not here: key equipment (MT/T 1201.2), whose point
-definitions and record layouts REFERENCE.md does not give.
+Key equipment (MT/T 1201.2) in the file types and layouts a dialect declares:
+twin/uplink_equipment.py. The outbox and its destinations: twin/outbox.py; the running
+service: twin/uplink_service.py; SM4/SM3/SM2: twin/uplink_security.py.
 """
 
 from __future__ import annotations
@@ -44,6 +44,25 @@ class Dialect:
     #: Record layouts of the types REFERENCE.md leaves open (TJSJ, YCBJ, RYCS, RYCY): the
     #: province's field order, from the names in uplink_live.LAYOUT_FIELDS.
     layouts: dict = field(default_factory=dict)
+    #: Key equipment (MT/T 1201.2): per system its file type names and layouts
+    #: (twin/uplink_equipment.py); parsed into KeySystem records by load().
+    key_equipment: dict = field(default_factory=dict)
+
+    def equipment_types(self) -> dict[str, tuple[str, object]]:
+        """{file type: ("definition" | "realtime", KeySystem)} of the declared systems."""
+        out = {}
+        for ks in self.key_equipment.values():
+            out[ks.definition_type] = ("definition", ks)
+            out[ks.realtime_type] = ("realtime", ks)
+        return out
+
+    def layout_of(self, ftype: str) -> tuple[str, ...] | None:
+        if ftype in self.layouts:
+            return tuple(self.layouts[ftype])
+        kind, ks = self.equipment_types().get(ftype, (None, None))
+        if ks is None:
+            return None
+        return ks.definition_layout if kind == "definition" else ks.realtime_layout
 
     @classmethod
     def load(cls, path: str | Path) -> "Dialect":
@@ -55,8 +74,16 @@ class Dialect:
         bad = sorted(set(doc) - set(known))
         if bad:
             raise UplinkError(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+        from .uplink_equipment import parse_key_equipment
+        try:
+            doc["key_equipment"] = parse_key_equipment(doc.get("key_equipment", {}), str(path))
+        except ValueError as exc:
+            raise UplinkError(str(exc)) from None
         d = cls(**doc)
         _check_layouts(d.layouts, path)
+        clash = set(d.equipment_types()) & set(DEFINITIONS + REALTIME + LAYOUT_TYPES)
+        if clash:
+            raise UplinkError(f"{path}: key_equipment file types {sorted(clash)} are taken")
         for k in ("field_sep", "record_end", "file_end"):
             if not getattr(d, k):
                 raise UplinkError(f"{path}: {k} must not be empty")
@@ -206,7 +233,7 @@ def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: 
         when = datetime.strptime(header[2], dialect.time_format)
     except (IndexError, ValueError):
         return [f"{name}: header time {header[2:3]} does not read as {dialect.time_format}"]
-    if ftype in LAYOUT_TYPES:
+    if ftype in LAYOUT_TYPES or ftype in dialect.equipment_types():
         return _layout_check(ftype, name, records[1:], dialect)
     std_records = []
     for r in records[1:]:
@@ -235,7 +262,7 @@ def _layout_check(ftype: str, name: str, records: list[list[str]], dialect: Dial
                   ) -> list[str]:
     """A declared-layout file (no ingest decodes these): field counts and times."""
     from .uplink_live import TIME_FIELDS
-    layout = dialect.layouts.get(ftype)
+    layout = dialect.layout_of(ftype)
     if not layout:
         return [f"{name}: the dialect declares no {ftype} layout"]
     problems = []
@@ -245,7 +272,7 @@ def _layout_check(ftype: str, name: str, records: list[list[str]], dialect: Dial
                             f"{len(layout)}")
             continue
         for f, v in zip(layout, r):
-            if f in TIME_FIELDS and v:
+            if (f in TIME_FIELDS or f == "time") and v:
                 try:
                     datetime.strptime(v, dialect.time_format)
                 except ValueError:
@@ -272,10 +299,19 @@ def build_files(model, scene, when: datetime, dialect: Dialect = STANDARD,
         if "TJSJ" in types:
             live.close_windows(now_ms)
             pending["TJSJ"] = live.take_stats()
+    eq_types = dialect.equipment_types()
+    eq_rows: dict[str, list[list[str]]] = {}
+    if set(types) & set(eq_types):
+        from .uplink_equipment import equipment_rows
+        systems = {ks.system: ks for _, ks in eq_types.values()}
+        for kind in ("definition", "realtime"):
+            eq_rows.update(equipment_rows(model, scene, systems, stamp, kind))
     files = []
     for ftype in types:
         extra = None
-        if ftype in defs:
+        if ftype in eq_rows:
+            rows = eq_rows[ftype]
+        elif ftype in defs:
             rows, extra = defs[ftype]
         elif ftype in rt:
             rows = rt[ftype]

@@ -34,9 +34,13 @@ class UplinkService:
         from .uplink_security import load_key, load_sm2_key
         self.model, self.scene, self.cfg = model, scene, cfg
         self.dialect = Dialect.load(resolve(cfg.dialect)) if cfg.dialect else STANDARD
+        eq = self.dialect.equipment_types()
         self.types = tuple(t.strip() for t in cfg.types.split(",") if t.strip()) or \
-            DEFINITIONS + REALTIME + tuple(t for t in LAYOUT_TYPES if t in self.dialect.layouts)
-        known = DEFINITIONS + REALTIME + LAYOUT_TYPES
+            DEFINITIONS + REALTIME + tuple(t for t in LAYOUT_TYPES if t in self.dialect.layouts) \
+            + tuple(eq)
+        self._eq_defs = tuple(t for t, (k, _) in eq.items() if k == "definition")
+        self._eq_rt = tuple(t for t, (k, _) in eq.items() if k == "realtime")
+        known = DEFINITIONS + REALTIME + LAYOUT_TYPES + tuple(eq)
         bad = [t for t in self.types if t not in known]
         if bad:
             raise UplinkError(f"uplink.types: {bad} are not types we export ({', '.join(known)})")
@@ -88,16 +92,21 @@ class UplinkService:
     def due(self, now_ms: int) -> tuple[str, ...]:
         """The types due at scene time ``now_ms`` (and the schedule moved on)."""
         types = []
-        defs = [t for t in self.types if t in DEFINITIONS]
+        defs = [t for t in self.types if t in DEFINITIONS or t in self._eq_defs]
         if defs:
-            digest = hashlib.sha256(repr(sorted(
-                (k, v) for k, v in definition_rows(self.model).items())).encode()).hexdigest()
+            state = sorted((k, v) for k, v in definition_rows(self.model).items())
+            if self._eq_defs:       # key-equipment points appear as the machines report
+                from .uplink_equipment import equipment_rows
+                systems = {ks.system: ks for _, ks in self.dialect.equipment_types().values()}
+                state.append(equipment_rows(self.model, self.scene, systems, "", "definition"))
+            digest = hashlib.sha256(repr(state).encode()).hexdigest()
             if digest != self._defs_digest:
                 self._defs_digest = digest
                 types += defs
         if now_ms >= self._next_realtime:
             self._next_realtime = now_ms + int(self.cfg.realtime_every_s * 1000)
-            types += [t for t in self.types if t in REALTIME or t in ("YCBJ", "RYCS", "RYCY")]
+            types += [t for t in self.types
+                      if t in REALTIME or t in ("YCBJ", "RYCS", "RYCY") or t in self._eq_rt]
         if "TJSJ" in self.types and now_ms >= self._next_stats:
             w = int(self.cfg.stats_every_s * 1000)
             self._next_stats = now_ms - now_ms % w + w

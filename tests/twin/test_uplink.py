@@ -140,3 +140,54 @@ def test_uplink_export_command(demo_dir, tmp_path):
                         str(demo_dir), "--out", str(tmp_path / "x")], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 2 and "--once" in r.stderr
+
+
+KEY_EQUIPMENT = '''
+[key_equipment.TF]
+kinds = ["main_fan"]
+definition_type = "TFDY"
+realtime_type = "TFSS"
+definition_layout = ["point", "system", "equipment", "equipment_name", "param", "unit", "x", "y", "z", "time"]
+realtime_layout = ["point", "value", "unit", "running", "time"]
+[key_equipment.PS]
+kinds = ["pump"]
+definition_type = "PSDY"
+realtime_type = "PSSS"
+definition_layout = ["point", "equipment", "param", "unit", "time"]
+realtime_layout = ["point", "value", "time"]
+'''
+
+
+def test_key_equipment_files_in_a_declared_layout(demo_model, live, tmp_path):
+    from twin.uplink import build_files, write_checked
+    (tmp_path / "d.toml").write_text(KEY_EQUIPMENT)
+    d = Dialect.load(tmp_path / "d.toml")
+    files = build_files(demo_model, live, WHEN, d, ("TFDY", "TFSS", "PSDY", "PSSS"))
+    r = write_checked(files, tmp_path / "out", demo_model, WHEN, d)
+    assert r["held"] == {} and len(r["written"]) == 4
+    recs = {n.split("_")[1]: split_records((tmp_path / "out" / n).read_bytes(), d)[1:]
+            for n in r["written"]}
+    fans = sorted(e.id for e in demo_model.equipment.values() if e.kind == "main_fan")
+    expected = [(f, k[len("live_"):]) for f in fans
+                for k in sorted(live.node(f"equipment/{f}").properties) if k.startswith("live_")]
+    assert [(x[2], x[4]) for x in recs["TFDY"]] == expected and len(expected) >= 3
+    assert [x[0] for x in recs["TFDY"]] == [x[0] for x in recs["TFSS"]]      # one point each
+    assert len({x[0] for x in recs["TFDY"]}) == len(expected)
+    for (fan, param), rt in zip(expected, recs["TFSS"]):
+        v = live.node(f"equipment/{fan}").properties[f"live_{param}"].value
+        assert rt[1] == (("1" if v else "0") if isinstance(v, bool) else f"{v:g}")
+        run = live.node(f"equipment/{fan}").properties["live_running"].value
+        assert rt[3] == ("1" if run else "0") and rt[4] == "2026-11-02 09:00:30"
+    ox, oy, _ = demo_model.mine.origin
+    e = demo_model.equipment[fans[0]]
+    assert float(recs["TFDY"][0][6]) == pytest.approx(e.position[0] + ox)
+    assert {x[1] for x in recs["PSDY"]} == {e.id for e in demo_model.equipment.values()
+                                            if e.kind == "pump"}
+    for text, msg in (('[key_equipment.ZZ]\nkinds = ["x"]\n', "no such system"),
+                      (KEY_EQUIPMENT.replace('"param", "unit", "time"]', '"param", "colour"]'),
+                       "definition_layout is a list"),
+                      (KEY_EQUIPMENT.replace('realtime_type = "PSSS"', 'realtime_type = "CDSS"'),
+                       "taken")):
+        (tmp_path / "bad.toml").write_text(text)
+        with pytest.raises(UplinkError, match=msg):
+            Dialect.load(tmp_path / "bad.toml")
