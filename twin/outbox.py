@@ -196,6 +196,9 @@ class HttpsDestination:
                         if not (200 <= r.status < 300 or r.status == 409):
                             raise DeliveryError(f"HTTP {r.status} for {name}: {text}")
                     confirm(seq)
+        except aiohttp.ClientConnectorError as exc:   # (its text names an SSL context object)
+            raise DeliveryError(f"ClientConnectorError: cannot connect to {exc.host}:{exc.port}: "
+                                f"{exc.os_error}") from None
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 

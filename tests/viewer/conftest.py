@@ -81,6 +81,8 @@ outbox = {json.dumps(str(tmp / "uplink.sqlite"))}
 destinations = {json.dumps(str(tmp / "dest.toml"))}
 realtime_every_s = 600.0
 send_every_s = 1.0
+[snapshots]
+software = true           # one thread: leave the cores to the browsers' software WebGL
 """)
     exe = Path(sys.executable).with_name("minetwin")
     log = open(tmp / "serve.log", "wb")
@@ -125,6 +127,9 @@ class Page:
 
     def __init__(self, browser, url: str, size=(1280, 800)):
         self.context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        # Bounds for a hung page, not timing assertions: two cores shared by software WebGL,
+        # the twin and its workers can make a page slow to load.
+        self.context.set_default_timeout(90_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)

@@ -109,12 +109,12 @@ def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(op
     operator.page.fill("#ack-dialog textarea", "已通知撤人")
     operator.page.click("#ack-dialog button.send")
     viewer.page.wait_for_function("id => window.minetwin.conn.alarms.get(id)?.acked_ms != null",
-                                  arg=alarm, timeout=30_000)
+                                  arg=alarm, timeout=60_000)
     record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
     if record["cleared_ms"] is None:          # still active: shown acknowledged, by whom
         state = viewer.page.locator(f"#alarms li.alarm.acked[data-alarm='{alarm}'] .state")
         try:
-            state.wait_for(timeout=30_000)
+            state.wait_for(timeout=60_000)
             assert "operator" in state.inner_text()
         except Exception:                     # it cleared meanwhile and left the list
             record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
@@ -149,7 +149,7 @@ def test_clicking_a_sensor_opens_its_details_with_a_chart(open_page):
     page.page.mouse.click(at["x"], at["y"])
     page.page.wait_for_function(
         "id => document.querySelector('#inspect td.id')?.textContent === id", arg=sensor)
-    page.page.wait_for_selector("#inspect .chart canvas", timeout=30_000)
+    page.page.wait_for_selector("#inspect .chart canvas", timeout=60_000)
     assert int(page.page.get_attribute("#inspect .chart", "data-points")) > 0
     props = page.page.eval_on_selector_all("#inspect tr.prop", "e => e.map(x => x.dataset.prop)")
     assert "point_code" in props and "ch4_alarm_upper" in props
@@ -170,7 +170,7 @@ def test_search_finds_a_sensor_by_its_code_and_headcounts_show(open_page):
       const n = [...window.minetwin.replica.nodes.values()]
         .filter(n => n.tags.includes('person') && n.props.get('underground')).length;
       return n > 0 && document.querySelector('#headcount .total').textContent === `井下合计 ${n} 人`;
-    }""", timeout=30_000)
+    }""", timeout=60_000)
     assert page.page.locator("#headcount tr[data-area]").count() == page.js(
         "[...window.minetwin.replica.nodes.values()].filter(n => n.tags.includes('area')).length")
     assert page.errors == []
@@ -197,7 +197,7 @@ def test_a_replay_seek_changes_the_scene_and_leaving_returns_live(open_page):
     page.js("""t => { const s = document.querySelector('#replay .replay-seek');
                      s.value = t; s.dispatchEvent(new Event('change')); }""", last)
     page.page.wait_for_function("t => window.minetwin.replica.time >= t - 1000", arg=last,
-                                timeout=30_000)
+                                timeout=60_000)
     after, after_t = page.js("[window.minetwin.replica.toJSON(), window.minetwin.replica.time]")
     assert after_t - before_t > 2000
     moved = [i for i, n in after["nodes"].items() if i.startswith("person/") and
@@ -267,7 +267,7 @@ def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, d
     page.page.wait_for_function(
         "loc => { const b = document.querySelector('#banner');"
         "         return b && !b.classList.contains('hidden') && b.textContent.includes(loc); }",
-        arg=sensor.location, timeout=30_000)
+        arg=sensor.location, timeout=60_000)
     assert page.js("document.body.classList.contains('flash')")
     # The simulator's next (later) reading may clear it at once: cleared but unacknowledged,
     # it stays in the list until an operator acknowledges it.
@@ -292,7 +292,7 @@ def test_the_viewer_reconnects_and_resumes_by_itself(open_page):
                                 " || window.minetwin.conn.state === 'live'")
     page.page.wait_for_function(
         "r => window.minetwin.conn.state === 'live' && window.minetwin.replica.revision > r",
-        arg=revision, timeout=30_000)
+        arg=revision, timeout=60_000)
     # resumed from its revision with a catch-up diff, not a new snapshot
     assert page.js("window.minetwin.conn.snapshots") == snapshots
     assert page.errors == []
@@ -311,7 +311,7 @@ def test_an_operator_drives_a_wall_group_from_the_panel(open_page):
     tile.page.wait_for_function(
         """p => { const c = window.minetwin.view.cameraState();
                   return Math.hypot(...c.position.map((v, i) => v - p[i])) < 0.01; }""",
-        arg=want, timeout=30_000)
+        arg=want, timeout=60_000)
     assert operator.errors == [] and tile.errors == []
 
 
@@ -379,7 +379,7 @@ def test_camera_tools_exaggeration_section_plane_measure_and_a_wall_tour(open_pa
         tile.page.wait_for_function(
             """p => { const c = window.minetwin.view.cameraState();
                       return Math.hypot(...c.position.map((v, i) => v - p[i])) < 0.01; }""",
-            arg=want, timeout=30_000)
+            arg=want, timeout=60_000)
     page.page.click("#wall .wall-stop")
     assert page.errors == [] and tile.errors == []
 
