@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 import tempfile
@@ -97,13 +98,17 @@ def main() -> None:
         took = time.perf_counter() - t
         server.close()
         await server.wait_closed()
-        https = await _https_server(tmp)
+        from tests.twin.test_outbox import _Https      # the tests' HTTPS endpoint
+        https = _Https(tmp)
+        await https.start()
+        os.environ["BENCH_TOKEN"] = "s3cret"
         t = time.perf_counter()
-        r2 = await drain(box, "city", HttpsDestination(f"https://127.0.0.1:{https[1]}/upload",
-                                                       ca_file=str(tmp / "cert.pem")))
+        r2 = await drain(box, "city", HttpsDestination(f"https://127.0.0.1:{https.port}/upload",
+                                                       ca_file=str(tmp / "cert.pem"),
+                                                       token="env:BENCH_TOKEN"))
         took2 = time.perf_counter() - t
-        await https[0].cleanup()
-        assert r2["error"] is None and len(https[2]) == len(files), r2
+        await https.stop()
+        assert r2["error"] is None and len(https.stored) == len(files), r2
         return r, took, box.status()["province"], took2
     r, t_drain, status, t_https = asyncio.run(run())
     assert r["error"] is None and status["backlog"] == 0, (r, status)
@@ -114,49 +119,6 @@ def main() -> None:
           f"**{t_drain:.2f} s**: {len(files) / t_drain:.0f} files/s, {size / 1e6 / t_drain:.2f} MB/s |")
     print(f"| the same backlog to a local HTTPS endpoint (one POST per file, TLS) | "
           f"**{t_https:.2f} s**: {len(files) / t_https:.0f} files/s |")
-
-
-async def _https_server(tmp: Path):
-    """An aiohttp HTTPS endpoint storing each POST (a self-signed certificate)."""
-    import datetime as dt
-    import ipaddress
-    import ssl
-
-    from aiohttp import web
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(
-                ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
-    stored = {}
-
-    async def upload(request):
-        stored[request.headers["X-File-Name"]] = await request.read()
-        return web.Response(status=201)
-    app = web.Application()
-    app.router.add_post("/upload", upload)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ctx).start()
-    return runner, port, stored
 
 
 if __name__ == "__main__":

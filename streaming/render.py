@@ -386,34 +386,20 @@ class PandaMirror:
         for h in cs.added.tolist():               # parents are added before their children
             if int(h) not in self.nodes:
                 self._add(int(h))
-        moved: set[int] = set()
-        for name in ("t", "r", "s"):
-            f = cs.fields.get(name)
-            if f is not None:
-                moved.update(int(h) for h in f.handles.tolist())
-        for h in moved - added:
+        for h in _handles(cs, ("t", "r", "s")) - added:
             if h in self.nodes:
                 self._transform(h)
-        f = cs.fields.get("parent")
-        if f is not None:
-            for h in f.handles.tolist():
-                h = int(h)
-                if h in self.nodes and h not in added:
-                    parent = self.scene.node(h).parent
-                    pnp = self.nodes.get(self.scene.handle(parent), self.root) if parent else self.root
-                    self.nodes[h].wrt_reparent_to(pnp)
-                    self._transform(h)
-        f = cs.fields.get("mesh")
-        if f is not None:
-            for h in f.handles.tolist():
-                if int(h) in self.nodes and int(h) not in added:
-                    self._mesh(int(h))
-        visual: set[int] = set()
-        for name in ("color", "opacity", "visible", "emissive", "blink", "tags", "label"):
-            f = cs.fields.get(name)
-            if f is not None:
-                visual.update(int(h) for h in f.handles.tolist())
-        for h in visual - added:
+        for h in _handles(cs, ("parent",)):
+            if h in self.nodes and h not in added:
+                parent = self.scene.node(h).parent
+                pnp = self.nodes.get(self.scene.handle(parent), self.root) if parent else self.root
+                self.nodes[h].wrt_reparent_to(pnp)
+                self._transform(h)
+        for h in _handles(cs, ("mesh",)) - added:
+            if h in self.nodes:
+                self._mesh(h)
+        for h in _handles(cs, ("color", "opacity", "visible", "emissive", "blink", "tags",
+                               "label")) - added:
             if h in self.nodes:
                 self._visual(h)
 
@@ -455,6 +441,16 @@ class PandaMirror:
         return w[:, :3].min(axis=0), w[:, :3].max(axis=0)
 
 
+def _handles(cs: Changeset, names) -> set[int]:
+    """The nodes a changeset changes in any of the fields ``names``."""
+    out: set[int] = set()
+    for name in names:
+        f = cs.fields.get(name)
+        if f is not None:
+            out.update(int(h) for h in f.handles.tolist())
+    return out
+
+
 def frame_node(mirror: PandaMirror, nid: str, fov: float = 50.0, margin_m: float = 25.0,
                azimuth_deg: float = 210.0, elevation_deg: float = 40.0) -> CameraSpec:
     """A camera looking at a node's centre from above and to one side, far enough back for
@@ -488,6 +484,16 @@ def overview(mirror: PandaMirror, fov: float = 50.0, tags=("roadway", "face")) -
     return CameraSpec(tuple(map(float, eye)), tuple(map(float, centre)), fov)
 
 
+#: CJK fonts, first found wins (Debian: fonts-noto-cjk; fonts-wqy-microhei).
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def cjk_font_path() -> str | None:
+    return next((p for p in CJK_FONTS if Path(p).exists()), None)
+
+
 _PANDA_FONT: list = []
 
 
@@ -495,27 +501,18 @@ def _panda_font():
     """Noto Sans CJK for Panda3D's text (its own font has no Chinese); None if absent."""
     if not _PANDA_FONT:
         from panda3d.core import DynamicTextFont
-        font = None
-        for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"):
-            if Path(path).exists():
-                f = DynamicTextFont(path)
-                if f.is_valid():
-                    font = f
-                    break
+        path = cjk_font_path()
+        font = DynamicTextFont(path) if path else None
+        if font is not None and not font.is_valid():
+            font = None
         _PANDA_FONT.append(font)
     return _PANDA_FONT[0]
 
 
 def _font(size: int):
     from PIL import ImageFont
-    for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                 "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                 "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
-        if Path(path).exists():
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default()
+    path = cjk_font_path() or "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    return ImageFont.truetype(path, size) if Path(path).exists() else ImageFont.load_default()
 
 
 def draw_labels(img: np.ndarray, labels: list[tuple[float, float, str, int]],

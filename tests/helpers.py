@@ -17,3 +17,19 @@ async def until(cond, what: str, timeout: float = 30.0) -> None:
         await asyncio.wait_for(poll(), timeout)
     except asyncio.TimeoutError:
         pytest.fail(f"gave up waiting for {what}")
+
+
+def app_config(demo_dir, tmp_path, **sections):
+    """A configuration for a TwinApp on the demo mine whose files all live in ``tmp_path``
+    (the geology and the recording off unless a section turns them on); ``sections`` are
+    merged over it, section by section."""
+    from twin.config import parse_config
+    base = {"mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
+            "alarms": {"db": str(tmp_path / "alarms.sqlite")},
+            "history": {"db": str(tmp_path / "history.sqlite")},
+            "recording": {"enabled": False}, "geology": {"enabled": False},
+            "server": {"audit_log": str(tmp_path / "audit.jsonl")},
+            "snapshots": {"folder": str(tmp_path / "snapshots")}}
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    return parse_config(base, tmp_path / "c.toml")

@@ -277,6 +277,18 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
     return 1 if any_rejected else 0
 
 
+def serve_arguments(p: argparse.ArgumentParser, func=None) -> None:
+    """The options of ``serve`` (``uplink run`` takes the same)."""
+    p.add_argument("--config", help="config file (default: the repo's config.toml)")
+    p.add_argument("--mine", help="mine folder (default: mine.path of the config)")
+    p.add_argument("--host", help="listen address (default: server.host)")
+    p.add_argument("--port", type=int, help="listen port (default: server.port)")
+    p.add_argument("--ticks", type=int, help="stop after this many ticks")
+    p.add_argument("--import", dest="import_file", help="a glTF/GLB to add to the scene")
+    p.add_argument("--no-sim", action="store_true", help="do not run the simulator")
+    p.set_defaults(func=func or _cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="minetwin", description="MineTwin transparent-mine twin")
     sub = p.add_subparsers(dest="command", required=True)
@@ -287,15 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="config file (default: the repo's config.toml)")
     check.set_defaults(func=_cmd_config_check)
 
-    serve = sub.add_parser("serve", help="load the mine and run the twin")
-    serve.add_argument("--config", help="config file (default: the repo's config.toml)")
-    serve.add_argument("--mine", help="mine folder (default: mine.path of the config)")
-    serve.add_argument("--host", help="listen address (default: server.host)")
-    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
-    serve.add_argument("--ticks", type=int, help="stop after this many ticks")
-    serve.add_argument("--import", dest="import_file", help="a glTF/GLB to add to the scene")
-    serve.add_argument("--no-sim", action="store_true", help="do not run the simulator")
-    serve.set_defaults(func=_cmd_serve)
+    serve_arguments(sub.add_parser("serve", help="load the mine and run the twin"))
 
     gw = sub.add_parser("gateway", help="serve clients from the twin's Redis stream")
     gw.add_argument("--config", help="config file (default: the repo's config.toml)")

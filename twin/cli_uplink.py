@@ -172,14 +172,9 @@ def add_parsers(sub) -> None:
     g.add_argument("--out", required=True)
     g.add_argument("--format", help="the gas database's table format (TOML, docs/uplink.md)")
     g.set_defaults(func=_cmd_gas)
-    r = u_sub.add_parser("run", help="run the twin with the uplink on (exporter + outbox)")
-    r.add_argument("--config", help="config file (default: the repo's config.toml)")
-    r.add_argument("--mine", help="mine folder (default: mine.path of the config)")
-    r.add_argument("--host", help="listen address (default: server.host)")
-    r.add_argument("--port", type=int, help="listen port (default: server.port)")
-    r.add_argument("--ticks", type=int, help="stop after this many ticks")
-    r.add_argument("--no-sim", action="store_true", help="do not run the simulator")
-    r.set_defaults(func=_cmd_run, import_file=None)
+    from .cli import serve_arguments
+    serve_arguments(u_sub.add_parser("run", help="run the twin with the uplink on "
+                                                 "(exporter + outbox)"), _cmd_run)
     st = u_sub.add_parser("status", help="the outbox and the held files")
     st.add_argument("--config", help="config file (default: the repo's config.toml)")
     st.add_argument("--json", action="store_true")

@@ -80,12 +80,13 @@ def shift_window(day: date, number: int, tz: str, shifts=SHIFTS) -> Shift:
 
 def _cjk_font():
     from matplotlib import font_manager
-    for p in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-              "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"):
-        if Path(p).exists():
-            font_manager.fontManager.addfont(p)
-            return font_manager.FontProperties(fname=p).get_name()
-    return None
+
+    from streaming.render import cjk_font_path
+    path = cjk_font_path()
+    if path is None:
+        return None
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
 
 
 def _chart(path: Path, series: list[tuple[str, list]], ylabel: str, sh: Shift, zone,

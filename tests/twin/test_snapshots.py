@@ -12,22 +12,17 @@ import urllib.request
 import numpy as np
 
 from streaming.client import StreamClient
-from tests.helpers import until
+from tests.helpers import app_config, until
 from twin.app import TwinApp
-from twin.config import parse_config
 
 
 def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tmp_path):
     (tmp_path / "drill.toml").write_text(
         '[[event]]\ntype = "gas_outburst"\nat = "00:00:10"\nplace = "face:11901"\n')
-    config = parse_config({
-        "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
-        "alarms": {"db": str(tmp_path / "alarms.sqlite")},
-        "history": {"db": str(tmp_path / "history.sqlite")},
-        "recording": {"enabled": False}, "geology": {"enabled": False},
-        "sim": {"rate": 30.0, "scenario": str(tmp_path / "drill.toml")},
-        "snapshots": {"folder": str(tmp_path / "snaps"), "width": 480, "height": 270,
-                      "software": True}}, tmp_path / "c.toml")
+    config = app_config(demo_dir, tmp_path,
+                        sim={"rate": 30.0, "scenario": str(tmp_path / "drill.toml")},
+                        snapshots={"folder": str(tmp_path / "snaps"), "width": 480,
+                                   "height": 270, "software": True})
     app = TwinApp(config, demo_dir, port=0)
     seen = {}
 

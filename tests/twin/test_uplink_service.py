@@ -11,10 +11,9 @@ import json
 import sqlite3
 import urllib.request
 
-from tests.helpers import until
+from tests.helpers import app_config, until
 from tests.twin.test_outbox import _Https, _Server
 from twin.app import TwinApp
-from twin.config import parse_config
 
 
 def _get(port, path):
@@ -44,16 +43,11 @@ def test_the_running_twin_delivers_every_set_once_through_an_outage(demo_dir, tm
         f'[[destination]]\nname = "city"\nkind = "https"\n'
         f'url = "https://127.0.0.1:{https.port}/upload"\nca_file = "{tmp_path / "cert.pem"}"\n'
         f'token = "env:CITY_TOKEN"\n')
-    config = parse_config({
-        "mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
-        "alarms": {"db": str(tmp_path / "alarms.sqlite")},
-        "history": {"db": str(tmp_path / "history.sqlite")},
-        "recording": {"enabled": False}, "geology": {"enabled": False},
-        "sim": {"rate": 60.0}, "tick": {"rate_hz": 20.0},
-        "uplink": {"enabled": True, "out": str(tmp_path / "out"),
-                   "outbox": str(tmp_path / "outbox.sqlite"),
-                   "destinations": str(tmp_path / "dest.toml"), "send_every_s": 0.2}},
-        tmp_path / "c.toml")
+    config = app_config(demo_dir, tmp_path, sim={"rate": 60.0}, tick={"rate_hz": 20.0},
+                        uplink={"enabled": True, "out": str(tmp_path / "out"),
+                                "outbox": str(tmp_path / "outbox.sqlite"),
+                                "destinations": str(tmp_path / "dest.toml"),
+                                "send_every_s": 0.2})
     app = TwinApp(config, demo_dir, port=0)
 
     def cdss_at_province():
