@@ -33,3 +33,13 @@ def app_config(demo_dir, tmp_path, **sections):
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}
     return parse_config(base, tmp_path / "c.toml")
+
+
+async def start_app(app, stop: asyncio.Event):
+    """Run a TwinApp until ``stop``; returns (its task, its ws:// URL) once it listens."""
+    task = asyncio.create_task(app.run(stop))
+    while app.server is None or app.server.port == 0:
+        if task.done():
+            task.result()                 # (raises what stopped it)
+        await asyncio.sleep(0.01)
+    return task, f"ws://127.0.0.1:{app.server.port}"

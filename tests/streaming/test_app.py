@@ -5,7 +5,7 @@ import asyncio
 
 
 from streaming.client import StreamClient
-from tests.helpers import until
+from tests.helpers import start_app, until
 from twin.app import TwinApp
 from twin.config import parse_config
 
@@ -25,10 +25,7 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
 
     async def main():
         stop = asyncio.Event()
-        run = asyncio.create_task(app.run(stop))
-        while app.server is None or app.server.port == 0:
-            await asyncio.sleep(0.01)
-        url = f"ws://127.0.0.1:{app.server.port}"
+        run, url = await start_app(app, stop)
         viewer = StreamClient(url, "minetwin-viewer")
         operator = StreamClient(url, "minetwin-operator")
         client_stop = asyncio.Event()

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from streaming.client import StreamClient
-from tests.helpers import app_config, until
+from tests.helpers import app_config, start_app, until
 from twin.app import TwinApp
 
 
@@ -28,10 +28,7 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
 
     async def main():
         stop = asyncio.Event()
-        run = asyncio.create_task(app.run(stop))
-        while app.server is None or app.server.port == 0:
-            await asyncio.sleep(0.01)
-        url = f"ws://127.0.0.1:{app.server.port}"
+        run, url = await start_app(app, stop)
         operator = StreamClient(url, "minetwin-operator")
         cstop = asyncio.Event()
         ctask = asyncio.create_task(operator.run(cstop))

@@ -12,7 +12,7 @@ import urllib.request
 import numpy as np
 
 from streaming.client import StreamClient
-from tests.helpers import app_config, until
+from tests.helpers import app_config, start_app, until
 from twin.app import TwinApp
 
 
@@ -28,10 +28,8 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
 
     async def main():
         stop = asyncio.Event()
-        run = asyncio.create_task(app.run(stop))
-        while app.server is None or app.server.port == 0:
-            await asyncio.sleep(0.01)
-        client = StreamClient(f"ws://127.0.0.1:{app.server.port}", "minetwin-viewer")
+        run, url = await start_app(app, stop)
+        client = StreamClient(url, "minetwin-viewer")
         cstop = asyncio.Event()
         ctask = asyncio.create_task(client.run(cstop))
 
