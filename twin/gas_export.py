@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,16 +62,11 @@ class GasFormat:
 
     @classmethod
     def load(cls, path: str | Path) -> "GasFormat":
-        try:
-            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise GasExportError(f"{path}: {exc}") from None
-        doc["columns"] = doc.pop("column", None) or cls().columns
-        known = set(cls.__dataclass_fields__)
-        bad = sorted(set(doc) - known)
-        if bad:
-            raise GasExportError(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+        from .uplink import read_toml_for
+        doc = read_toml_for(cls, path, GasExportError, rename={"column": "columns"})
         fmt = cls(**doc)
+        if not isinstance(fmt.columns, list) or not fmt.columns:
+            raise GasExportError(f"{path}: [[column]] tables, at least one")
         for i, c in enumerate(fmt.columns, 1):
             if not isinstance(c, dict) or c.get("field") not in GAS_FIELDS:
                 raise GasExportError(f"{path}: column {i}: field must be one of "

@@ -27,6 +27,23 @@ class UplinkError(ValueError):
     """A bad dialect or export request; the message names what and where."""
 
 
+def read_toml_for(cls, path: str | Path, error: type[Exception], rename=None) -> dict:
+    """A TOML file's table for the dataclass ``cls``: unreadable files and keys ``cls`` does
+    not have raise ``error`` naming the file (``rename`` maps file keys to field names)."""
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise error(f"{path}: {exc}") from None
+    for a, b in (rename or {}).items():
+        if a in doc:
+            doc[b] = doc.pop(a)
+    known = {f.name for f in fields(cls)}
+    bad = sorted(set(doc) - known)
+    if bad:
+        raise error(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+    return doc
+
+
 @dataclass(frozen=True)
 class Dialect:
     """How a province wants its files: the name, the separators, the time formats, the
@@ -66,14 +83,7 @@ class Dialect:
 
     @classmethod
     def load(cls, path: str | Path) -> "Dialect":
-        try:
-            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise UplinkError(f"{path}: {exc}") from None
-        known = {f.name: f for f in fields(cls)}
-        bad = sorted(set(doc) - set(known))
-        if bad:
-            raise UplinkError(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+        doc = read_toml_for(cls, path, UplinkError)
         from .uplink_equipment import parse_key_equipment
         try:
             doc["key_equipment"] = parse_key_equipment(doc.get("key_equipment", {}), str(path))
