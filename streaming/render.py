@@ -465,8 +465,10 @@ def frame_node(mirror: PandaMirror, nid: str, fov: float = 50.0, margin_m: float
     return CameraSpec(tuple(map(float, eye)), tuple(map(float, centre)), fov)
 
 
-def overview(mirror: PandaMirror, fov: float = 50.0, tags=("roadway", "face")) -> CameraSpec:
-    """The whole mine (the bounds of its roadways and faces) from the south, 60° up."""
+def overview(mirror: PandaMirror, fov: float = 50.0, tags=("roadway", "face"),
+             aspect: float = 16 / 9, elevation_deg: float = 60.0) -> CameraSpec:
+    """The whole mine (the bounds of its roadways and faces) from the south, 60° up, as
+    close as the picture's ``aspect`` allows."""
     scene = mirror.scene
     lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
     for nid in scene:
@@ -477,9 +479,11 @@ def overview(mirror: PandaMirror, fov: float = 50.0, tags=("roadway", "face")) -
         pts = np.asarray([scene.world_position(n) for n in scene] or [np.zeros(3)])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
     centre = (lo + hi) / 2
-    radius = max(float(np.linalg.norm(hi[:2] - lo[:2])) / 2, 10.0)
-    dist = radius / math.tan(math.radians(fov) / 2)
-    el = math.radians(60.0)
+    el = math.radians(elevation_deg)
+    half_w = max((hi[0] - lo[0]) / 2, 5.0)
+    half_h = max((hi[1] - lo[1]) / 2 * math.sin(el) + (hi[2] - lo[2]) / 2 * math.cos(el), 5.0)
+    t_v = math.tan(math.radians(fov) / 2)
+    dist = 1.08 * max(half_w / (t_v * aspect), half_h / t_v) + (hi[1] - lo[1]) / 2 * math.cos(el)
     eye = centre + dist * np.array([0.0, -math.cos(el), math.sin(el)])
     return CameraSpec(tuple(map(float, eye)), tuple(map(float, centre)), fov)
 

@@ -83,7 +83,7 @@ def _cmd_render(args) -> int:
                 if args.view != "overview" and args.view not in views:
                     raise RenderError(f"no view {args.view!r} (overview, "
                                       f"{', '.join(views) or 'no views.toml'})")
-                r.look(views.get(args.view) or overview(mirror))
+                r.look(views.get(args.view) or overview(mirror, aspect=size[0] / size[1]))
                 im = draw_labels(r.picture(), [], banner=args.banner)
         except RenderError as exc:
             print(f"error: {exc}", file=sys.stderr)
