@@ -99,7 +99,8 @@ class WallTile:
                 self.renderer.look(spec, self.grid, self.tile)
         elif self.camera is None and self.mirror is not None:
             from .render import overview
-            self.camera = overview(self.mirror)
+            w, h = self.renderer.size
+            self.camera = overview(self.mirror, aspect=w * self.grid[0] / (h * self.grid[1]))
             self.renderer.look(self.camera, self.grid, self.tile)
         if self.mirror is not None:
             self.mirror.animate(time.monotonic())
