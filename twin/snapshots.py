@@ -74,22 +74,59 @@ class SnapshotWorker:
         self.scene = scene
         self.out = Path(out_dir)
         self.encoder = WireEncoder(precision)
-        ctx = mp.get_context("spawn")
-        self.frames, self.results = ctx.Queue(), ctx.Queue()
-        self.proc = ctx.Process(target=_worker, name="minetwin-snapshots", daemon=True,
-                                args=(self.frames, self.results, str(store_root), str(out_dir),
-                                      tuple(size), software))
-        self.proc.start()
-        self.frames.put(("frame", self.encoder.encode(scene.snapshot())))
+        self._args = (str(store_root), str(out_dir), tuple(size), software)
+        self._ctx = mp.get_context("spawn")
         self.min_interval_ms = int(min_interval_s * 1000)
         self._last: dict[str, int] = {}               # node -> when its last picture was asked
         self.pending: dict[int, float] = {}           # alarm id -> when asked (monotonic)
         self._asks: list[tuple] = []                  # sent after the tick's own changes
         self.driver: str | None = None
-        self.stats = {"asked": 0, "done": 0, "failed": 0, "skipped": 0, "max_s": 0.0}
+        self.stats = {"asked": 0, "done": 0, "failed": 0, "skipped": 0, "max_s": 0.0,
+                      "restarts": 0}
+        self._restarts: list[float] = []
+        self.proc = None
+        self._start()
+
+    def _start(self) -> None:
+        """A fresh worker fed a snapshot of the scene as it stands."""
+        self.frames, self.results = self._ctx.Queue(), self._ctx.Queue()
+        self.proc = self._ctx.Process(target=_worker, name="minetwin-snapshots", daemon=True,
+                                      args=(self.frames, self.results, *self._args))
+        self.proc.start()
+        self.frames.put(("frame", self.encoder.encode(self.scene.snapshot())))
+
+    def _alive(self) -> bool:
+        """Restart a worker that died (at most 3 times an hour); False while there is none.
+        Pictures it had been asked for are reported failed."""
+        if self.proc is not None and self.proc.is_alive():
+            return True
+        if self.proc is None:
+            return False
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < 3600]
+        for aid in list(self.pending):
+            self.pending.pop(aid)
+            self.stats["failed"] += 1
+        for q in (self.frames, self.results):
+            q.cancel_join_thread()
+            q.close()
+        if len(self._restarts) >= 3:
+            log.error("the snapshot worker died again (exit %s): no more alarm pictures "
+                      "until the twin restarts", self.proc.exitcode)
+            self.proc = None
+            return False
+        log.warning("the snapshot worker died (exit %s): starting a new one",
+                    self.proc.exitcode)
+        self._restarts.append(now)
+        self.stats["restarts"] += 1
+        self._start()
+        return True
 
     def publish(self, cs) -> None:
         """Every committed changeset (a tick consumer); never blocks."""
+        if not self._alive():
+            self._asks.clear()
+            return
         if not cs.is_empty:
             self.frames.put(("frame", self.encoder.encode(cs)))
         for ask in self._asks:            # after the frame: the picture shows the alarm's tick
@@ -99,6 +136,8 @@ class SnapshotWorker:
     def ask(self, alarm, now_ms: int, banner: str) -> bool:
         """A picture for a newly raised alarm, unless its node had one within
         ``min_interval_s`` (a flapping point must not flood the worker)."""
+        if self.proc is None:                         # gave up on the worker
+            return False
         last = self._last.get(alarm.node)
         if last is not None and now_ms - last < self.min_interval_ms:
             self.stats["skipped"] += 1
@@ -112,6 +151,8 @@ class SnapshotWorker:
     def poll(self) -> list[tuple[int, str | None, str | None]]:
         """Finished pictures: (alarm id, file name or None, error or None)."""
         out = []
+        if self.proc is None:
+            return out
         while True:
             try:
                 msg = self.results.get_nowait()
@@ -133,6 +174,8 @@ class SnapshotWorker:
                 out.append((aid, None, what))
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         try:
             self.frames.put(("stop",))
             self.proc.join(timeout=10)

@@ -68,3 +68,33 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
     from live_bindings import AlarmBook
     book = AlarmBook(app.model, path=tmp_path / "alarms.sqlite")       # kept in the record
     assert book.get(alarm["id"]).snapshot == alarm["snapshot"]
+
+
+def test_a_dead_worker_is_replaced_and_the_twin_goes_on(demo_dir, tmp_path):
+    (tmp_path / "drill.toml").write_text(
+        '[[event]]\ntype = "gas_outburst"\nat = "00:00:20"\nplace = "face:11901"\n')
+    config = app_config(demo_dir, tmp_path,
+                        sim={"rate": 30.0, "scenario": str(tmp_path / "drill.toml")},
+                        snapshots={"width": 320, "height": 180, "software": True})
+    app = TwinApp(config, demo_dir, port=0)
+    first = app.snapshots.proc
+    first.kill()                                     # a crash in the renderer
+    first.join(10)
+
+    async def main():
+        stop = asyncio.Event()
+        run, url = await start_app(app, stop)
+        client = StreamClient(url, "minetwin-viewer")
+        cstop = asyncio.Event()
+        ctask = asyncio.create_task(client.run(cstop))
+        await until(lambda: any(a.get("snapshot") for a in client.alarms.values()),
+                    "a snapshot from the new worker", timeout=120)
+        cstop.set()
+        stop.set()
+        await asyncio.gather(run, ctask, return_exceptions=True)
+    try:
+        asyncio.run(main())
+        stats, proc = dict(app.snapshots.stats), app.snapshots.proc
+    finally:
+        app.close()
+    assert stats["restarts"] == 1 and proc is not first and stats["done"] >= 1
