@@ -468,6 +468,13 @@ class TwinApp:
                                                   value=v)
                 if app.uplink is not None:
                     yield from app._uplink_metrics()
+                if app.snapshots is not None:
+                    for k, doc in (("asked", "alarm pictures asked for"),
+                                   ("done", "alarm pictures rendered"),
+                                   ("failed", "alarm pictures that failed"),
+                                   ("restarts", "snapshot workers replaced after dying")):
+                        yield CounterMetricFamily(f"minetwin_snapshots_{k}", doc,
+                                                  value=app.snapshots.stats[k])
                 if app.sim is not None:
                     yield GaugeMetricFamily("minetwin_sim_behind_seconds",
                                             "simulated time the simulator is behind",

@@ -46,6 +46,9 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
         png = await loop.run_in_executor(None, lambda: urllib.request.urlopen(
             f"http://127.0.0.1:{app.server.port}/api/alarms/{alarm['id']}/snapshot",
             timeout=10).read())
+        metrics = await loop.run_in_executor(None, lambda: urllib.request.urlopen(
+            f"http://127.0.0.1:{app.server.port}/metrics", timeout=10).read().decode())
+        assert "minetwin_snapshots_done_total" in metrics
         cstop.set()
         stop.set()
         await asyncio.gather(run, ctask, return_exceptions=True)
