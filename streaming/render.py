@@ -61,7 +61,7 @@ def hidden_by_default(tags) -> bool:
     return any(t.split(":")[0] in HIDDEN_TAGS for t in tags)
 
 
-def _configure(software: bool | None, window: bool, size, title: str, fullscreen: bool) -> None:
+def _configure(size, title: str, fullscreen: bool) -> None:
     from panda3d.core import loadPrcFileData
     loadPrcFileData("minetwin", f"""
 audio-library-name null
@@ -85,7 +85,7 @@ class Renderer:
 
     def __init__(self, size=(960, 540), *, software: bool | None = None, window: bool = False,
                  fullscreen: bool = False, title: str = "MineTwin"):
-        _configure(software, window, size, title, fullscreen)
+        _configure(size, title, fullscreen)
         from panda3d.core import (AmbientLight, Camera, DirectionalLight, FrameBufferProperties,
                                   GraphicsEngine, GraphicsPipe, GraphicsPipeSelection, NodePath,
                                   PerspectiveLens, Texture, WindowProperties)

@@ -43,3 +43,20 @@ async def start_app(app, stop: asyncio.Event):
             task.result()                 # (raises what stopped it)
         await asyncio.sleep(0.01)
     return task, f"ws://127.0.0.1:{app.server.port}"
+
+
+async def run_with_client(app, token: str, body):
+    """Run a TwinApp and a streaming client of it (``token``), ``await body(client, url)``,
+    then stop both; returns what ``body`` returned."""
+    from streaming.client import StreamClient
+    stop = asyncio.Event()
+    run, url = await start_app(app, stop)
+    client = StreamClient(url, token)
+    cstop = asyncio.Event()
+    ctask = asyncio.create_task(client.run(cstop))
+    try:
+        return await body(client, url)
+    finally:
+        cstop.set()
+        stop.set()
+        await asyncio.gather(run, ctask, return_exceptions=True)

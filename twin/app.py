@@ -386,7 +386,8 @@ class TwinApp:
         if self.sim is not None and cfg.sim.upload_dir:
             tasks.append(asyncio.create_task(uploads()))
         if self.uplink is not None:
-            tasks.append(asyncio.create_task(self.uplink.run(stop, lambda: self.scene.time_ms)))
+            tasks.append(asyncio.create_task(self.uplink.run(
+                stop, lambda: max(self.scene.time_ms, self._data_ms))))
         try:
             await self.loop.run(stop, max_ticks=max_ticks)
         finally:

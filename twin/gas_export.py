@@ -62,7 +62,7 @@ class GasFormat:
 
     @classmethod
     def load(cls, path: str | Path) -> "GasFormat":
-        from .uplink import read_toml_for
+        from .uplink import check_encoding, read_toml_for
         doc = read_toml_for(cls, path, GasExportError, rename={"column": "columns"})
         fmt = cls(**doc)
         if not isinstance(fmt.columns, list) or not fmt.columns:
@@ -77,10 +77,7 @@ class GasFormat:
             raise GasExportError(f"{path}: coal_rank is 'anthracite' or 'other'")
         if len(fmt.delimiter) != 1:
             raise GasExportError(f"{path}: delimiter is one character")
-        try:
-            "x".encode(fmt.encoding)
-        except LookupError:
-            raise GasExportError(f"{path}: unknown encoding {fmt.encoding!r}") from None
+        check_encoding(fmt.encoding, path, GasExportError)
         return fmt
 
 

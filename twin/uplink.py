@@ -27,6 +27,13 @@ class UplinkError(ValueError):
     """A bad dialect or export request; the message names what and where."""
 
 
+def check_encoding(encoding: str, path, error: type[Exception]) -> None:
+    try:
+        "x".encode(encoding)
+    except LookupError:
+        raise error(f"{path}: unknown encoding {encoding!r}") from None
+
+
 def read_toml_for(cls, path: str | Path, error: type[Exception], rename=None) -> dict:
     """A TOML file's table for the dataclass ``cls``: unreadable files and keys ``cls`` does
     not have raise ``error`` naming the file (``rename`` maps file keys to field names)."""
@@ -99,10 +106,7 @@ class Dialect:
                 raise UplinkError(f"{path}: {k} must not be empty")
         if d.field_sep in (d.record_end, d.file_end) or d.record_end == d.file_end:
             raise UplinkError(f"{path}: the separators must differ")
-        try:
-            "x".encode(d.encoding)
-        except LookupError:
-            raise UplinkError(f"{path}: unknown encoding {d.encoding!r}") from None
+        check_encoding(d.encoding, path, UplinkError)
         return d
 
 

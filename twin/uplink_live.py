@@ -95,14 +95,11 @@ class LiveRecords:
         self.abnormal: deque = deque(maxlen=100_000)  # (type, dict of named fields)
         self._open: dict[int, tuple[str, dict]] = {}  # alarm id -> (type, record)
         self._state_open: dict[tuple[str, str], dict] = {}
-        self.latest_ms = 0                           # the newest observation's time
 
     # ------------------------------------------------------------------ in the tick
 
     def observe(self, batch: list[Observation]) -> None:
         for o in batch:
-            if o.time_ms > self.latest_ms:
-                self.latest_ms = o.time_ms
             if o.kind == "card":
                 self._card(o)
             elif o.kind == "outstation":

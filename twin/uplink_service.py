@@ -1,7 +1,8 @@
 """The uplink in the running twin (``[uplink]``, docs/uplink.md): the live records follow the
 tick (:meth:`UplinkService.observe`, :meth:`UplinkService.alarms` — dictionary updates
 only); between ticks the exporter builds each set that is due by scene time (definitions at
-start and whenever they change, real-time sets every ``realtime_every_s``, statistics every
+start, key-equipment definitions whenever a point appears, real-time sets every
+``realtime_every_s``, statistics every
 ``stats_every_s``), a worker thread self-checks and writes it, and the files are queued in the
 outbox for every destination; a sender drains the outbox every ``send_every_s``. A failing
 destination delays only its own files; the tick never waits for any of it.
@@ -10,7 +11,6 @@ destination delays only its own files; the tick never waits for any of it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from datetime import datetime
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .outbox import Outbox, drain, load_destinations
 from .uplink import (DEFINITIONS, LAYOUT_TYPES, REALTIME, STANDARD, Dialect, UplinkError,
-                     build_files, definition_rows, write_checked)
+                     build_files, write_checked)
 from .uplink_live import LiveRecords
 
 __all__ = ["UplinkService"]
@@ -70,14 +70,14 @@ class UplinkService:
         db.parent.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(db)
         self.live = LiveRecords(model, stats_window_s=cfg.stats_every_s)
-        self._defs_digest: str | None = None
+        self._defs_sent = False
+        self._eq_rows: dict | None = None
         self._next_realtime = 0
         self._next_stats = 0
         self._last_realtime = 0
         self._last_stamp = ""
         self.counts = {"sets": 0, "written": 0, "held": 0, "sent": 0, "send_errors": 0}
         self.last_error: dict[str, str | None] = {n: None for n in self.destinations}
-        self.busy = False
 
     # ------------------------------------------------------------------ in the tick
 
@@ -92,17 +92,16 @@ class UplinkService:
     def due(self, now_ms: int) -> tuple[str, ...]:
         """The types due at scene time ``now_ms`` (and the schedule moved on)."""
         types = []
-        defs = [t for t in self.types if t in DEFINITIONS or t in self._eq_defs]
-        if defs:
-            state = sorted((k, v) for k, v in definition_rows(self.model).items())
-            if self._eq_defs:       # key-equipment points appear as the machines report
-                from .uplink_equipment import equipment_rows
-                systems = {ks.system: ks for _, ks in self.dialect.equipment_types().values()}
-                state.append(equipment_rows(self.model, self.scene, systems, "", "definition"))
-            digest = hashlib.sha256(repr(state).encode()).hexdigest()
-            if digest != self._defs_digest:
-                self._defs_digest = digest
-                types += defs
+        if not self._defs_sent:             # the model does not change while the twin runs
+            self._defs_sent = True
+            types += [t for t in self.types if t in DEFINITIONS]
+        if self._eq_defs:                   # key-equipment points appear as machines report
+            from .uplink_equipment import equipment_rows
+            systems = {ks.system: ks for _, ks in self.dialect.equipment_types().values()}
+            rows = equipment_rows(self.model, self.scene, systems, "", "definition")
+            if rows != self._eq_rows:
+                self._eq_rows = rows
+                types += self._eq_defs
         if now_ms >= self._next_realtime:
             self._next_realtime = now_ms + int(self.cfg.realtime_every_s * 1000)
             types += [t for t in self.types
@@ -200,10 +199,10 @@ class UplinkService:
         return len(paths)
 
     async def run(self, stop: asyncio.Event, now_ms) -> None:
-        """The exporter and the sender until ``stop``. The export clock is the data's: the
-        newest observation's time, or ``now_ms()`` (the scene's wall clock) when that is
-        later — so a simulator running ahead exports in its time, and feeds that stop
-        still leave real-time files saying so."""
+        """The exporter and the sender until ``stop``. ``now_ms()`` is the export clock: the
+        data's (the app gives the newest observation's time, or the wall clock when that
+        is later — so a simulator running ahead exports in its time, and feeds that stop
+        still leave real-time files saying so)."""
         async def pause(seconds):
             try:
                 await asyncio.wait_for(stop.wait(), seconds)
@@ -212,7 +211,7 @@ class UplinkService:
 
         async def exporter():
             while not stop.is_set():
-                t = max(now_ms(), self.live.latest_ms)
+                t = now_ms()
                 if t:
                     try:
                         await self.export(t)

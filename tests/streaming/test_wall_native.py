@@ -11,8 +11,7 @@ import sys
 
 import numpy as np
 
-from streaming.client import StreamClient
-from tests.helpers import app_config, start_app, until
+from tests.helpers import app_config, run_with_client, until
 from twin.app import TwinApp
 
 
@@ -26,12 +25,7 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
     target = [float(v) for v in app.scene.world_position("equipment/shearer-11901")]
     position = [target[0] - 60.0, target[1] - 60.0, target[2] + 50.0]
 
-    async def main():
-        stop = asyncio.Event()
-        run, url = await start_app(app, stop)
-        operator = StreamClient(url, "minetwin-operator")
-        cstop = asyncio.Event()
-        ctask = asyncio.create_task(operator.run(cstop))
+    async def body(operator, url):
         await operator.connected.wait()
         r = await operator.command("camera_set", group="north", position=position,
                                    target=target, fov=40.0)
@@ -39,18 +33,14 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
         await until(lambda: any(a.get("cleared_ms") is None and a.get("level", 0) >= 2
                                 for a in operator.alarms.values()), "an alarm", timeout=60)
         loop = asyncio.get_running_loop()
-        wall = await loop.run_in_executor(None, lambda: subprocess.run(
+        return await loop.run_in_executor(None, lambda: subprocess.run(
             [sys.executable, "-m", "twin.cli", "wall", "--server", url, "--group", "north",
              "--grid", "2x1", "--tile", "1,0", "--size", "320x240", "--offscreen",
              "--frames", "15", "--screenshot", str(shot), "--software"],
             capture_output=True, text=True, timeout=240))
-        cstop.set()
-        stop.set()
-        await asyncio.gather(run, ctask, return_exceptions=True)
-        return wall
 
     try:
-        wall = asyncio.run(main())
+        wall = asyncio.run(run_with_client(app, "minetwin-operator", body))
     finally:
         app.close()
     assert wall.returncode == 0, wall.stderr[-3000:]

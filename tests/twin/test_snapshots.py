@@ -11,8 +11,7 @@ import urllib.request
 
 import numpy as np
 
-from streaming.client import StreamClient
-from tests.helpers import app_config, start_app, until
+from tests.helpers import app_config, run_with_client, until
 from twin.app import TwinApp
 
 
@@ -26,13 +25,7 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
     app = TwinApp(config, demo_dir, port=0)
     seen = {}
 
-    async def main():
-        stop = asyncio.Event()
-        run, url = await start_app(app, stop)
-        client = StreamClient(url, "minetwin-viewer")
-        cstop = asyncio.Event()
-        ctask = asyncio.create_task(client.run(cstop))
-
+    async def body(client, url):
         def watch():
             if app.snapshots.pending and "ticks_asked" not in seen:
                 seen["ticks_asked"] = app.loop.stats.ticks
@@ -49,13 +42,10 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
         metrics = await loop.run_in_executor(None, lambda: urllib.request.urlopen(
             f"http://127.0.0.1:{app.server.port}/metrics", timeout=10).read().decode())
         assert "minetwin_snapshots_done_total" in metrics
-        cstop.set()
-        stop.set()
-        await asyncio.gather(run, ctask, return_exceptions=True)
         return alarm, png
 
     try:
-        alarm, png = asyncio.run(main())
+        alarm, png = asyncio.run(run_with_client(app, "minetwin-viewer", body))
         worker_pid = app.snapshots.proc.pid
         stats = dict(app.snapshots.stats)
     finally:
@@ -84,19 +74,12 @@ def test_a_dead_worker_is_replaced_and_the_twin_goes_on(demo_dir, tmp_path):
     first.kill()                                     # a crash in the renderer
     first.join(10)
 
-    async def main():
-        stop = asyncio.Event()
-        run, url = await start_app(app, stop)
-        client = StreamClient(url, "minetwin-viewer")
-        cstop = asyncio.Event()
-        ctask = asyncio.create_task(client.run(cstop))
+    async def body(client, url):
         await until(lambda: any(a.get("snapshot") for a in client.alarms.values()),
                     "a snapshot from the new worker", timeout=120)
-        cstop.set()
-        stop.set()
-        await asyncio.gather(run, ctask, return_exceptions=True)
+
     try:
-        asyncio.run(main())
+        asyncio.run(run_with_client(app, "minetwin-viewer", body))
         stats, proc = dict(app.snapshots.stats), app.snapshots.proc
     finally:
         app.close()
