@@ -189,6 +189,8 @@ def test_a_replay_seek_changes_the_scene_and_leaving_returns_live(open_page):
         page.js("id => window.minetwin.conn.command('replay_close', {replay: id})",
                 opened["data"]["replay"])
         page.page.wait_for_timeout(500)
+    page.page.wait_for_function("id => window.minetwin.conn.replay?.id === id",
+                                arg=opened["data"]["replay"])
     page.page.wait_for_selector("#replay .replay-seek")
     page.page.wait_for_function("t => window.minetwin.conn.replay?.time_ms === t && "
                                 "window.minetwin.replica.time <= t + 1000", arg=first)
@@ -196,8 +198,14 @@ def test_a_replay_seek_changes_the_scene_and_leaving_returns_live(open_page):
     # Seek with the timeline, as an instructor drags it.
     page.js("""t => { const s = document.querySelector('#replay .replay-seek');
                      s.value = t; s.dispatchEvent(new Event('change')); }""", last)
-    page.page.wait_for_function("t => window.minetwin.replica.time >= t - 1000", arg=last,
-                                timeout=60_000)
+    try:
+        page.page.wait_for_function("t => window.minetwin.replica.time >= t - 1000", arg=last,
+                                    timeout=60_000)
+    except Exception:                        # say what the page saw, not only that it waited
+        raise AssertionError(page.js(
+            "() => ({replay: window.minetwin.conn.replay, time: window.minetwin.replica.time, "
+            "message: document.querySelector('#replay .message')?.textContent, "
+            "state: window.minetwin.conn.state})")) from None
     after, after_t = page.js("[window.minetwin.replica.toJSON(), window.minetwin.replica.time]")
     assert after_t - before_t > 2000
     moved = [i for i, n in after["nodes"].items() if i.startswith("person/") and

@@ -109,6 +109,8 @@ export class Connection extends EventTarget {
       }
       case "camera": this.dispatchEvent(new CustomEvent("camera", { detail: m })); break;
       case "replay":
+        // (a late "ended" of a replay this client has already left must not end the current one)
+        if (m.ended && this.replay && this.replay.id !== m.id) break;
         this.replay = m.ended ? null : { ...m };
         this.dispatchEvent(new CustomEvent("replay", { detail: m }));
         break;
