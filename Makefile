@@ -11,7 +11,7 @@ VIEWER_STAMP := viewer_web/node_modules/.installed
 VIEWER_BUILT := viewer_web/dist/index.html
 VIEWER_SRC := $(wildcard viewer_web/src/*.* viewer_web/src/ui/*.js) viewer_web/build.mjs
 
-.PHONY: setup system run test bench clean
+.PHONY: setup system run test bench lock check-install clean
 
 setup: system $(VENV_STAMP) $(NODE_STAMP) $(VIEWER_BUILT)
 
@@ -39,8 +39,17 @@ $(VIEWER_BUILT): $(VIEWER_STAMP) $(VIEWER_SRC)
 run: setup
 	$(VENV)/bin/minetwin serve
 
-test: setup
+# Before the suite: could a new machine install and load what we pin? (seconds)
+check-install: $(VENV_STAMP)
+	@$(PY) tools/check_install.py
+
+test: setup check-install
 	$(PY) -m pytest
+
+# constraints.txt from the venv with every extra installed; registry pins only (tools/lock.py)
+lock: $(VENV_STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	$(PY) tools/lock.py
 
 bench: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'

@@ -25,12 +25,16 @@ have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK \
   || missing+=(fonts-noto-cjk)
 
-# Panda3D's renderers (server-side pictures, the native wall client): its software renderer
-# needs libX11; OpenGL offscreen needs EGL and Mesa (llvmpipe where there is no GPU).
-libs=$(ldconfig -p 2>/dev/null || true)
-grep -q 'libX11.so.6' <<<"$libs" || missing+=(libx11-6)
-grep -q 'libEGL.so.1' <<<"$libs" || missing+=(libegl1)
-grep -q 'libGL.so.1' <<<"$libs" || missing+=(libgl1)
+# Every library a wheel loads from the system that a fresh Debian lacks is a `need` line of
+# tools/system-libs.txt (libusb for open3d; libX11, EGL, GL for Panda3D's renderers), checked
+# by library, so a machine that has it from elsewhere installs nothing. tools/check_install.py
+# (run by `make test`) fails on any library a wheel needs that the table misses.
+sonames=$( { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | awk 'NR > 1 {print $1}')
+while read -r kind soname package _; do
+  [ "$kind" = need ] || continue
+  grep -qxF "$soname" <<<"$sonames" || missing+=("$package")
+done < "$(dirname "$0")/system-libs.txt"
+# Mesa's drivers: OpenGL offscreen where there is no GPU (llvmpipe), for Panda3D.
 [ -d /usr/lib/x86_64-linux-gnu/dri ] || [ -d /usr/lib/aarch64-linux-gnu/dri ] || missing+=(libgl1-mesa-dri)
 
 if [ ${#missing[@]} -eq 0 ]; then
