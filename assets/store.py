@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["AssetStore", "AssetNotFoundError"]
+__all__ = ["AssetStore", "AssetNotFoundError", "NotAStoreError"]
 
 _SUFFIX = {"model/gltf-binary": ".glb"}
 
@@ -29,9 +29,21 @@ class AssetNotFoundError(KeyError):
         return str(self.args[0]) if self.args else "asset not found"
 
 
+class NotAStoreError(ValueError):
+    """A folder opened for reading is not an asset store (no ``objects/`` and ``meta/``)."""
+
+
 class AssetStore:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, *, create: bool = True):
+        """``create=False`` (readers: listing, showing) opens an existing store only and
+        raises NotAStoreError for any other folder, creating nothing."""
         self.root = Path(root)
+        if not create:
+            if not ((self.root / "objects").is_dir() and (self.root / "meta").is_dir()):
+                what = "does not exist" if not self.root.exists() else "is not an asset store"
+                raise NotAStoreError(f"{self.root} {what} (a store has objects/ and meta/; "
+                                     "`minetwin assets import` makes one)")
+            return
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         (self.root / "meta").mkdir(parents=True, exist_ok=True)
 

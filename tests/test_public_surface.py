@@ -20,8 +20,8 @@ def test_twin_and_assets_public_surface():
     assert sorted(twin.__all__) == ["Config", "ConfigError", "TickLoop", "TickStats",
                                     "load_config"]
     assert sorted(assets.__all__) == sorted([
-        "AssetStore", "AssetNotFoundError", "ValidationReport", "GltfValidationError",
-        "validate_files", "validator_available"])
+        "AssetStore", "AssetNotFoundError", "NotAStoreError", "ValidationReport",
+        "GltfValidationError", "validate_files", "validator_available"])
 
 
 def test_live_bindings_and_streaming_public_surface():

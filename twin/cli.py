@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -87,25 +88,69 @@ def _cmd_serve(args: argparse.Namespace, config=None) -> int:
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    scheme = "https" if config.server.tls_cert else "http"
-    viewer = config.resolve_path(config.server.viewer_dir) / "index.html"
     log.info("MineTwin tick loop at %.1f Hz (config %s); streaming protocol %s on "
              "ws://%s:%d. Ctrl-C stops.", config.tick.rate_hz, config.source, "minetwin.v1",
              app.host, app.port)
-    if viewer.exists():
-        print(f"MineTwin viewer: {scheme}://{app.host}:{app.port}/  (demo tokens: "
-              "minetwin-viewer, minetwin-operator, minetwin-instructor)", flush=True)
-    else:
-        log.warning("the browser viewer is not built (%s missing): make setup", viewer)
+
+    async def run(stop: asyncio.Event) -> None:
+        task = asyncio.create_task(app.run(stop, max_ticks=args.ticks))
+        announce = asyncio.create_task(_announce_when_answering(app, config, task))
+        try:
+            await task
+        finally:
+            announce.cancel()
 
     try:
-        _run_until_signal(lambda stop: app.run(stop, max_ticks=args.ticks))
+        _run_until_signal(run)
     finally:
         app.close()
     refused = {k: v for k, v in app.bindings.stats.items() if k.startswith("refused")}
     log.info("stopped after %d ticks: %d observations bound, revision %d; refused: %s",
              app.loop.stats.ticks, app.observations, app.scene.revision, refused or "none")
     return 0
+
+
+async def _announce_when_answering(app, config, running: asyncio.Task) -> None:
+    """Print the viewer's URL once the server answers HTTP — not before, so a user who opens
+    it at once gets the page — with a sign-in link while the demo's tokens are configured."""
+    import ssl
+
+    from .config import DEMO_TOKENS
+
+    while (app.server is None or not app.server.port) and not running.done():
+        await asyncio.sleep(0.02)
+    if running.done():
+        return
+    tls = bool(config.server.tls_cert)
+    scheme = "https" if tls else "http"
+    ctx = None
+    if tls:                                   # our own server on loopback: any certificate
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(app.host, app.host)
+    while not running.done():
+        try:
+            reader, writer = await asyncio.open_connection(host, app.server.port, ssl=ctx)
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close"
+                         "\r\n\r\n".encode())
+            status = await asyncio.wait_for(reader.readline(), 10)
+            writer.close()
+            if status.split()[1:2] == [b"200"]:
+                break
+        except (OSError, asyncio.TimeoutError, IndexError):
+            pass
+        await asyncio.sleep(0.1)
+    else:
+        return
+    url = f"{scheme}://{'[' + host + ']' if ':' in host else host}:{app.server.port}/"
+    viewer = config.resolve_path(config.server.viewer_dir) / "index.html"
+    if not viewer.exists():
+        log.warning("the browser viewer is not built (%s missing): make setup", viewer)
+    if config.server.tokens == DEMO_TOKENS:
+        print(f"MineTwin viewer: {url}?token=minetwin-operator   (the demo's operator; "
+              "other demo tokens: minetwin-viewer, minetwin-instructor)", flush=True)
+    else:
+        print(f"MineTwin viewer: {url}   (sign in with your token)", flush=True)
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
@@ -364,7 +409,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()                    # (a broken pipe shows here, not at exit)
+        return status
+    except BrokenPipeError:
+        # The reader went away (`minetwin … | head`): stop quietly as Unix tools do, with
+        # SIGPIPE's status; stdout goes to /dev/null so the exit's flush raises nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

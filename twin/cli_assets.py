@@ -62,6 +62,16 @@ def _store(args):
     return AssetStore(args.store)
 
 
+def _existing_store(args):
+    """The store of ``--store`` for a command that only reads it: a folder that is not a
+    store is an error (exit 2), and nothing is created."""
+    from assets import AssetStore, NotAStoreError
+    try:
+        return AssetStore(args.store, create=False)
+    except NotAStoreError as exc:
+        raise SystemExit(_fail(str(exc))) from None
+
+
 def _lods(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(","))
 
@@ -195,7 +205,7 @@ def _cmd_sections(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    store = _store(args)
+    store = _existing_store(args)
     rows = [{"id": i, "path": str(store.path(i)), **store.meta(i)} for i in store]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -210,7 +220,7 @@ def _cmd_list(args) -> int:
 
 def _cmd_show(args) -> int:
     from assets import AssetNotFoundError
-    store = _store(args)
+    store = _existing_store(args)
     try:
         thumb = store.root / "thumbs" / f"{args.id}.png"
         print(json.dumps({"path": str(store.path(args.id)), **store.meta(args.id),
@@ -224,7 +234,7 @@ def _cmd_show(args) -> int:
 def _cmd_thumbnails(args) -> int:
     """Render a PNG thumbnail of each GLB in the store (``thumbs/<id>.png``)."""
     from streaming.render import RenderError, Renderer, thumbnail
-    store = _store(args)
+    store = _existing_store(args)
     ids = args.ids or [i for i in store if store.meta(i).get("media_type") == "model/gltf-binary"]
     out = store.root / "thumbs"
     out.mkdir(exist_ok=True)
