@@ -54,7 +54,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc, what: str, timeout_s: float = 15.0) -> None:
+def _wait_for_port(port: int, proc, what: str, timeout_s: float = 60.0) -> None:
     import socket
     import time
     deadline = time.monotonic() + timeout_s

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 
-async def until(cond, what: str, timeout: float = 30.0) -> None:
+async def until(cond, what: str, timeout: float = 120.0) -> None:
     """Wait until ``cond()`` holds (polling); fail the test, naming ``what``, if it does not
     within ``timeout`` seconds. A bound for a hung test, not a timing assertion."""
     async def poll():

@@ -76,8 +76,9 @@ def test_redis_stream_resumes_after_a_restart_without_loss_or_duplication(redis_
         feed = RedisStreamFeed(q, url=url, block_ms=100)
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop))
-        await _until(lambda: len(q) >= expected, f"{expected} observations")
-        await asyncio.sleep(0.3)           # anything extra would arrive now
+        last = r.xrevrange("minetwin:obs", count=1)[0][0]      # read up to the stream's end
+        await _until(lambda: len(q) >= expected and r.get(feed.state_key) == last,
+                     f"{expected} observations and the cursor at the stream's end")
         stop.set()
         await task
         return q.drain(), feed

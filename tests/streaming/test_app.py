@@ -87,10 +87,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
 
     async def main():
         stop = asyncio.Event()
-        run = asyncio.create_task(app.run(stop, max_ticks=40))
-        while app.server is None or app.server.port == 0:
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(1.5)
+        run, _ = await start_app(app, stop)
+        await until(lambda: app.history.query("002A02", 0, 2**62, 10), "002A02's history")
         loop = asyncio.get_running_loop()
         results = {}
         asset = app.scene.node("roadway/11901-return").mesh.asset
