@@ -11,7 +11,7 @@ VIEWER_STAMP := viewer_web/node_modules/.installed
 VIEWER_BUILT := viewer_web/dist/index.html
 VIEWER_SRC := $(wildcard viewer_web/src/*.* viewer_web/src/ui/*.js) viewer_web/build.mjs
 
-.PHONY: setup system run test bench lock check-install clean
+.PHONY: setup system run test bench lock check-install lint-imports clean
 
 setup: system $(VENV_STAMP) $(NODE_STAMP) $(VIEWER_BUILT)
 
@@ -43,7 +43,12 @@ run: setup
 check-install: $(VENV_STAMP)
 	@$(PY) tools/check_install.py
 
-test: setup check-install
+# The rooms' import directions of DESIGN.md ([tool.importlinter] in pyproject.toml).
+lint-imports: $(VENV_STAMP)
+	@out=$$($(VENV)/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; \
+	  echo "lint-imports: $$(echo "$$out" | grep '^Contracts:')"
+
+test: setup check-install lint-imports
 	$(PY) -m pytest
 
 # constraints.txt from the venv with every extra installed; registry pins only (tools/lock.py)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from .sections import project_on_polyline
+from assets.scan_sections import project_on_polyline
 
 __all__ = ["DeviationReport", "deviation", "deviation_colors"]
 

@@ -30,7 +30,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
-from .sections import project_on_polyline
+from assets.scan_sections import project_on_polyline
 
 __all__ = ["ScanParams", "ScanResult", "reconstruct", "surface_error", "ScanError",
            "fill_small_holes", "boundary_loops"]

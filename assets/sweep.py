@@ -21,7 +21,7 @@ import numpy as np
 import trimesh
 from trimesh.visual.material import PBRMaterial
 
-from .sections import project_on_polyline
+from assets.scan_sections import project_on_polyline
 
 __all__ = ["sweep_profile", "roadway_solid", "join_roadways", "design_sweep", "roadway_uv",
            "mesh_boolean",

@@ -58,9 +58,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--tick-hz", type=float, default=10.0)
     args = ap.parse_args()
-    from twin.app import TwinApp
-    from twin.config import parse_config
-    from twin.demo import generate_demo
+    from minetwin.app import TwinApp
+    from minetwin.config import parse_config
+    from twin.demo.generator import generate_demo
     from twin.observation import Observation
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twin.geology import build_seam_model, load_boreholes  # noqa: E402
 from twin.geology.exposure import Exposures, build_geology, face_points  # noqa: E402
 from twin.geology.surfaces import fault, restore  # noqa: E402
-from twin.geology_truth import TrueGeology  # noqa: E402
+from twin.demo.truth import TrueGeology  # noqa: E402
 
 
 def _rmse(e) -> float:
@@ -46,7 +46,7 @@ def main() -> None:
             return OrdinaryKriging(x, y, z, variogram_model=model)
         return UniversalKriging(x, y, z, variogram_model=model, drift_terms=["regional_linear"])
 
-    from twin.demo import generate_demo
+    from twin.demo.generator import generate_demo
     from twin.minefolder import load_mine
     tmp = tempfile.mkdtemp()
     mine_dir = generate_demo(Path(tmp) / "demo")

@@ -17,14 +17,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assets import AssetStore  # noqa: E402
-from live_bindings import AlarmBook, DefaultBindings, RuleEngine, resolve_rules  # noqa: E402
+from live_bindings import DefaultBindings  # noqa: E402
+from safety import AlarmBook, RuleEngine, resolve_rules  # noqa: E402
 from live_bindings.upload_files import decode_upload  # noqa: E402
-from twin.demo import generate_demo  # noqa: E402
+from twin.demo.generator import generate_demo  # noqa: E402
 from twin.minefolder import load_mine  # noqa: E402
 from twin.observation import Observation  # noqa: E402
 from twin.scene_build import build_scene  # noqa: E402
 from twin.sensor_types import quantity_of  # noqa: E402
-from twin.uploads import write_upload  # noqa: E402
+from twin.kj_format import write_upload  # noqa: E402
 
 
 def cdss_file(model, records: int, t0: datetime, rng) -> tuple[str, bytes]:

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> None:
     from assets import AssetStore
     from live_bindings import DefaultBindings
-    from streaming.render import PandaMirror, Renderer, frame_node, node_picture, overview
-    from twin.demo import generate_demo
+    from render.renderer import PandaMirror, Renderer, frame_node, node_picture, overview
+    from twin.demo.generator import generate_demo
     from twin.minefolder import load_mine
     from twin.scene_build import build_scene
     from twin.sim import Simulator

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twin.demo import generate_demo  # noqa: E402
+from twin.demo.generator import generate_demo  # noqa: E402
 from twin.minefolder import load_mine  # noqa: E402
 from twin.sim import Simulator, parse_scenario  # noqa: E402
 

@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--spacing", type=float, default=150.0)
     args = ap.parse_args()
 
-    from twin.demo import generate_demo
+    from twin.demo.generator import generate_demo
     from twin.minefolder import load_mine
     from twin.scene_build import _driven_lines
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,13 +27,13 @@ def main() -> None:
 
     from assets import AssetStore
     from live_bindings import DefaultBindings
-    from twin.demo import generate_demo
+    from twin.demo.generator import generate_demo
     from twin.minefolder import load_mine
-    from twin.outbox import HttpsDestination, Outbox, SftpDestination, drain
+    from uplink.outbox import HttpsDestination, Outbox, SftpDestination, drain
     from twin.scene_build import build_scene
     from twin.sim import Simulator
-    from twin.uplink import DEFINITIONS, REALTIME, build_files, write_checked
-    from twin.uplink_live import LiveRecords
+    from uplink.files import DEFINITIONS, REALTIME, build_files, write_checked
+    from uplink.live import LiveRecords
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", type=int, default=120, help="real-time sets (every 30 s)")
@@ -98,7 +98,7 @@ def main() -> None:
         took = time.perf_counter() - t
         server.close()
         await server.wait_closed()
-        from tests.twin.test_outbox import _Https      # the tests' HTTPS endpoint
+        from tests.uplink.test_outbox import _Https      # the tests' HTTPS endpoint
         https = _Https(tmp)
         await https.start()
         os.environ["BENCH_TOKEN"] = "s3cret"

@@ -41,9 +41,9 @@ def main() -> None:
     width, height = (int(v) for v in args.size.split("x"))
     from playwright.async_api import async_playwright
 
-    from twin.app import TwinApp
-    from twin.config import parse_config
-    from twin.demo import generate_demo
+    from minetwin.app import TwinApp
+    from minetwin.config import parse_config
+    from twin.demo.generator import generate_demo
     from twin.observation import Observation
 
     if not (ROOT / "viewer_web" / "dist" / "index.html").exists():

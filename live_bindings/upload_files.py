@@ -9,7 +9,7 @@ problems out. Pure — no I/O; the directory watcher and ``minetwin ingest check
 | RYSS | the 15 personnel fields | a ``card`` observation (reader + signed distance) |
 
 Definition files (CDDY, FZDY, RYQY, RYJZ, RYXX) decode to named records. A record that does
-not decode is a :class:`~twin.uploads.Problem` naming the file, the record and the field;
+not decode is a :class:`~twin.kj_format.Problem` naming the file, the record and the field;
 the other records still decode. Times are the mine's local time (Asia/Shanghai by default).
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from twin.observation import Observation
-from twin.uploads import (RECORD_FIELDS, Problem, UploadFile, UploadFormatError, parse_time,
+from twin.kj_format import (RECORD_FIELDS, Problem, UploadFile, UploadFormatError, parse_time,
                           parse_upload)
 
 __all__ = ["DecodedFile", "decode_upload", "REALTIME_TYPES", "DEFINITION_TYPES",

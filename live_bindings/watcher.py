@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.observation import FeedQueue, Observation
-from twin.uploads import IncompleteFileError, UploadFormatError, parse_file_name
+from twin.kj_format import IncompleteFileError, UploadFormatError, parse_file_name
 
 from .upload_files import decode_upload
 

@@ -1,13 +1,14 @@
 """The running twin: everything ``minetwin serve`` wires together, in one place.
 
-This module and ``twin/cli.py`` are the composition root: they import the feeds, bindings
-and rules of ``live_bindings`` (and, with its issue, ``streaming``) lazily — against the
-import direction of DESIGN.md's table, which every other module keeps.
+``minetwin/`` is the composition root, the one room that may import every other: the mine
+(``twin``), its feeds and bindings (``live_bindings``), its safety logic (``safety``), the
+streaming server (``streaming``), the uplink (``uplink``) and the alarm snapshots
+(``render``), imported where they are used so a command loads only what it needs.
 
 The tick (DESIGN.md "The tick"): 1. the simulator (a feed) and the queue drain;
 2. bindings; 3. simulation systems (the simulator ran as a feed in step 1); 4. rules →
-alarms; 5. ``scene.commit()``; 6. the changeset to consumers (streaming, recorder — their
-issues). History is recorded after the rules, in the same tick. Changesets and alarm
+alarms; 5. ``scene.commit()``; 6. the changeset to consumers (streaming, the recorder,
+the snapshot worker, the uplink). History is recorded after the rules, in the same tick. Changesets and alarm
 changes go to the streaming server, which serves clients on ``[server] host:port``.
 """
 
@@ -19,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import Config
-from .observation import FeedQueue
-from .tick import TickLoop
+from twin.observation import FeedQueue
+from twin.tick import TickLoop
 
 __all__ = ["TwinApp", "AppError", "load_mine_scene"]
 
@@ -43,9 +44,9 @@ def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
     from assets import AssetStore
     from scene import Scene
 
-    from .demo import generate_demo as make_demo
-    from .minefolder import MineDataError, load_mine
-    from .scene_build import build_scene
+    from twin.demo.generator import generate_demo as make_demo
+    from twin.minefolder import MineDataError, load_mine
+    from twin.scene_build import build_scene
 
     if not mine_dir.exists() and generate_demo:
         log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
@@ -55,8 +56,8 @@ def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
         model = load_mine(mine_dir)
     except MineDataError as exc:
         raise AppError(str(exc)) from None
-    from .geology import BoreholeError
-    from .geology.hazards import load_hazard_data
+    from twin.geology import BoreholeError
+    from twin.geology.hazard_zones import load_hazard_data
     try:
         hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
     except BoreholeError as exc:
@@ -71,9 +72,8 @@ class TwinApp:
     def __init__(self, config: Config, mine_dir: Path, *, generate_demo: bool = False,
                  simulate: bool = True, import_file: str | None = None,
                  host: str | None = None, port: int | None = None):
-        from live_bindings import (AlarmBook, BindingError, DefaultBindings, HazardRules,
-                                   History, Limits, RuleEngine, Watchdogs, load_bindings,
-                                   resolve_rules)
+        from live_bindings import BindingError, DefaultBindings, History, load_bindings
+        from safety import AlarmBook, HazardRules, Limits, RuleEngine, Watchdogs, resolve_rules
 
         self.config = config
         self.mine_dir = mine_dir
@@ -91,12 +91,12 @@ class TwinApp:
         self.sim = None
         systems = []
         if simulate and config.sim.enabled:
-            from .sim import Simulator, load_scenario
+            from twin.sim import Simulator, load_scenario
             scenario = load_scenario(config.resolve_path(config.sim.scenario)) \
                 if config.sim.scenario else None
             truth = None
             if (mine_dir / "truth" / "geology.toml").exists():   # the demo's hidden world
-                from .geology_truth import TrueGeology
+                from twin.demo.truth import TrueGeology
                 truth = TrueGeology.load(mine_dir / "truth" / "geology.toml")
             self.sim = Simulator(model, seed=config.sim.seed, scenario=scenario,
                                  start=datetime.now(timezone.utc), truth=truth,
@@ -127,9 +127,9 @@ class TwinApp:
                                retention_days=config.history.retention_days)
         self.uplink = None
         if config.uplink.enabled:
-            from .uplink import UplinkError
-            from .uplink_security import SecurityError
-            from .uplink_service import UplinkService
+            from uplink.files import UplinkError
+            from uplink.security import SecurityError
+            from uplink.service import UplinkService
             try:
                 self.uplink = UplinkService(model, scene, config.uplink, config.resolve_path,
                                             gas_source=self._gas_records)
@@ -155,7 +155,7 @@ class TwinApp:
                                      retention_days=rc.retention_days)
         self.snapshots = None
         if config.snapshots.enabled:
-            from .snapshots import SnapshotWorker
+            from render.snapshots import SnapshotWorker
             sc = config.snapshots
             self.snapshots = SnapshotWorker(scene, self.store.root, config.resolve_path(sc.folder),
                                             (sc.width, sc.height),
@@ -177,11 +177,12 @@ class TwinApp:
 
     def _gas_records(self, coal_rank: str) -> list[dict]:
         """Gas-geology records (a worker thread): the live model's, or the mine folder's."""
-        from .gas_export import gas_records
-        from .geology.exposure import build_geology
+        from uplink.gas import gas_records
+        from twin.geology.exposure import build_geology
         m = self.model.mine
         if self.geology is not None:
-            return self.geology.gas_records(m.origin, coal_rank)
+            return self.geology.read(lambda holes, model: gas_records(holes, model, m.origin,
+                                                                      coal_rank))
         if not (self.mine_dir / "geology" / "collars.csv").exists():
             return []
         geo = build_geology(self.mine_dir, m.origin, m.time_zone)
@@ -190,10 +191,10 @@ class TwinApp:
     def _geology(self, hazards):
         """The geological model in the scene and its live-update service; None when the
         mine has no boreholes."""
-        from .geology import BoreholeError
-        from .geology.exposure import build_geology
-        from .geology.meshes import GeologyScene
-        from .geology.service import GeologyService
+        from twin.geology import BoreholeError
+        from twin.geology.exposure import build_geology
+        from twin.geology.meshes import GeologyScene
+        from twin.geology.service import GeologyService
         if not (self.mine_dir / "geology" / "collars.csv").exists():
             return None
         m, cfg = self.model.mine, self.config.geology
@@ -291,7 +292,7 @@ class TwinApp:
 
     def _command(self, role: str, cmd) -> tuple[bool, str]:
         """Commands from clients (the protocol checked the role already)."""
-        from live_bindings import AlarmError
+        from safety import AlarmError
         if cmd.name == "ack_alarm":
             try:
                 alarm = self.alarms.acknowledge(int(cmd.args.get("alarm", -1)), role,
@@ -430,85 +431,8 @@ class TwinApp:
                 "summary": self.model.summary(), "revision": self.scene.revision}
 
     def _metrics(self) -> bytes:
-        """Prometheus text: the tick, the feeds, the bindings, the alarms, the clients."""
-        from prometheus_client import CollectorRegistry, generate_latest
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-        app = self
-
-        class Collector:
-            def collect(self):
-                s = app.loop.stats
-                for name, doc, value in (
-                        ("ticks", "ticks run", s.ticks), ("commits", "ticks that committed",
-                                                          s.commits),
-                        ("tick_overruns", "ticks longer than their period", s.overruns),
-                        ("observations", "observations drained from the feeds",
-                         app.observations),
-                        ("feed_refused", "observations a full feed queue refused",
-                         app.queue.refused)):
-                    yield CounterMetricFamily(f"minetwin_{name}", doc, value=value)
-                refused = CounterMetricFamily("minetwin_bindings_refused",
-                                              "observations the bindings refused",
-                                              labels=["reason"])
-                for k, v in app.bindings.stats.items():
-                    if k.startswith("refused: "):
-                        refused.add_metric([k[len("refused: "):]], v)
-                yield refused
-                yield GaugeMetricFamily("minetwin_tick_max_seconds", "the longest tick",
-                                        value=s.max_duration_s)
-                yield GaugeMetricFamily("minetwin_revision", "the scene revision",
-                                        value=app.scene.revision)
-                yield GaugeMetricFamily("minetwin_alarms_listed",
-                                        "alarms active or unacknowledged",
-                                        value=len(app.alarms.listing()))
-                if app.server is not None:
-                    yield GaugeMetricFamily("minetwin_clients", "streaming clients",
-                                            value=len(app.server.clients))
-                    for k, v in app.server.stats.items():
-                        yield CounterMetricFamily(f"minetwin_stream_{k}", f"streaming {k}",
-                                                  value=v)
-                if app.uplink is not None:
-                    yield from app._uplink_metrics()
-                if app.snapshots is not None:
-                    for k, doc in (("asked", "alarm pictures asked for"),
-                                   ("done", "alarm pictures rendered"),
-                                   ("failed", "alarm pictures that failed"),
-                                   ("restarts", "snapshot workers replaced after dying")):
-                        yield CounterMetricFamily(f"minetwin_snapshots_{k}", doc,
-                                                  value=app.snapshots.stats[k])
-                if app.sim is not None:
-                    yield GaugeMetricFamily("minetwin_sim_behind_seconds",
-                                            "simulated time the simulator is behind",
-                                            value=app.sim.lag_s)
-
-        registry = CollectorRegistry()
-        registry.register(Collector())
-        return generate_latest(registry)
-
-    def _uplink_metrics(self):
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-        st = self.uplink.status()
-        gauges = {
-            "backlog": GaugeMetricFamily("minetwin_uplink_backlog",
-                                         "files queued and not yet delivered",
-                                         labels=["destination"]),
-            "oldest_undelivered_s": GaugeMetricFamily(
-                "minetwin_uplink_oldest_undelivered_seconds",
-                "age of the oldest undelivered file (0: none)", labels=["destination"]),
-            "failed_attempts": CounterMetricFamily("minetwin_uplink_failed_attempts",
-                                                   "deliveries that failed (retried)",
-                                                   labels=["destination"]),
-            "delivered": CounterMetricFamily("minetwin_uplink_delivered",
-                                             "files delivered", labels=["destination"])}
-        for name, d in st["destinations"].items():
-            for k, fam in gauges.items():
-                fam.add_metric([name], d[k] or 0)
-        yield from gauges.values()
-        for k, doc in (("written", "files checked and written"),
-                       ("held", "files that failed the self-check (never sent)"),
-                       ("sets", "sets exported")):
-            yield CounterMetricFamily(f"minetwin_uplink_files_{k}" if k != "sets" else
-                                      "minetwin_uplink_sets", doc, value=st["counts"][k])
+        from .metrics import prometheus_text
+        return prometheus_text(self)
 
     def status_line(self) -> str:
         s = self.loop.stats

@@ -14,7 +14,7 @@ pictures or on screen by the native wall client. docs/rendering.md.
   or the whole mine.
 
 Panda3D is used from one thread only (the caller's); the alarm snapshots run it in a worker
-process (twin/snapshots.py).
+process (render/snapshots.py).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def shift_window(day: date, number: int, tz: str, shifts=SHIFTS) -> Shift:
 def _cjk_font():
     from matplotlib import font_manager
 
-    from streaming.render import cjk_font_path
+    from render.renderer import cjk_font_path
     path = cjk_font_path()
     if path is None:
         return None
@@ -186,9 +186,8 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
                   f"<th>{T['ack']}</th><th>{T['picture']}</th></tr>{''.join(rows)}</table>"
                   if rows else f"<p>{T['none']}</p>")
 
-    from .sensor_types import quantity_of
     key = [(c, s) for c, s in sorted(model.sensors.items())
-           if quantity_of(s.type_code).key == "ch4" and s.category in KEY_CATEGORIES]
+           if s.quantity.key == "ch4" and s.category in KEY_CATEGORIES]
     gas_rows, gas_charts = [], []
     for code, s in key:
         st = _stats(history, code, sh)

@@ -27,7 +27,7 @@ def _worker(frames, results, store_root: str, out_dir: str, size, software) -> N
     from assets import AssetStore
     from scene import Replica
     from scene.wire import WireDecoder
-    from streaming.render import PandaMirror, Renderer, RenderError, node_picture
+    from render.renderer import PandaMirror, Renderer, RenderError, node_picture
     store = AssetStore(store_root)
     replica, decoder = Replica(), WireDecoder()
     renderer = Renderer(size, software=software)

@@ -16,8 +16,8 @@ import json
 import logging
 import time
 
-from .client import StreamClient
-from .render import CameraSpec, PandaMirror, RenderError, Renderer
+from streaming.client import StreamClient
+from render.renderer import CameraSpec, PandaMirror, RenderError, Renderer
 
 __all__ = ["run_wall", "WallTile"]
 
@@ -53,7 +53,7 @@ class WallTile:
     def _overlay(self) -> None:
         from panda3d.core import Camera, CardMaker, NodePath, OrthographicLens, TextNode
 
-        from .render import _panda_font
+        from render.renderer import _panda_font
         r = self.renderer
         self.overlay = NodePath("overlay")
         self.overlay.set_depth_test(False)
@@ -98,7 +98,7 @@ class WallTile:
                 self.camera = spec
                 self.renderer.look(spec, self.grid, self.tile)
         elif self.camera is None and self.mirror is not None:
-            from .render import overview
+            from render.renderer import overview
             w, h = self.renderer.size
             self.camera = overview(self.mirror, aspect=w * self.grid[0] / (h * self.grid[1]))
             self.renderer.look(self.camera, self.grid, self.tile)
@@ -182,7 +182,7 @@ def run_wall(server: str, group: str, grid, tile, *, token: str = "minetwin-view
         finally:
             summary["seconds"] = round(time.perf_counter() - t0, 2)
             if screenshot:
-                from .render import draw_labels
+                from render.renderer import draw_labels
                 draw_labels(wall.renderer.picture(), []).save(screenshot)
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -60,7 +60,7 @@ class Alarm:
     acked_ms: int | None = None
     acked_by: str | None = None
     comment: str | None = None
-    snapshot: str | None = None          # the picture's file name (twin/snapshots.py)
+    snapshot: str | None = None          # the picture's file name (render/snapshots.py)
 
     @property
     def active(self) -> bool:

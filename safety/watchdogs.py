@@ -11,7 +11,7 @@
   area than its rated headcount (overcrowding, RYCY), anyone in a restricted area, an SOS,
   a reader offline.
 
-Every check emits the same :class:`~live_bindings.rules.RuleEvent` s as the threshold rules,
+Every check emits the same :class:`~safety.rules.RuleEvent` s as the threshold rules,
 so the alarm book handles all alarms one way. All limits are parameters with safe defaults
 (and keys in ``[rules]`` of the configuration).
 """

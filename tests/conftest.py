@@ -37,7 +37,7 @@ def gltf_validator():
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory):
     """The demo mine (seed 7), generated once per test session."""
-    from twin.demo import generate_demo
+    from twin.demo.generator import generate_demo
     return generate_demo(tmp_path_factory.mktemp("demo") / "mine", 7)
 
 

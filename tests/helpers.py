@@ -23,7 +23,7 @@ def app_config(demo_dir, tmp_path, **sections):
     """A configuration for a TwinApp on the demo mine whose files all live in ``tmp_path``
     (the geology and the recording off unless a section turns them on); ``sections`` are
     merged over it, section by section."""
-    from twin.config import parse_config
+    from minetwin.config import parse_config
     base = {"mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
             "alarms": {"db": str(tmp_path / "alarms.sqlite")},
             "history": {"db": str(tmp_path / "history.sqlite")},

@@ -1,10 +1,10 @@
-"""The mine twin: configuration, the tick loop that drives the scene, and the CLI.
-
-The mine model, geology, rules and alarms, the simulator and the demo mine arrive with their
-issues; the scene graph they drive lives in ``scene/``.
+"""The mine: its model (``model.py``) loaded from a mine folder (``minefolder.py``), the
+roadway network, the KJ upload-file format (``kj_format.py``), observations and the feed
+queue, the geological model and hazard zones (``geology/``), the simulator (``sim/``) and the
+demo mine (``demo/``), the mine's scene (``scene_build.py``) and the tick loop (``tick.py``).
+The wiring of all rooms into one process is ``minetwin/``.
 """
 
-from .config import Config, ConfigError, load_config
 from .tick import TickLoop, TickStats
 
-__all__ = ["Config", "ConfigError", "load_config", "TickLoop", "TickStats"]
+__all__ = ["TickLoop", "TickStats"]

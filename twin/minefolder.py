@@ -19,7 +19,7 @@ import numpy as np
 from .model import (AIR_DIRECTIONS, EQUIPMENT_KINDS, GAS_CLASSES, PROFILE_KINDS,
                     ROADWAY_TYPES, Area, Equipment, Heading, LongwallPanel, Mine, MineModel,
                     Outstation, Person, Profile, Reader, Roadway, Sensor, Thresholds)
-from .uploads import Problem, UploadFile, UploadFormatError, parse_file_name, parse_upload
+from twin.kj_format import Problem, UploadFile, UploadFormatError, parse_file_name, parse_upload
 
 __all__ = ["MineDataError", "load_mine", "DEFINITION_TYPES", "AREA_TYPE_CODES"]
 

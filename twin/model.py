@@ -213,6 +213,13 @@ class Sensor:
     on_text: str = ""
     off_text: str = ""
 
+    @property
+    def quantity(self):
+        """What the point measures: its type code's row of the sensor type table
+        (twin/sensor_types.py)."""
+        from .sensor_types import quantity_of
+        return quantity_of(self.type_code)
+
 
 @dataclass(frozen=True, slots=True)
 class Reader:

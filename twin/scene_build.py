@@ -96,7 +96,7 @@ def _driven_lines(model: MineModel) -> dict[str, np.ndarray]:
 def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
                 criteria=None) -> Scene:
     """Add the mine's nodes to ``scene`` (a new one by default); the caller commits.
-    ``criteria``: the mine's hazard criteria (twin.geology.hazards.Criteria), for the goaf's
+    ``criteria``: the mine's hazard criteria (twin.geology.hazard_zones.Criteria), for the goaf's
     caved and fractured zone heights."""
     s = scene if scene is not None else Scene()
     a = _Assets(store)
@@ -153,7 +153,7 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
         if f.advanced_m > 0:
             # The goaf (采空区): the mined-out area, drawn as the caved zone above the seam
             # (mining height + caved zone height); the fractured zone's height a property.
-            from .geology.hazards import Criteria, overburden_zones
+            from twin.geology.hazard_zones import Criteria, overburden_zones
             caved, fractured = overburden_zones(f.mining_height_m, criteria or Criteria())
             start_mid = (f.start_line[0] + f.start_line[1]) / 2
             goaf_len = float(f.advanced_m)

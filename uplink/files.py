@@ -7,8 +7,8 @@ name, renamed only when complete and clean; a failing file is held back with its
 beside it, never handed on. docs/uplink.md.
 
 Key equipment (MT/T 1201.2) in the file types and layouts a dialect declares:
-twin/uplink_equipment.py. The outbox and its destinations: twin/outbox.py; the running
-service: twin/uplink_service.py; SM4/SM3/SM2: twin/uplink_security.py.
+uplink/equipment.py. The outbox and its destinations: uplink/outbox.py; the running
+service: uplink/service.py; SM4/SM3/SM2: uplink/security.py.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Dialect:
     #: province's field order, from the names in uplink_live.LAYOUT_FIELDS.
     layouts: dict = field(default_factory=dict)
     #: Key equipment (MT/T 1201.2): per system its file type names and layouts
-    #: (twin/uplink_equipment.py); parsed into KeySystem records by load().
+    #: (uplink/equipment.py); parsed into KeySystem records by load().
     key_equipment: dict = field(default_factory=dict)
 
     def equipment_types(self) -> dict[str, tuple[str, object]]:
@@ -91,7 +91,7 @@ class Dialect:
     @classmethod
     def load(cls, path: str | Path) -> "Dialect":
         doc = read_toml_for(cls, path, UplinkError)
-        from .uplink_equipment import parse_key_equipment
+        from uplink.equipment import parse_key_equipment
         try:
             doc["key_equipment"] = parse_key_equipment(doc.get("key_equipment", {}), str(path))
         except ValueError as exc:
@@ -117,7 +117,7 @@ LAYOUT_TYPES = ("TJSJ", "YCBJ", "RYCS", "RYCY")
 
 
 def _check_layouts(layouts, path) -> None:
-    from .uplink_live import LAYOUT_FIELDS
+    from uplink.live import LAYOUT_FIELDS
     if not isinstance(layouts, dict):
         raise UplinkError(f"{path}: [layouts] must be a table of type = [field names]")
     for ftype, names in layouts.items():
@@ -235,7 +235,7 @@ def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: 
     into the standard envelope, decoded as the ingest would (``minetwin ingest check``).
     An empty list: clean."""
     from live_bindings.upload_files import decode_upload
-    from twin.uploads import UploadFormatError, parse_upload
+    from twin.kj_format import UploadFormatError, parse_upload
     try:
         records = split_records(data, dialect)
     except (UplinkError, UnicodeDecodeError) as exc:
@@ -275,7 +275,7 @@ def _restandard_time(field: str, dialect: Dialect) -> str:
 def _layout_check(ftype: str, name: str, records: list[list[str]], dialect: Dialect
                   ) -> list[str]:
     """A declared-layout file (no ingest decodes these): field counts and times."""
-    from .uplink_live import TIME_FIELDS
+    from uplink.live import TIME_FIELDS
     layout = dialect.layout_of(ftype)
     if not layout:
         return [f"{name}: the dialect declares no {ftype} layout"]
@@ -299,7 +299,7 @@ def build_files(model, scene, when: datetime, dialect: Dialect = STANDARD,
                 since_ms: int = 0, shift_system: str = "三八制") -> list[tuple[str, str, bytes]]:
     """(type, name, bytes) of each file of ``types`` as things stand: definitions from the
     model, CDSS/JZSS from the scene, FZSS/RYSS and the declared-layout types from ``live``
-    (a :class:`~twin.uplink_live.LiveRecords`; the statistics and abnormal records are taken
+    (a :class:`~uplink.live.LiveRecords`; the statistics and abnormal records are taken
     from it). A declared-layout type with nothing new writes no file."""
     m = model.mine
     stamp = when.strftime(dialect.time_format)
@@ -316,7 +316,7 @@ def build_files(model, scene, when: datetime, dialect: Dialect = STANDARD,
     eq_types = dialect.equipment_types()
     eq_rows: dict[str, list[list[str]]] = {}
     if set(types) & set(eq_types):
-        from .uplink_equipment import equipment_rows
+        from uplink.equipment import equipment_rows
         systems = {ks.system: ks for _, ks in eq_types.values()}
         for kind in ("definition", "realtime"):
             eq_rows.update(equipment_rows(model, scene, systems, stamp, kind))
@@ -360,7 +360,7 @@ def write_checked(files: list[tuple[str, str, bytes]], out: str | Path, model, w
     ``digest`` ("sm3" | "sha256") a manifest of the set's files as written follows them, and
     with ``sign_key`` (an SM2 private key, hex) its SM2 signature ``<manifest>.sig``.
     Returns {"written": [names], "held": {name: problems}}."""
-    from .uplink_security import manifest, sm2_sign, sm4_encrypt
+    from uplink.security import manifest, sm2_sign, sm4_encrypt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = model.mine

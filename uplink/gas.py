@@ -62,7 +62,7 @@ class GasFormat:
 
     @classmethod
     def load(cls, path: str | Path) -> "GasFormat":
-        from .uplink import check_encoding, read_toml_for
+        from uplink.files import check_encoding, read_toml_for
         doc = read_toml_for(cls, path, GasExportError, rename={"column": "columns"})
         fmt = cls(**doc)
         if not isinstance(fmt.columns, list) or not fmt.columns:

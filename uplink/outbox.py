@@ -169,7 +169,7 @@ class HttpsDestination:
 
     async def send(self, files: list[tuple[int, str, str]], confirm) -> None:
         import aiohttp
-        from .uplink_security import SecurityError, read_secret
+        from uplink.security import SecurityError, read_secret
         headers = {}
         try:
             if self.token:

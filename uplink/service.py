@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .outbox import Outbox, drain, load_destinations
-from .uplink import (DEFINITIONS, LAYOUT_TYPES, REALTIME, STANDARD, Dialect, UplinkError,
+from uplink.files import (DEFINITIONS, LAYOUT_TYPES, REALTIME, STANDARD, Dialect, UplinkError,
                      build_files, write_checked)
-from .uplink_live import LiveRecords
+from uplink.live import LiveRecords
 
 __all__ = ["UplinkService"]
 
@@ -30,8 +30,8 @@ class UplinkService:
     def __init__(self, model, scene, cfg, resolve, gas_source=None):
         """``cfg``: the ``[uplink]`` section; ``resolve``: config-relative paths;
         ``gas_source(coal_rank)``: the gas-geology records (called on a worker thread)."""
-        from .gas_export import GasExportError, GasFormat
-        from .uplink_security import load_key, load_sm2_key
+        from uplink.gas import GasExportError, GasFormat
+        from uplink.security import load_key, load_sm2_key
         self.model, self.scene, self.cfg = model, scene, cfg
         self.dialect = Dialect.load(resolve(cfg.dialect)) if cfg.dialect else STANDARD
         eq = self.dialect.equipment_types()
@@ -96,7 +96,7 @@ class UplinkService:
             self._defs_sent = True
             types += [t for t in self.types if t in DEFINITIONS]
         if self._eq_defs:                   # key-equipment points appear as machines report
-            from .uplink_equipment import equipment_rows
+            from uplink.equipment import equipment_rows
             systems = {ks.system: ks for _, ks in self.dialect.equipment_types().values()}
             rows = equipment_rows(self.model, self.scene, systems, "", "definition")
             if rows != self._eq_rows:
@@ -160,8 +160,8 @@ class UplinkService:
         return result
 
     def _write_gas(self, when: datetime) -> dict:
-        from .gas_export import check_gas, render_gas
-        from .uplink import _atomic, _hold
+        from uplink.gas import check_gas, render_gas
+        from uplink.files import _atomic, _hold
         m = self.model.mine
         records = self.gas_source(self.gas_format.coal_rank)
         name, data = render_gas(records, m.code, m.name, when, self.gas_format)
@@ -170,7 +170,7 @@ class UplinkService:
             _hold(self.out, name, data, problems)
             return {"written": [], "held": {name: problems}}
         if self.key is not None:
-            from .uplink_security import sm4_encrypt
+            from uplink.security import sm4_encrypt
             name, data = f"{name}.sm4", sm4_encrypt(data, self.key)
         _atomic(self.out / name, data)
         return {"written": [name], "held": {}}

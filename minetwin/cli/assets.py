@@ -183,7 +183,7 @@ def _cmd_deviation(args) -> int:
 
 def _cmd_sections(args) -> int:
     from assets.importers import AssetImportError, PointCloud, import_file
-    from assets.sections import SectionError, centerline_from_scan, cross_section
+    from assets.scan_sections import SectionError, centerline_from_scan, cross_section
     try:
         cloud = import_file(args.file)
         if not isinstance(cloud, PointCloud):
@@ -233,7 +233,7 @@ def _cmd_show(args) -> int:
 
 def _cmd_thumbnails(args) -> int:
     """Render a PNG thumbnail of each GLB in the store (``thumbs/<id>.png``)."""
-    from streaming.render import RenderError, Renderer, thumbnail
+    from render.renderer import RenderError, Renderer, thumbnail
     store = _existing_store(args)
     ids = args.ids or [i for i in store if store.meta(i).get("media_type") == "model/gltf-binary"]
     out = store.root / "thumbs"

@@ -26,15 +26,15 @@ def _fail(msg: str) -> int:
 
 def _load(args):
     """(mine model, GeologyModel) of ``--mine``: boreholes, then its exposures replayed."""
-    from .geology.exposure import build_geology
-    from .minefolder import load_mine
+    from twin.geology.exposure import build_geology
+    from twin.minefolder import load_mine
     mine = load_mine(Path(args.mine))
     return mine, build_geology(Path(args.mine), mine.mine.origin, mine.mine.time_zone)
 
 
 def _errors():
-    from .geology import BoreholeError
-    from .minefolder import MineDataError
+    from twin.geology import BoreholeError
+    from twin.minefolder import MineDataError
     return (MineDataError, BoreholeError, ValueError, OSError)
 
 
@@ -120,7 +120,7 @@ def _plots(geo, folder: Path) -> list[Path]:
 def _cmd_build(args) -> int:
     from assets import AssetStore
 
-    from .geology.meshes import GeologyScene
+    from twin.geology.meshes import GeologyScene
     try:
         mine, geo = _load(args)
         maker = GeologyScene(geo, mine, AssetStore(args.store), args.step)
@@ -139,7 +139,7 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_update(args) -> int:
-    from .geology.exposure import Exposures, load_exposures, write_exposures
+    from twin.geology.exposure import Exposures, load_exposures, write_exposures
     try:
         mine, geo = _load(args)
         o, tz = mine.mine.origin, mine.mine.time_zone
@@ -168,7 +168,7 @@ def _cmd_update(args) -> int:
 
 
 def _cmd_section(args) -> int:
-    from .geology.sections import section, section_mesh, section_png
+    from twin.geology.sections import section, section_mesh, section_png
     try:
         mine, geo = _load(args)
         rows = np.loadtxt(args.line, delimiter=",", ndmin=2, comments="#",

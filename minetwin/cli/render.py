@@ -7,7 +7,7 @@
         ``--seconds`` of simulated live data first (0: the model as loaded)
     minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T]
                   [--size WxH] [--offscreen --frames N --screenshot FILE.png]
-        the native wall client (streaming/wall_native.py)
+        the native wall client (render/wall.py)
     minetwin report shift --date YYYY-MM-DD --shift N --out DIR [--config FILE] [--lang zh|en]
                           [--no-pdf]
         the shift report: HTML (and a PDF where Chromium is installed) from the alarm book,
@@ -38,7 +38,7 @@ def _size(text: str) -> tuple[int, int]:
 def load_views(mine_dir: Path, origin) -> dict:
     """Named views of the mine folder's ``views.toml`` (``[[view]]`` name, position, target
     in the mine's CRS, fov)."""
-    from streaming.render import CameraSpec
+    from render.renderer import CameraSpec
     p = mine_dir / "views.toml"
     if not p.exists():
         return {}
@@ -55,11 +55,11 @@ def load_views(mine_dir: Path, origin) -> dict:
 
 def _cmd_render(args) -> int:
     from live_bindings import DefaultBindings
-    from streaming.render import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
+    from render.renderer import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
 
-    from .app import AppError, load_mine_scene
-    from .config import parse_config
-    from .sim import Simulator
+    from minetwin.app import AppError, load_mine_scene
+    from minetwin.config import parse_config
+    from twin.sim import Simulator
     size = _size(args.size)
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -97,7 +97,7 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_wall(args) -> int:
-    from streaming.wall_native import run_wall
+    from render.wall import run_wall
     grid = tuple(int(v) for v in args.grid.lower().split("x"))
     tile = tuple(int(v) for v in args.tile.split(","))
     return run_wall(args.server, args.group, grid, tile, token=args.token,
@@ -108,12 +108,14 @@ def _cmd_wall(args) -> int:
 def _cmd_report(args) -> int:
     from datetime import date
 
-    from live_bindings import AlarmBook, History
+    from live_bindings import History
 
-    from .cli import _load_config_or_exit
-    from .minefolder import MineDataError, load_mine
-    from .report import ReportError, build_report, shift_window, write_pdf
-    config = _load_config_or_exit(args.config)
+    from safety import AlarmBook
+
+    from ._common import load_config_or_exit
+    from twin.minefolder import MineDataError, load_mine
+    from render.report import ReportError, build_report, shift_window, write_pdf
+    config = load_config_or_exit(args.config)
     try:
         day = date.fromisoformat(args.date)
         model = load_mine(Path(args.mine) if args.mine else config.resolve_path(config.mine.path))

@@ -31,12 +31,12 @@ __all__ = ["add_parsers"]
 def _cmd_export(args) -> int:
     from live_bindings import DefaultBindings
 
-    from .app import AppError, load_mine_scene
-    from .config import parse_config
-    from .sim import Simulator
-    from .uplink import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
-    from .uplink_live import LiveRecords
-    from .uplink_security import SecurityError, load_key, load_sm2_key
+    from minetwin.app import AppError, load_mine_scene
+    from minetwin.config import parse_config
+    from twin.sim import Simulator
+    from uplink.files import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
+    from uplink.live import LiveRecords
+    from uplink.security import SecurityError, load_key, load_sm2_key
     if not args.once:
         print("error: say --once (`minetwin uplink run` exports continuously)",
               file=sys.stderr)
@@ -73,11 +73,11 @@ def _cmd_export(args) -> int:
 def _cmd_gas(args) -> int:
     from datetime import datetime
 
-    from .gas_export import GasExportError, GasFormat, check_gas, gas_records, render_gas
-    from .geology import BoreholeError
-    from .geology.exposure import build_geology
-    from .minefolder import MineDataError, load_mine
-    from .uplink import _atomic, _hold
+    from uplink.gas import GasExportError, GasFormat, check_gas, gas_records, render_gas
+    from twin.geology import BoreholeError
+    from twin.geology.exposure import build_geology
+    from twin.minefolder import MineDataError, load_mine
+    from uplink.files import _atomic, _hold
     try:
         fmt = GasFormat.load(args.format) if args.format else GasFormat()
         model = load_mine(Path(args.mine))
@@ -104,16 +104,17 @@ def _cmd_gas(args) -> int:
 def _cmd_run(args) -> int:
     import dataclasses
 
-    from .cli import _cmd_serve, _load_config_or_exit
-    config = _load_config_or_exit(args.config)
+    from .serve import cmd_serve
+    from ._common import load_config_or_exit
+    config = load_config_or_exit(args.config)
     config = dataclasses.replace(config, uplink=dataclasses.replace(config.uplink, enabled=True))
-    return _cmd_serve(args, config)
+    return cmd_serve(args, config)
 
 
 def _cmd_status(args) -> int:
-    from .cli import _load_config_or_exit
-    from .outbox import Outbox
-    config = _load_config_or_exit(args.config)
+    from ._common import load_config_or_exit
+    from uplink.outbox import Outbox
+    config = load_config_or_exit(args.config)
     cfg = config.uplink
     db, out = config.resolve_path(cfg.outbox), config.resolve_path(cfg.out)
     dests = {}
@@ -172,7 +173,7 @@ def add_parsers(sub) -> None:
     g.add_argument("--out", required=True)
     g.add_argument("--format", help="the gas database's table format (TOML, docs/uplink.md)")
     g.set_defaults(func=_cmd_gas)
-    from .cli import serve_arguments
+    from .serve import serve_arguments
     serve_arguments(u_sub.add_parser("run", help="run the twin with the uplink on "
                                                  "(exporter + outbox)"), _cmd_run)
     st = u_sub.add_parser("status", help="the outbox and the held files")

@@ -20,7 +20,7 @@ OUTLINE = np.array([[-2.0, 0], [2.0, 0], [2.0, 2.0], [-2.0, 2.0]])
 
 
 def run(*args, ok=True):
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "assets", *args],
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "assets", *args],
                        capture_output=True, text=True, timeout=600)
     assert (r.returncode == 0) == ok, r.stderr[-2000:]
     return r

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assets.groundtruth import polyline_at, synthetic_scan
-from assets.sections import (SectionError, centerline_from_scan, cross_section,
+from assets.scan_sections import (SectionError, centerline_from_scan, cross_section,
                              project_on_polyline)
 from assets.sweep import sweep_profile
 from tests.assets.test_scan import CENTERLINE, OUTLINE

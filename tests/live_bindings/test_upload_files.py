@@ -13,7 +13,7 @@ from assets import AssetStore
 from live_bindings import DefaultBindings
 from live_bindings.upload_files import decode_upload
 from twin.scene_build import build_scene
-from twin.uploads import IncompleteFileError
+from twin.kj_format import IncompleteFileError
 
 HEADER = "520522000001;黔西示范煤矿;2026-11-02 08:00:00~"
 T = int(datetime(2026, 11, 2, 8, 0, 5, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
@@ -84,7 +84,7 @@ def test_a_card_seen_by_a_reader_lands_on_the_reader_roadway(demo_model, tmp_pat
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "twin.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "minetwin.cli", *args], capture_output=True,
                           text=True)
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 from streaming.client import StreamClient
 from tests.helpers import start_app, until
-from twin.app import TwinApp
-from twin.config import parse_config
+from minetwin.app import TwinApp
+from minetwin.config import parse_config
 
 
 def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp_path):

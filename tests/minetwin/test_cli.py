@@ -7,7 +7,7 @@ from tests.scene.test_gltf import trimesh_glb
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "twin.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "minetwin.cli", *args], capture_output=True,
                           text=True)
 
 
@@ -91,7 +91,7 @@ enabled = false
 [geology]
 enabled = false
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "--config", str(config)],
+    proc = subprocess.Popen([sys.executable, "-m", "minetwin.cli", "serve", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
@@ -123,7 +123,7 @@ enabled = false
 def test_output_into_a_pipe_its_reader_closed_ends_quietly(tmp_path):
     """`minetwin … | head -1`: no traceback, SIGPIPE's status, as Unix tools do."""
     missing = [str(tmp_path / f"no-such-file-{i}") for i in range(3000)]   # ~600 kB of lines
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "ingest", "check", *missing],
+    proc = subprocess.Popen([sys.executable, "-m", "minetwin.cli", "ingest", "check", *missing],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()
     proc.stdout.close()                                  # what `head -1` does next
@@ -164,13 +164,13 @@ def test_read_only_commands_create_no_file_or_folder(tmp_path, demo_dir):
     ]
     before = _tree(repo, tmp_path, demo_dir)
     for args, status in commands:
-        r = subprocess.run([sys.executable, "-m", "twin.cli", *args], capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "minetwin.cli", *args], capture_output=True,
                            text=True, cwd=here)
         assert r.returncode == status, (args, r.stderr)
         if status == 2:
             assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr, r.stderr
         assert _tree(repo, tmp_path, demo_dir) == before, args
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "assets", "list", "--store",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "assets", "list", "--store",
                         str(not_a_store)], capture_output=True, text=True)
     assert r.stderr.strip() == (f"error: {not_a_store} is not an asset store (a store has "
                                 "objects/ and meta/; `minetwin assets import` makes one)")

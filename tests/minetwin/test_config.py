@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from twin.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from minetwin.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 
 def write(tmp_path, text: str):
@@ -64,11 +64,11 @@ def test_a_missing_file_is_a_config_error(tmp_path):
 
 
 def test_cli_config_check(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "twin.cli", "config", "check"],
+    ok = subprocess.run([sys.executable, "-m", "minetwin.cli", "config", "check"],
                         capture_output=True, text=True)
     assert ok.returncode == 0
     assert "[server]" in ok.stdout and 'host = "127.0.0.1"' in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "twin.cli", "config", "check",
+    bad = subprocess.run([sys.executable, "-m", "minetwin.cli", "config", "check",
                           str(write(tmp_path, "[server]\nbogus = 1\n"))],
                          capture_output=True, text=True)
     assert bad.returncode == 2

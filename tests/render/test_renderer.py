@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from streaming.render import (CameraSpec, PandaMirror, Renderer, frame_node, node_picture,
+from render.renderer import (CameraSpec, PandaMirror, Renderer, frame_node, node_picture,
                               overview)
 
 
@@ -144,7 +144,7 @@ def test_overview_and_node_pictures_with_labels(renderer, live_scene):
 
 def test_render_command(demo_dir, tmp_path):
     out = tmp_path / "pic.png"
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "render", "--mine", str(demo_dir),
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "render", "--mine", str(demo_dir),
                         "--node", "equipment/shearer-11901", "--out", str(out), "--size",
                         "400x300", "--seconds", "5", "--software"], capture_output=True,
                        text=True, timeout=300)
@@ -154,7 +154,7 @@ def test_render_command(demo_dir, tmp_path):
     from PIL import Image
     im = np.asarray(Image.open(out))
     assert im.shape == (300, 400, 3) and im.std() > 10
-    bad = subprocess.run([sys.executable, "-m", "twin.cli", "render", "--mine", str(demo_dir),
+    bad = subprocess.run([sys.executable, "-m", "minetwin.cli", "render", "--mine", str(demo_dir),
                           "--view", "nowhere", "--out", str(tmp_path / "x.png"), "--seconds", "0"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no view 'nowhere'" in bad.stderr
@@ -163,7 +163,7 @@ def test_render_command(demo_dir, tmp_path):
 def test_asset_thumbnails_for_the_store(live_scene):
     scene, store = live_scene
     ids = [scene.node("sensor/002A01").mesh.asset, scene.node("roadway/11901-return").mesh.asset]
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "assets", "thumbnails", "--store",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "assets", "thumbnails", "--store",
                         str(store.root), *ids, "--size", "96", "--software"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -172,6 +172,6 @@ def test_asset_thumbnails_for_the_store(live_scene):
     for i in ids:
         im = np.asarray(Image.open(store.root / "thumbs" / f"{i}.png"))
         assert im.shape == (96, 96, 3) and im.std() > 5
-    show = subprocess.run([sys.executable, "-m", "twin.cli", "assets", "show", "--store",
+    show = subprocess.run([sys.executable, "-m", "minetwin.cli", "assets", "show", "--store",
                            str(store.root), ids[0]], capture_output=True, text=True, timeout=60)
     assert json.loads(show.stdout)["thumbnail"].endswith(f"thumbs/{ids[0]}.png")

@@ -13,15 +13,15 @@ from datetime import date, datetime
 
 import pytest
 
-from twin.report import shift_window
+from render.report import shift_window
 
 
 @pytest.fixture(scope="module")
 def hour(demo_dir, demo_model, tmp_path_factory):
     from assets import AssetStore
-    from live_bindings import (AlarmBook, DefaultBindings, History, RuleEngine, Watchdogs,
-                               resolve_rules)
-    from streaming.render import PandaMirror, Renderer, node_picture
+    from live_bindings import DefaultBindings, History
+    from safety import AlarmBook, RuleEngine, Watchdogs, resolve_rules
+    from render.renderer import PandaMirror, Renderer, node_picture
     from twin.scene_build import build_scene
     from twin.sim import Simulator
     from twin.sim.scenarios import parse_scenario
@@ -70,7 +70,7 @@ def hour(demo_dir, demo_model, tmp_path_factory):
 
 
 def _report(tmp, shift, out, *extra):
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "report", "shift", "--date",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "report", "shift", "--date",
                         "2026-11-02", "--shift", str(shift), "--out", str(out), "--config",
                         str(tmp / "c.toml"), *extra], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -107,7 +107,7 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
 
 def test_report_values_come_from_the_history(hour, demo_model):
     from live_bindings import History
-    from twin.report import _run_time, _stats
+    from render.report import _run_time, _stats
     sh = shift_window(date(2026, 11, 2), 2, demo_model.mine.time_zone)
     h = History(hour / "history.sqlite")
     lo, hi, mean, n = _stats(h, "002A01", sh)

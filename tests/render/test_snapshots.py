@@ -12,7 +12,7 @@ import urllib.request
 import numpy as np
 
 from tests.helpers import app_config, run_with_client, until
-from twin.app import TwinApp
+from minetwin.app import TwinApp
 
 
 def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tmp_path):
@@ -58,7 +58,7 @@ def test_a_raised_alarm_gets_its_snapshot_without_stopping_the_tick(demo_dir, tm
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert img.shape == (270, 480, 3) and img[40:].std() > 5
     assert img[:6].reshape(-1, 3).mean(axis=0)[0] > 180                # the red banner
-    from live_bindings import AlarmBook
+    from safety import AlarmBook
     book = AlarmBook(app.model, path=tmp_path / "alarms.sqlite")       # kept in the record
     assert book.get(alarm["id"]).snapshot == alarm["snapshot"]
 

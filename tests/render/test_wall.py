@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from tests.helpers import app_config, run_with_client, until
-from twin.app import TwinApp
+from minetwin.app import TwinApp
 
 
 def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
@@ -34,7 +34,7 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
                                 for a in operator.alarms.values()), "an alarm", timeout=60)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, lambda: subprocess.run(
-            [sys.executable, "-m", "twin.cli", "wall", "--server", url, "--group", "north",
+            [sys.executable, "-m", "minetwin.cli", "wall", "--server", url, "--group", "north",
              "--grid", "2x1", "--tile", "1,0", "--size", "320x240", "--offscreen",
              "--frames", "15", "--screenshot", str(shot), "--software"],
             capture_output=True, text=True, timeout=240))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from assets import AssetStore
-from live_bindings import AlarmBook, HazardRules
+from safety import AlarmBook, HazardRules
 from twin.model import Mine, MineModel, Outstation, Profile, Roadway, Sensor, Thresholds
 from twin.observation import Observation
 from twin.scene_build import build_scene

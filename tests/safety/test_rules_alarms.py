@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from assets import AssetStore
-from live_bindings import AlarmBook, AlarmError, DefaultBindings, RuleEngine, resolve_rules
-from live_bindings.rules import load_rule_table
+from live_bindings import DefaultBindings
+from safety import AlarmBook, AlarmError, RuleEngine, resolve_rules
+from safety.rules import load_rule_table
 from twin.model import (Mine, MineModel, Outstation, Profile, Roadway, Sensor, Thresholds)
 from twin.observation import POINT_STATE, Observation
 from twin.scene_build import build_scene

@@ -3,7 +3,7 @@
 import pytest
 
 from assets import AssetStore
-from live_bindings import AlarmBook, Limits, Watchdogs
+from safety import AlarmBook, Limits, Watchdogs
 from twin.observation import CARD_STATE, Observation
 from twin.scene_build import build_scene
 

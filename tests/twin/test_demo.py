@@ -4,8 +4,8 @@ import hashlib
 
 import numpy as np
 
-from twin.demo import generate_demo
-from twin.geology_truth import TrueGeology
+from twin.demo.generator import generate_demo
+from twin.demo.truth import TrueGeology
 
 
 def digest(folder):

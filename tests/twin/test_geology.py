@@ -15,7 +15,7 @@ import pytest
 from twin.geology import BoreholeError, build_seam_model, load_boreholes
 from twin.geology.boreholes import min_curvature
 from twin.geology.surfaces import fault, restore
-from twin.geology_truth import TrueGeology
+from twin.demo.truth import TrueGeology
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_bad_borehole_files_are_named(tmp_path):
 
 
 def test_geology_report_cli(demo_dir):
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "geology", "report", "--mine",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "geology", "report", "--mine",
                         str(demo_dir), "--json"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import trimesh
 
-from twin.demo import AQUIFER_HEAD_Z, aquifer_top, gas_pressure
+from twin.demo.generator import AQUIFER_HEAD_Z, aquifer_top, gas_pressure
 from twin.geology import BoreholeError
 from twin.geology.exposure import build_geology
-from twin.geology.hazards import (Criteria, hazard_zones, load_hazard_data, overburden_zones,
+from twin.geology.hazard_zones import (Criteria, hazard_zones, load_hazard_data, overburden_zones,
                                   zone_mesh)
 from twin.geology.meshes import GeologyScene, model_extent
-from twin.geology_truth import TrueGeology
+from twin.demo.truth import TrueGeology
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_the_water_zone_holds_the_high_inrush_coefficient(zones):
     top = aquifer_top(truth, cx, cy)
     ts = (AQUIFER_HEAD_Z - top) * 0.00981 / (floor - top)
     near = np.zeros(cx.shape, bool)
-    from twin.geology.hazards import _fault_distance
+    from twin.geology.hazard_zones import _fault_distance
     for f in truth.faults:
         near |= _fault_distance(f, cx, cy, floor) <= data.criteria.disturbed_within_m
     critical = np.where(near, 0.06, 0.1)
@@ -70,7 +70,7 @@ def test_stress_follows_the_faults_and_fire_the_sealed_area(zones):
     found, _, (cx, cy), truth, data, _ = zones
     stress = found[("stress", "M9")]
     floor = truth.floor("M9", cx, cy)
-    from twin.geology.hazards import _fault_distance
+    from twin.geology.hazard_zones import _fault_distance
     # the true cut of each fault, near where it was mapped (a few degrees of strike error
     # carry a mapped trace tens of metres off a kilometre away)
     on_cut = np.zeros(cx.shape, bool)

@@ -18,7 +18,7 @@ from twin.geology import BoreholeError
 from twin.geology.exposure import (Exposures, GeologyModel, build_geology, face_points,
                                    load_exposures)
 from twin.geology.surfaces import build_seam_model
-from twin.geology_truth import TrueGeology
+from twin.demo.truth import TrueGeology
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +252,7 @@ def test_geology_commands(demo_dir, tmp_path):
     shutil.copytree(demo_dir, mine)
 
     def run(*args, ok=True):
-        r = subprocess.run([sys.executable, "-m", "twin.cli", "geology", *args],
+        r = subprocess.run([sys.executable, "-m", "minetwin.cli", "geology", *args],
                            capture_output=True, text=True, timeout=300)
         assert (r.returncode == 0) == ok, r.stderr
         return r

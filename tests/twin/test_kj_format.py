@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from twin.uploads import (IncompleteFileError, UploadFormatError, parse_file_name,
+from twin.kj_format import (IncompleteFileError, UploadFormatError, parse_file_name,
                           parse_upload, write_upload)
 
 NAME = "520522000001_FZDY_20261102080000.txt"

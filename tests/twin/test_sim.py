@@ -12,7 +12,7 @@ import pytest
 from twin.network import Location, Network
 from twin.observation import CARD_STATE, POINT_STATE, FeedQueue
 from twin.sim import ScenarioError, Simulator, parse_scenario
-from twin.uploads import RECORD_FIELDS, parse_upload
+from twin.kj_format import RECORD_FIELDS, parse_upload
 
 TZ = ZoneInfo("Asia/Shanghai")
 DRILL = {"name": "combined drill", "event": [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from twin.uplink import STANDARD, Dialect, UplinkError, export_once, split_records
-from twin.uploads import parse_upload
+from uplink.files import STANDARD, Dialect, UplinkError, export_once, split_records
+from twin.kj_format import parse_upload
 
 WHEN = datetime(2026, 11, 2, 9, 0, 30)
 
@@ -94,7 +94,7 @@ def test_a_dialect_changes_exactly_what_it_says(demo_model, live, tmp_path):
 
 
 def test_a_file_failing_the_self_check_is_held_back(demo_model, live, tmp_path, monkeypatch):
-    import twin.uplink as uplink
+    import uplink.files as uplink
     real = uplink.realtime_rows
 
     def broken(model, scene):                 # a reading our own ingest would refuse
@@ -126,7 +126,7 @@ def test_bad_dialects_are_named(tmp_path):
 
 def test_uplink_export_command(demo_dir, tmp_path):
     (tmp_path / "d.toml").write_text('field_sep = "|"\nrecord_end = "#"\n')
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "export", "--mine",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "export", "--mine",
                         str(demo_dir), "--out", str(tmp_path / "out"), "--once", "--seconds", "5",
                         "--dialect", str(tmp_path / "d.toml")],
                        capture_output=True, text=True, timeout=300)
@@ -136,7 +136,7 @@ def test_uplink_export_command(demo_dir, tmp_path):
     d = Dialect.load(tmp_path / "d.toml")
     for name in result["written"]:
         assert split_records(Path(tmp_path / "out" / name).read_bytes(), d)
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "export", "--mine",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "export", "--mine",
                         str(demo_dir), "--out", str(tmp_path / "x")], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 2 and "--once" in r.stderr
@@ -159,7 +159,7 @@ realtime_layout = ["point", "value", "time"]
 
 
 def test_key_equipment_files_in_a_declared_layout(demo_model, live, tmp_path):
-    from twin.uplink import build_files, write_checked
+    from uplink.files import build_files, write_checked
     (tmp_path / "d.toml").write_text(KEY_EQUIPMENT)
     d = Dialect.load(tmp_path / "d.toml")
     files = build_files(demo_model, live, WHEN, d, ("TFDY", "TFSS", "PSDY", "PSSS"))

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from twin.gas_export import (GAS_FIELDS, GasExportError, GasFormat, check_gas, gas_records,
+from uplink.gas import (GAS_FIELDS, GasExportError, GasFormat, check_gas, gas_records,
                              render_gas)
 
 
@@ -27,7 +27,7 @@ def demo_geo(demo_dir, demo_model):
 
 def test_every_coal_sample_with_its_values_depth_thickness_dip_and_indices(demo_dir, demo_model,
                                                                          demo_geo):
-    from twin.geology_truth import TrueGeology
+    from twin.demo.truth import TrueGeology
     m = demo_model.mine
     recs = gas_records(demo_geo.holes, demo_geo.model, m.origin)
     rows = list(csv.DictReader(open(demo_dir / "geology" / "intervals.csv", encoding="utf-8")))
@@ -112,7 +112,7 @@ def test_a_provinces_format_is_followed_exactly(demo_model, demo_geo, tmp_path):
 
 
 def test_uplink_gas_command(demo_dir, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "gas", "--mine",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "gas", "--mine",
                         str(demo_dir), "--out", str(tmp_path)], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr

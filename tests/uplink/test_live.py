@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from twin.observation import POINT_STATE, Observation
-from twin.uplink import Dialect, UplinkError, build_files, split_records, write_checked
-from twin.uplink_live import LiveRecords
+from uplink.files import Dialect, UplinkError, build_files, split_records, write_checked
+from uplink.live import LiveRecords
 
 FMT = "%Y-%m-%d %H:%M:%S"
 LAYOUTS = ('[layouts]\n'
@@ -130,7 +130,7 @@ def test_statistics_windows_hold_the_readings_max_min_and_mean(demo_model, shift
 
 
 def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
-    from live_bindings import AlarmBook, Limits, RuleEngine, Watchdogs, resolve_rules
+    from safety import AlarmBook, Limits, RuleEngine, Watchdogs, resolve_rules
     point = "002A01"
     s = demo_model.sensors[point]
     rules = RuleEngine(resolve_rules(demo_model), clear_hold_s=0)

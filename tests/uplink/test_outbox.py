@@ -10,7 +10,7 @@ import socket
 import asyncssh
 import pytest
 
-from twin.outbox import DeliveryError, Outbox, SftpDestination, drain
+from uplink.outbox import DeliveryError, Outbox, SftpDestination, drain
 
 
 def _free_port() -> int:
@@ -217,7 +217,7 @@ class _Https:
 @pytest.mark.parametrize("form_field", [None, "file"])
 def test_https_destination_down_mid_run_gets_every_file_once_in_order(tmp_path, monkeypatch,
                                                                       form_field):
-    from twin.outbox import HttpsDestination
+    from uplink.outbox import HttpsDestination
     monkeypatch.setenv("PROVINCE_TOKEN", "s3cret")
     names = [f"520522000001_RYSS_2026110209{m:02d}00.txt" for m in range(12)]
     for i, n in enumerate(names):
@@ -252,7 +252,7 @@ def test_https_destination_down_mid_run_gets_every_file_once_in_order(tmp_path, 
 
 
 def test_https_refuses_an_unknown_certificate_a_bad_token_and_plain_http(tmp_path, monkeypatch):
-    from twin.outbox import HttpsDestination
+    from uplink.outbox import HttpsDestination
     (tmp_path / "a.txt").write_bytes(b"a~||")
     monkeypatch.setenv("BAD_TOKEN", "nope")
 
@@ -277,7 +277,7 @@ def test_https_refuses_an_unknown_certificate_a_bad_token_and_plain_http(tmp_pat
 
 
 def test_destinations_from_a_file(tmp_path):
-    from twin.outbox import HttpsDestination, load_destinations
+    from uplink.outbox import HttpsDestination, load_destinations
     p = tmp_path / "d.toml"
     p.write_text('[[destination]]\nname = "province"\nkind = "sftp"\nhost = "127.0.0.1"\n'
                  'port = 2222\nusername = "mine"\nclient_key = "/k"\nknown_hosts = "/kh"\n'

@@ -12,7 +12,7 @@ import sys
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from twin.uplink_security import (SecurityError, load_key, load_sm2_key, manifest, sm2_public,
+from uplink.security import (SecurityError, load_key, load_sm2_key, manifest, sm2_public,
                                   sm2_sign, sm2_verify, sm3_hex, sm4_decrypt, sm4_encrypt)
 
 KEY = bytes.fromhex("0123456789abcdeffedcba9876543210")
@@ -85,9 +85,9 @@ def test_manifest_lists_sizes_and_digests():
 
 
 def test_an_encrypted_set_with_its_manifest_from_the_command(demo_dir, tmp_path):
-    from twin.uplink import split_records
+    from uplink.files import split_records
     (tmp_path / "key").write_text(KEY.hex())
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "export", "--mine",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "export", "--mine",
                         str(demo_dir), "--out", str(tmp_path / "out"), "--once", "--seconds", "5",
                         "--encrypt-key", f"file:{tmp_path / 'key'}", "--manifest", "sm3",
                         "--sign-key", "env:MINETWIN_SM2"],

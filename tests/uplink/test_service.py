@@ -12,8 +12,8 @@ import sqlite3
 import urllib.request
 
 from tests.helpers import app_config, until
-from tests.twin.test_outbox import _Https, _Server
-from twin.app import TwinApp
+from tests.uplink.test_outbox import _Https, _Server
+from minetwin.app import TwinApp
 
 
 def _get(port, path):
@@ -23,7 +23,7 @@ def _get(port, path):
 
 def test_the_running_twin_delivers_every_set_once_through_an_outage(demo_dir, tmp_path,
                                                                   monkeypatch):
-    import twin.uplink as uplink
+    import uplink.files as uplink
     from live_bindings.upload_files import decode_upload
     real_check = uplink.self_check
 
@@ -130,12 +130,12 @@ def test_uplink_run_and_status_commands(demo_dir, tmp_path):
         f'[history]\ndb = "h.sqlite"\n[recording]\nenabled = false\n[geology]\nenabled = false\n'
         f'[sim]\nrate = 60.0\n[uplink]\nout = "out"\noutbox = "o.sqlite"\n'
         f'destinations = "dest.toml"\nsend_every_s = 0.5\n')
-    r = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "run", "--config",
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "run", "--config",
                         str(tmp_path / "c.toml"), "--port", "0", "--ticks", "80"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "uplink on: CDDY FZDY RYQY RYJZ RYXX CDSS FZSS JZSS RYSS" in r.stderr
-    s = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "status", "--config",
+    s = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "status", "--config",
                         str(tmp_path / "c.toml"), "--json"], capture_output=True, text=True,
                        timeout=60)
     assert s.returncode == 0, s.stderr
@@ -145,6 +145,6 @@ def test_uplink_run_and_status_commands(demo_dir, tmp_path):
     city = st["destinations"]["city"]
     assert city["backlog"] == st["files_in_out"] and city["delivered"] == 0
     assert "Connect" in city["head_error"] and city["failed_attempts"] >= 1
-    text = subprocess.run([sys.executable, "-m", "twin.cli", "uplink", "status", "--config",
+    text = subprocess.run([sys.executable, "-m", "minetwin.cli", "uplink", "status", "--config",
                            str(tmp_path / "c.toml")], capture_output=True, text=True, timeout=60)
     assert f"city: backlog {city['backlog']}" in text.stdout

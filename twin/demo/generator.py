@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .geology.exposure import face_points
-from .geology_truth import Fault, Seam, TrueGeology
-from .uploads import format_time, write_upload
+from twin.geology.exposure import face_points
+from twin.demo.truth import Fault, Seam, TrueGeology
+from twin.kj_format import format_time, write_upload
 
 __all__ = ["generate_demo", "DEMO_MINE_CODE", "DEMO_TIME"]
 

@@ -73,7 +73,7 @@ class Borehole:
 @dataclass
 class Boreholes:
     holes: dict[str, Borehole]
-    faults: tuple = ()                    # mapped faults (twin.geology_truth.Fault geometry)
+    faults: tuple = ()                    # mapped faults (twin.demo.truth.Fault geometry)
 
     def seams(self) -> list[str]:
         return sorted({iv["seam"] for h in self.holes.values() for iv in h.intervals if iv["seam"]})
@@ -157,7 +157,7 @@ def load_faults(path: Path, origin=(0.0, 0.0, 0.0)) -> tuple:
     """Mapped faults (``faults.csv``: name, x, y, z of a point on the plane, strike_deg,
     dip_deg, throw_m — a normal fault's hanging wall dropped by the throw); none when the
     file is absent."""
-    from twin.geology_truth import Fault
+    from twin.demo.truth import Fault
     if not path.exists():
         return ()
     o = np.asarray(origin, float)

@@ -341,7 +341,7 @@ class GeologyScene:
 
     def hazard_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
         """(id, mesh, properties, how to add it) of every hazard zone (of ``seams``)."""
-        from .hazards import hazard_zones, zone_mesh
+        from twin.geology.hazard_zones import hazard_zones, zone_mesh
         if self.hazards is None:
             return []
         zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step,

@@ -157,11 +157,11 @@ class GeologyService:
         self.last_update_s = time.perf_counter() - t0
         self.stats["updates"] += 1
 
-    def gas_records(self, origin, coal_rank: str = "other") -> list[dict]:
-        """The gas-geology records (twin/gas_export.py) from the model as it stands."""
-        from twin.gas_export import gas_records
+    def read(self, fn):
+        """``fn(boreholes, model)`` on the model as it stands, between updates (the uplink's
+        gas-geology table reads it so, from a worker thread)."""
         with self._lock:
-            return gas_records(self.geo.holes, self.geo.model, origin, coal_rank)
+            return fn(self.geo.holes, self.geo.model)
 
     def report(self) -> dict:
         with self._lock:

@@ -17,7 +17,7 @@ from ..model import MineModel, Roadway
 from ..network import Location, Network, Route
 from ..observation import CARD_STATE, POINT_STATE, FeedQueue, Observation
 from ..sensor_types import quantity_of
-from ..uploads import format_time, write_upload
+from twin.kj_format import format_time, write_upload
 from .scenarios import Event, Scenario
 
 __all__ = ["Simulator", "SHIFTS", "AIR_QUANTITY_M3_MIN"]

@@ -1,0 +1,89 @@
+"""The twin's Prometheus metrics (``GET /metrics``): counters and gauges read from the
+running app's parts at each scrape, nothing kept here. docs/protocol.md lists them."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+__all__ = ["prometheus_text"]
+
+
+def prometheus_text(app) -> bytes:
+    """``/metrics`` of a running TwinApp: the tick, the feeds, the bindings, the alarms, the
+    clients, the uplink, the snapshots, the simulator."""
+
+    class Collector:
+        def collect(self):
+            s = app.loop.stats
+            for name, doc, value in (
+                    ("ticks", "ticks run", s.ticks), ("commits", "ticks that committed",
+                                                      s.commits),
+                    ("tick_overruns", "ticks longer than their period", s.overruns),
+                    ("observations", "observations drained from the feeds",
+                     app.observations),
+                    ("feed_refused", "observations a full feed queue refused",
+                     app.queue.refused)):
+                yield CounterMetricFamily(f"minetwin_{name}", doc, value=value)
+            refused = CounterMetricFamily("minetwin_bindings_refused",
+                                          "observations the bindings refused",
+                                          labels=["reason"])
+            for k, v in app.bindings.stats.items():
+                if k.startswith("refused: "):
+                    refused.add_metric([k[len("refused: "):]], v)
+            yield refused
+            yield GaugeMetricFamily("minetwin_tick_max_seconds", "the longest tick",
+                                    value=s.max_duration_s)
+            yield GaugeMetricFamily("minetwin_revision", "the scene revision",
+                                    value=app.scene.revision)
+            yield GaugeMetricFamily("minetwin_alarms_listed",
+                                    "alarms active or unacknowledged",
+                                    value=len(app.alarms.listing()))
+            if app.server is not None:
+                yield GaugeMetricFamily("minetwin_clients", "streaming clients",
+                                        value=len(app.server.clients))
+                for k, v in app.server.stats.items():
+                    yield CounterMetricFamily(f"minetwin_stream_{k}", f"streaming {k}",
+                                              value=v)
+            if app.uplink is not None:
+                yield from _uplink_metrics(app.uplink.status())
+            if app.snapshots is not None:
+                for k, doc in (("asked", "alarm pictures asked for"),
+                               ("done", "alarm pictures rendered"),
+                               ("failed", "alarm pictures that failed"),
+                               ("restarts", "snapshot workers replaced after dying")):
+                    yield CounterMetricFamily(f"minetwin_snapshots_{k}", doc,
+                                              value=app.snapshots.stats[k])
+            if app.sim is not None:
+                yield GaugeMetricFamily("minetwin_sim_behind_seconds",
+                                        "simulated time the simulator is behind",
+                                        value=app.sim.lag_s)
+
+    registry = CollectorRegistry()
+    registry.register(Collector())
+    return generate_latest(registry)
+
+
+def _uplink_metrics(st: dict):
+    """The uplink's outbox per destination and its file counts (``UplinkService.status()``)."""
+    gauges = {
+        "backlog": GaugeMetricFamily("minetwin_uplink_backlog",
+                                     "files queued and not yet delivered",
+                                     labels=["destination"]),
+        "oldest_undelivered_s": GaugeMetricFamily(
+            "minetwin_uplink_oldest_undelivered_seconds",
+            "age of the oldest undelivered file (0: none)", labels=["destination"]),
+        "failed_attempts": CounterMetricFamily("minetwin_uplink_failed_attempts",
+                                               "deliveries that failed (retried)",
+                                               labels=["destination"]),
+        "delivered": CounterMetricFamily("minetwin_uplink_delivered",
+                                         "files delivered", labels=["destination"])}
+    for name, d in st["destinations"].items():
+        for k, fam in gauges.items():
+            fam.add_metric([name], d[k] or 0)
+    yield from gauges.values()
+    for k, doc in (("written", "files checked and written"),
+                   ("held", "files that failed the self-check (never sent)"),
+                   ("sets", "sets exported")):
+        yield CounterMetricFamily(f"minetwin_uplink_files_{k}" if k != "sets" else
+                                  "minetwin_uplink_sets", doc, value=st["counts"][k])
