@@ -152,8 +152,8 @@ def system_libraries(table: Path) -> tuple[dict[str, tuple[str, str]], set[str]]
 
 def _shared_objects(dist: md.Distribution) -> tuple[list[str], list[Path]]:
     """(importable extension modules, other shared objects) of a distribution. A module in a
-    folder that is not a package (Panda3D's `deploy_libs`, copies of the standard library for
-    frozen apps) is never imported as such: it counts with the other shared objects."""
+    folder that is not a package (Panda3D's `deploy_libs`: copies of the standard library's
+    modules for the apps its deploy tool freezes) is never imported here: it is left out."""
     modules, others = [], []
     for f in dist.files or []:
         name = str(f)
@@ -168,7 +168,7 @@ def _shared_objects(dist: md.Distribution) -> tuple[list[str], list[Path]]:
             if in_packages:
                 stem = f.name[:-len(next(s for s in EXTENSION_SUFFIXES if name.endswith(s)))]
                 modules.append(".".join((*parts, stem)))
-                continue
+            continue
         if re.search(r"\.so(\.[\w.]+)?$", name) and path.is_file():
             others.append(path)
     return modules, others
