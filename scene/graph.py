@@ -27,10 +27,10 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _math
-from .changes import (CORE_FIELDS, Changeset, FieldChange, FieldSpec, MeshRef,
-                      PropertyType, field_spec, objarray, property_field)
+from .changes import (CORE_FIELDS, PROPERTY_PREFIX, Changeset, FieldChange, FieldSpec,
+                      MeshRef, PropertyType, field_spec, objarray, property_field)
 from .errors import (DuplicateNodeError, HierarchyError, NodeNotFoundError, PropertyTypeError,
-                     SceneError, UncommittedChangesError)
+                     ReplicaError, SceneError, UncommittedChangesError)
 from .tolerances import QUATERNION_NORM_TOLERANCE
 
 __all__ = ["Scene", "Node", "Visual", "PropertyValue", "ROOT", "ROOT_ID"]
@@ -658,6 +658,36 @@ class Scene:
         self.update_world()
         return _readonly(self._world[np.asarray(handles, dtype=np.int64)].copy())
 
+    # Read-only views by handle, for the scene's readers (spatial index, streaming views).
+
+    def live_handles(self) -> np.ndarray:
+        """Every live node's handle, the root excluded, ascending."""
+        alive = self._alive[: self._count].copy()
+        alive[ROOT] = False
+        return np.flatnonzero(alive)
+
+    def parent_handles(self, handles: np.ndarray) -> np.ndarray:
+        """The parents' handles (the root's is -1)."""
+        return _readonly(self._parent[np.asarray(handles, dtype=np.int64)].copy())
+
+    def child_handles(self, handle: int) -> tuple[int, ...]:
+        """A node's children in order, by handle."""
+        return tuple(self._cols["kids"].data[handle] or ())
+
+    def meshes(self, handles: np.ndarray) -> np.ndarray:
+        """The MeshRef (or None) of each node, as an object array."""
+        return self._cols["mesh"].data[np.asarray(handles, dtype=np.int64)].copy()
+
+    def ids_of(self, handles: Iterable[int]) -> list[str]:
+        """Node ids by handle."""
+        ids = self._ids
+        return [ids[h] for h in handles]
+
+    def spatial_stamp(self) -> int:
+        """Changes whenever a node's transform, mesh or hierarchy may have moved anything (the
+        spatial index rebuilds when it differs from the one it was built at)."""
+        return self._spatial_stamp
+
     def _compute_world(self, dirty: np.ndarray) -> None:
         depth = self._depth[dirty]
         order = np.argsort(depth, kind="stable")
@@ -776,6 +806,87 @@ class Scene:
             if len(h):
                 fields[fname] = FieldChange(h, self._column_values(fname, col, h))
         return fields
+
+    def apply_changeset(self, cs: Changeset) -> None:
+        """Apply a changeset another scene committed — the whole of a snapshot to an empty
+        scene, or the diff that follows this scene's revision — and take its revision. The
+        one way a replica (scene/replica.py) changes a scene; it records nothing itself."""
+        s = self
+        for name, ptype in cs.schema:
+            s.define_property(name, ptype.kind, ptype.unit)
+        kids_col = s._cols["kids"]
+        # Removed nodes: every node of a removed subtree is listed, so kill them one by one;
+        # the surviving parents' new child lists arrive as ``kids`` changes.
+        for h in cs.removed.tolist():
+            if not (0 < h < s._count and s._alive[h]):
+                raise ReplicaError(f"changeset {cs.revision} removes unknown handle {h}")
+            p = int(s._parent[h])
+            if p >= 0 and s._alive[p] and kids_col.data[p] is not None and h in kids_col.data[p]:
+                kids_col.data[p].remove(h)
+                s._nkids[p] -= 1
+            s._kill(h)
+        for h, node_id in zip(cs.added.tolist(), cs.added_ids):
+            if h < s._count and s._alive[h] or node_id in s._handle_of:
+                raise ReplicaError(f"changeset {cs.revision} adds {node_id!r} (handle {h}) twice")
+            s._ensure_handle(h)
+            s._ids[h] = node_id
+            s._handle_of[node_id] = h
+            s._alive[h] = True
+            kids_col.data[h] = []
+            s._parent[h] = -1      # placed by its parent's ``kids`` below
+            s._wdirty[h] = True
+        moved: list[int] = []
+        for fname in sorted(cs.fields, key=lambda n: n != "kids"):
+            fc = cs.fields[fname]
+            h = fc.handles
+            if len(h) and (h.max() >= s._count or not s._alive[h].all()):
+                raise ReplicaError(f"changeset {cs.revision} sets {fname} on unknown nodes")
+            if fname == "kids":
+                for parent, kids in zip(h.tolist(), fc.values.tolist()):
+                    kids_col.data[parent] = list(kids)
+                    s._nkids[parent] = len(kids)
+                    for k in kids:
+                        if s._parent[k] != parent:
+                            s._parent[k] = parent
+                            moved.append(k)
+                continue
+            if fname == "parent":
+                # ``kids`` placed every moved node already; the two must agree.
+                if not np.array_equal(s._parent[h], fc.values):
+                    raise ReplicaError(f"changeset {cs.revision}: parent and kids disagree")
+                continue
+            col = s._cols[fname]
+            if fname == "tags":
+                for k, new in zip(h.tolist(), fc.values.tolist()):
+                    for t in col.data[k] - new:
+                        s._tags[t].discard(k)
+                    for t in new - col.data[k]:
+                        s._tags.setdefault(t, set()).add(k)
+            col.data[h] = fc.values
+            if col.present is not None:
+                col.present[h] = True
+            if fname in ("t", "r", "s"):
+                s._mark_world_dirty(h)
+            s._spatial_stamp += 1
+        for fname, h in cs.unset.items():
+            if not fname.startswith(PROPERTY_PREFIX):
+                raise ReplicaError(f"changeset {cs.revision} unsets core field {fname!r}")
+            col = s._cols[fname]
+            for k in h.tolist():
+                col.reset(k)
+        if moved:
+            for k in moved:
+                s._set_depths(k)
+            s._mark_world_dirty(np.asarray(moved, dtype=np.int64))
+        # A replica records nothing: clear the open tick and take the authority's revision.
+        for col in s._cols.values():
+            col.dirty[:] = False
+            col.any_dirty = False
+        s._added, s._removed, s._schema_new, s._unset = [], [], [], {}
+        s._dirty = False
+        s._revision = cs.revision
+        s._time_ms = cs.time_ms
+        assert s._parent[ROOT] == -1
 
     def changes_since(self, revision: int) -> Changeset | None:
         """One merged diff from ``revision`` to now, or None when the bounded history no

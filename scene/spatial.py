@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .graph import ROOT, Scene
+from .graph import Scene
 from .tolerances import SPATIAL_LARGE_ITEM_M
 
 __all__ = ["SpatialIndex", "world_bounds"]
@@ -27,16 +27,13 @@ __all__ = ["SpatialIndex", "world_bounds"]
 def world_bounds(scene: Scene, handles: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(handles, lo, hi): world-space axis-aligned bounds of live nodes (root excluded)."""
-    scene.update_world()
     if handles is None:
-        alive = scene._alive[: scene._count].copy()
-        alive[ROOT] = False
-        handles = np.flatnonzero(alive)
+        handles = scene.live_handles()
     handles = np.asarray(handles, dtype=np.int64)
-    world = scene._world[handles]
+    world = scene.world_matrices(handles)
     centre_l = np.zeros((len(handles), 3))
     half_l = np.zeros((len(handles), 3))
-    meshes = scene._cols["mesh"].data[handles]
+    meshes = scene.meshes(handles)
     has = np.fromiter((m is not None for m in meshes), dtype=bool, count=len(handles))
     if has.any():
         b = np.array([m.bounds for m in meshes[has]], dtype=np.float64)
@@ -58,7 +55,7 @@ class SpatialIndex:
 
     def _refresh(self) -> None:
         s = self.scene
-        if self._stamp == s._spatial_stamp:
+        if self._stamp == s.spatial_stamp():
             return
         self._handles, self._lo, self._hi = world_bounds(s)
         centre = (self._lo + self._hi) / 2
@@ -70,11 +67,10 @@ class SpatialIndex:
         small_half = (self._hi - self._lo)[self._small] / 2
         self._small_maxhalf = float(small_half.max()) if len(self._small) else 0.0
         self._small_maxdiag = float(halfdiag[self._small].max()) if len(self._small) else 0.0
-        self._stamp = s._spatial_stamp
+        self._stamp = s.spatial_stamp()
 
     def _ids(self, idx: np.ndarray) -> list[str]:
-        ids = self.scene._ids
-        return [ids[h] for h in self._handles[idx].tolist()]  # type: ignore[misc]
+        return self.scene.ids_of(self._handles[idx].tolist())
 
     def _distances(self, idx: np.ndarray, point: np.ndarray) -> np.ndarray:
         gap = np.maximum(self._lo[idx] - point, 0) + np.maximum(point - self._hi[idx], 0)

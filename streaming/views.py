@@ -17,7 +17,7 @@ import numpy as np
 
 from scene import Changeset, FieldChange, Scene
 from scene.changes import objarray
-from scene.graph import ROOT
+from scene import ROOT
 
 __all__ = ["View", "view_key"]
 
@@ -42,11 +42,8 @@ class View:
 
     def _members(self) -> np.ndarray:
         s = self.scene
-        n = s._count
-        alive = s._alive[:n].copy()
-        alive[ROOT] = False
         if self.tags is None:
-            chosen = np.flatnonzero(alive)
+            chosen = s.live_handles()
         else:
             chosen = np.unique(np.concatenate(
                 [s.tagged_handles(t) for t in self.tags] + [np.zeros(0, np.int64)]))
@@ -58,7 +55,7 @@ class View:
         members = set(chosen.tolist())
         frontier = chosen
         while len(frontier):
-            parents = s._parent[frontier]
+            parents = s.parent_handles(frontier)
             parents = parents[parents > ROOT]
             fresh = [p for p in np.unique(parents).tolist() if p not in members]
             members.update(fresh)
@@ -66,7 +63,7 @@ class View:
         return np.asarray(sorted(members), dtype=np.int64)
 
     def _filtered_kids(self, h: int, member: set[int]) -> tuple[int, ...]:
-        return tuple(k for k in self.scene._cols["kids"].data[h] if k in member)
+        return tuple(k for k in self.scene.child_handles(h) if k in member)
 
     # ------------------------------------------------------------------ frames
 
@@ -90,7 +87,7 @@ class View:
             self._parent = {c: h for h, ks in self._kids.items() for c in ks}
         return Changeset(kind="snapshot", base=None, revision=s.revision, time_ms=s.time_ms,
                          schema=tuple(s.schema.items()), added=members,
-                         added_ids=tuple(s._ids[h] for h in members.tolist()),
+                         added_ids=tuple(s.ids_of(members.tolist())),
                          removed=np.zeros(0, dtype=np.int64), fields=fields)
 
     def diff(self, cs: Changeset) -> Changeset:
@@ -121,14 +118,14 @@ class View:
         # Child lists that may differ from what the view's clients hold.
         candidates = {ROOT}
         candidates.update(self._parent.get(r, ROOT) for r in removed.tolist())
-        candidates.update(int(s._parent[a]) for a in added.tolist())
+        candidates.update(s.parent_handles(added).tolist())
         candidates.update(added.tolist())
         if "kids" in cs.fields:
             candidates.update(cs.fields["kids"].handles.tolist())
         if "parent" in cs.fields:
             for h in cs.fields["parent"].handles.tolist():
                 if h in member:
-                    candidates.add(int(s._parent[h]))
+                    candidates.add(int(s.parent_handles([h])[0]))
                 candidates.add(self._parent.get(h, ROOT))
         kid_h, kid_v = [], []
         for h in sorted(c for c in candidates if c == ROOT or c in member):
@@ -153,5 +150,5 @@ class View:
         self.members = new
         return Changeset(kind="diff", base=cs.base, revision=cs.revision, time_ms=cs.time_ms,
                          schema=cs.schema, added=added,
-                         added_ids=tuple(s._ids[h] for h in added.tolist()), removed=removed,
+                         added_ids=tuple(s.ids_of(added.tolist())), removed=removed,
                          fields=fields, unset=unset)
