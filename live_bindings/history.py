@@ -8,12 +8,12 @@ parameter (key = ``<equipment id>/<param>``) and values the twin derives, such a
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from twin.observation import Observation
+from twin.storage import open_sqlite
 
 __all__ = ["History", "Sample", "Bucket"]
 
@@ -45,12 +45,7 @@ class Bucket:
 
 class History:
     def __init__(self, path: str | Path = ":memory:", *, retention_days: float = 90.0):
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA, synchronous="NORMAL")
         self.retention_ms = int(retention_days * 86_400_000)
 
     @staticmethod

@@ -23,12 +23,12 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.observation import FeedQueue, Observation
+from twin.storage import open_sqlite
 from twin.kj_format import IncompleteFileError, UploadFormatError, parse_file_name
 
 from .upload_files import decode_upload
@@ -61,9 +61,8 @@ class UploadWatcher:
         self.quarantine = self.inbox / "quarantine"
         for d in (self.inbox, self.processed, self.quarantine):
             d.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.inbox / ".ingest.sqlite"))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(
+        self.db = open_sqlite(
+            self.inbox / ".ingest.sqlite",
             "CREATE TABLE IF NOT EXISTS seen (sha256 TEXT PRIMARY KEY, name TEXT, at_ms INTEGER);"
             "CREATE TABLE IF NOT EXISTS latest (kind TEXT, key TEXT, time_ms INTEGER,"
             " PRIMARY KEY (kind, key));")

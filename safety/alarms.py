@@ -13,13 +13,13 @@ The scene shows them: a sensor node's ``alarm_level`` (0 none … 3 danger) and 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 from scene import Scene
 from twin.model import MineModel
+from twin.storage import open_sqlite
 
 from .rules import RuleEvent
 
@@ -77,11 +77,7 @@ class AlarmBook:
         self.model = model
         self.scene = scene
         self.escalate_after_ms = int(escalate_after_s * 1000)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA)
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(alarms)")}
         if "snapshot" not in cols:                    # a book written before snapshots
             self.db.execute("ALTER TABLE alarms ADD COLUMN snapshot TEXT")

@@ -12,10 +12,11 @@ platform asks for mutual TLS). Keys, tokens and passwords come from files or the
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from twin.storage import open_sqlite
 
 __all__ = ["Outbox", "SftpDestination", "HttpsDestination", "DeliveryError", "drain",
            "load_destinations"]
@@ -29,15 +30,12 @@ class DeliveryError(Exception):
 
 class Outbox:
     def __init__(self, path: str | Path):
-        self.db = sqlite3.connect(str(path))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("""CREATE TABLE IF NOT EXISTS files (
+        self.db = open_sqlite(path, """CREATE TABLE IF NOT EXISTS files (
             seq INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL,
             name TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
             sha256 TEXT NOT NULL, queued_ms INTEGER NOT NULL, attempts INTEGER DEFAULT 0,
             next_try_ms INTEGER DEFAULT 0, last_error TEXT, delivered_ms INTEGER,
             UNIQUE (destination, name))""")
-        self.db.commit()
 
     def enqueue(self, destination: str, path: str | Path, now_ms: int | None = None) -> bool:
         """Queue a file (idempotent: the same name for the same destination once)."""
