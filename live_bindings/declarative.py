@@ -16,13 +16,13 @@ from __future__ import annotations
 import ast
 import math
 import operator
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from scene import Scene
 from twin.observation import Observation
+from twin.tomlfile import check_keys, read_toml
 
 __all__ = ["BindingError", "DeclarativeBindings", "load_bindings", "compile_expression"]
 
@@ -200,13 +200,8 @@ class DeclarativeBindings:
 def load_bindings(path: str | Path, scene: Scene) -> DeclarativeBindings:
     """Read and check a bindings file against the scene (nodes must exist)."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BindingError(f"{path}: {exc}") from None
-    unknown = set(doc) - {"binding", "badge"}
-    if unknown:
-        raise BindingError(f"{path}: unknown tables {sorted(unknown)} (binding, badge)")
+    doc = read_toml(path, BindingError)
+    check_keys(doc, ("binding", "badge"), str(path), BindingError)
     bindings, badges = [], []
     for i, e in enumerate(doc.get("binding", []), start=1):
         where = f"{path}: binding {i}"

@@ -9,12 +9,12 @@ book (``alarms.py``) turns events into alarm records.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from twin.model import MineModel
+from twin.tomlfile import check_keys, read_toml
 from twin.observation import POINT_STATE, Observation
 from twin.sensor_types import quantity_of
 
@@ -22,6 +22,9 @@ __all__ = ["Rule", "RuleEvent", "RuleEngine", "RulesError", "load_rule_table", "
            "DEFAULT_RULES"]
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
+#: The tables of a rule file: thresholds (AQ 1029), air velocities (规程 §136), outburst and
+#: spontaneous-combustion indices (hazard_indices.py).
+RULE_TABLES = ("threshold", "velocity", "outburst", "combustion")
 _THRESHOLD_KEYS = {"quantity", "category", "name", "alarm", "alarm_clear", "low_alarm",
                    "low_alarm_clear", "power_off", "re_power", "level", "note"}
 #: States that make a reading untrustworthy: no alarm is raised or cleared on them
@@ -70,10 +73,8 @@ class RuleEvent:
 
 
 def load_rule_table(path: str | Path = DEFAULT_RULES) -> dict:
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RulesError(f"{path}: {exc}") from None
+    doc = read_toml(path, RulesError)
+    check_keys(doc, RULE_TABLES, str(path), RulesError)
     for i, row in enumerate(doc.get("threshold", []), start=1):
         unknown = set(row) - _THRESHOLD_KEYS
         if unknown or "quantity" not in row:

@@ -13,10 +13,11 @@ service: uplink/service.py; SM4/SM3/SM2: uplink/security.py.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+
+from twin.tomlfile import check_keys, read_toml
 
 __all__ = ["Dialect", "UplinkError", "render", "split_records", "definition_rows",
            "realtime_rows", "self_check", "build_files", "write_checked", "export_once",
@@ -37,17 +38,11 @@ def check_encoding(encoding: str, path, error: type[Exception]) -> None:
 def read_toml_for(cls, path: str | Path, error: type[Exception], rename=None) -> dict:
     """A TOML file's table for the dataclass ``cls``: unreadable files and keys ``cls`` does
     not have raise ``error`` naming the file (``rename`` maps file keys to field names)."""
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise error(f"{path}: {exc}") from None
+    doc = read_toml(path, error)
     for a, b in (rename or {}).items():
         if a in doc:
             doc[b] = doc.pop(a)
-    known = {f.name for f in fields(cls)}
-    bad = sorted(set(doc) - known)
-    if bad:
-        raise error(f"{path}: unknown keys {bad} (expected {sorted(known)})")
+    check_keys(doc, (f.name for f in fields(cls)), str(path), error)
     return doc
 
 

@@ -205,12 +205,11 @@ def load_destinations(path: str | Path) -> dict:
     """Destinations from a TOML file of ``[[destination]]`` tables, each with ``name``,
     ``kind`` ("sftp" | "https") and that kind's fields (docs/uplink.md). Bad entries are
     named; nothing secret is read here (keys stay paths or env: references)."""
-    import tomllib
     from dataclasses import fields as dc_fields
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+
+    from twin.tomlfile import check_keys, read_toml
+    doc = read_toml(path, ValueError)
+    check_keys(doc, ("destination",), str(path), ValueError)
     kinds = {"sftp": SftpDestination, "https": HttpsDestination}
     out = {}
     for i, d in enumerate(doc.get("destination", []), start=1):

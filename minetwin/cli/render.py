@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 __all__ = ["add_parsers", "load_views"]
@@ -39,17 +38,21 @@ def load_views(mine_dir: Path, origin) -> dict:
     """Named views of the mine folder's ``views.toml`` (``[[view]]`` name, position, target
     in the mine's CRS, fov)."""
     from render.renderer import CameraSpec
+    from twin.tomlfile import check_keys, read_toml
     p = mine_dir / "views.toml"
     if not p.exists():
         return {}
+    doc = read_toml(p, ValueError)
+    check_keys(doc, ("view",), str(p), ValueError)
+    for i, v in enumerate(doc.get("view", []), start=1):
+        check_keys(v, ("name", "position", "target", "fov"), f"{p}: view {i}", ValueError)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
         o = [float(v) for v in origin]
         return {v["name"]: CameraSpec(tuple(float(a) - b for a, b in zip(v["position"], o)),
                                       tuple(float(a) - b for a, b in zip(v["target"], o)),
                                       float(v.get("fov", 50.0)))
                 for v in doc.get("view", [])}
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{p}: {exc}") from None
 
 

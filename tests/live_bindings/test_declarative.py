@@ -86,7 +86,7 @@ def test_expressions_evaluate():
     ('[[binding]]\nsource = "point:002A08"\n[[binding.visual]]\ncolor = "red"\n',
      "binding 1.visual 1.color"),
     ('[[badge]]\nnode = "face/11901"\nwhen = "1 +"\n', "badge 1.when"),
-    ('[[mapping]]\n', "unknown tables"),
+    ('[[mapping]]\n', "unknown keys ['mapping'] (expected badge, binding)"),
 ])
 def test_errors_name_the_entry_and_key(scene, tmp_path, text, message):
     f = tmp_path / "bindings.toml"

@@ -8,11 +8,12 @@ Frame: local mine grid, x east (strike), y north (up dip), z up (elevation, metr
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from twin.tomlfile import read_toml
 
 __all__ = ["Fault", "Seam", "TrueGeology"]
 
@@ -122,7 +123,7 @@ class TrueGeology:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrueGeology":
-        d = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        d = read_toml(path, ValueError)
         return cls(reference_floor_m=d["reference_floor_m"], dip_deg=d["dip_deg"],
                    undulations=tuple(tuple(u) for u in d["undulations"]),
                    seams=tuple(Seam(**s) for s in d["seam"]),

@@ -17,7 +17,6 @@ reaches, the enrichment factor and the overburden's strength are the mine's to s
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import trimesh
 from matplotlib.path import Path as Polygon
 
+from ..tomlfile import check_keys, read_toml
 from .boreholes import BoreholeError, Boreholes, _num, _rows
 from .surfaces import fit_surface
 
@@ -92,15 +92,10 @@ def load_hazard_data(folder: str | Path, origin=(0.0, 0.0, 0.0)) -> HazardData:
     data = HazardData()
     path = folder / "hazards.toml"
     if path.exists():
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise BoreholeError(f"{path}: {exc}") from None
+        doc = read_toml(path, BoreholeError)
+        check_keys(doc, ("criteria", "pillar", "sealed"), str(path), BoreholeError)
         crit = doc.get("criteria", {})
-        known = Criteria.__dataclass_fields__
-        bad = [k for k in crit if k not in known]
-        if bad:
-            raise BoreholeError(f"{path}: [criteria] unknown keys {bad} (expected {list(known)})")
+        check_keys(crit, Criteria.__dataclass_fields__, f"{path}: [criteria]", BoreholeError)
         if "overburden" in crit and crit["overburden"] not in ("hard", "medium-hard", "soft"):
             raise BoreholeError(f"{path}: criteria.overburden is hard, medium-hard or soft")
         for k, v in crit.items():

@@ -15,13 +15,16 @@ magnitude = 8.0            # optional: peak CH4 % (outburst), peak CO ppm (fire)
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from twin.tomlfile import check_keys, read_toml
 
 __all__ = ["Event", "Scenario", "ScenarioError", "EVENT_TYPES", "load_scenario", "parse_scenario"]
 
 #: type → (default duration s, default magnitude, what the place must be)
+#: The keys of an ``[[event]]`` table (docs/simulator.md).
+EVENT_KEYS = ("type", "at", "place", "duration", "magnitude")
 EVENT_TYPES = {
     "gas_outburst": (1800.0, 8.0, ("face", "heading")),
     "fire": (3600.0, 150.0, ("roadway",)),
@@ -74,9 +77,11 @@ def _seconds(text: object, where: str) -> float:
 
 
 def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
+    check_keys(doc, ("name", "event"), source, ScenarioError)
     events = []
     for i, e in enumerate(doc.get("event", []), start=1):
         where = f"{source}: event {i}"
+        check_keys(e, EVENT_KEYS, where, ScenarioError)
         etype = e.get("type")
         if etype not in EVENT_TYPES:
             raise ScenarioError(f"{where}: type {etype!r} is not one of {', '.join(EVENT_TYPES)}")
@@ -102,8 +107,4 @@ def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    return parse_scenario(doc, str(path))
+    return parse_scenario(read_toml(path, ScenarioError), str(path))
