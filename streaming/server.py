@@ -34,6 +34,13 @@ log = logging.getLogger("minetwin.streaming")
 
 
 @dataclass(eq=False)
+
+def _drop_queued(queue: asyncio.Queue) -> None:
+    """Empty a client's send queue (what is queued will not be sent: a snapshot, a replay's
+    frames or the close replace it)."""
+    while not queue.empty():
+        queue.get_nowait()
+
 class _Client:
     conn: ServerConnection
     session: ServerSession
@@ -130,8 +137,7 @@ class StreamServer:
                 c.queue.put_nowait((cs.revision, frame))
             except asyncio.QueueFull:
                 c.behind = True        # the sender will catch it up in one merged diff
-                while not c.queue.empty():
-                    c.queue.get_nowait()
+                _drop_queued(c.queue)
                 c.queue.put_nowait(None)
 
     def resync_all(self) -> None:
@@ -139,8 +145,7 @@ class StreamServer:
         for c in list(self.clients):
             if c.revision is not None and c.replay is None:
                 c.behind = True
-                while not c.queue.empty():
-                    c.queue.get_nowait()
+                _drop_queued(c.queue)
                 c.queue.put_nowait(None)
 
     def publish_alarm(self, alarm: dict) -> None:
@@ -343,8 +348,7 @@ class StreamServer:
         if c.replay is not None:
             await self._leave_replay(c, resume_live=False)
         c.replay = session
-        while not c.queue.empty():                # no live frame may follow the replay's
-            c.queue.get_nowait()
+        _drop_queued(c.queue)                # no live frame may follow the replay's
         await session.join(c)
 
     async def _leave_replay(self, c: _Client, resume_live: bool = True) -> None:
@@ -356,8 +360,7 @@ class StreamServer:
             session.members.remove(c)
         if resume_live:
             # Back to the live scene: the replay's end, a fresh snapshot, then live diffs.
-            while not c.queue.empty():
-                c.queue.get_nowait()
+            _drop_queued(c.queue)
             await c.conn.send(encode(ReplayStatus(session.id, int(session.time_ms), session.speed,
                                                   False, session.span, session.markers,
                                                   ended=True)))
@@ -383,8 +386,7 @@ class StreamServer:
                 item = await c.queue.get()
                 if item is None or c.behind:
                     c.behind = False
-                    while not c.queue.empty():
-                        c.queue.get_nowait()
+                    _drop_queued(c.queue)
                     c.catchups += 1
                     if c.view is not None and c.view in self.views:
                         # A view has no history to merge: the client starts over from the
