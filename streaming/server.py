@@ -33,14 +33,14 @@ __all__ = ["StreamServer"]
 log = logging.getLogger("minetwin.streaming")
 
 
-@dataclass(eq=False)
-
 def _drop_queued(queue: asyncio.Queue) -> None:
     """Empty a client's send queue (what is queued will not be sent: a snapshot, a replay's
     frames or the close replace it)."""
     while not queue.empty():
         queue.get_nowait()
 
+
+@dataclass(eq=False)
 class _Client:
     conn: ServerConnection
     session: ServerSession
