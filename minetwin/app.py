@@ -8,8 +8,9 @@ streaming server (``streaming``), the uplink (``uplink``) and the alarm snapshot
 The tick (DESIGN.md "The tick"): 1. the simulator (a feed) and the queue drain;
 2. bindings; 3. simulation systems (the simulator ran as a feed in step 1); 4. rules →
 alarms; 5. ``scene.commit()``; 6. the changeset to consumers (streaming, the recorder,
-the snapshot worker, the uplink). History is recorded after the rules, in the same tick. Changesets and alarm
-changes go to the streaming server, which serves clients on ``[server] host:port``.
+the snapshot worker, the uplink). History is recorded after the rules, in the same tick.
+Changesets and alarm changes go to the streaming server, which serves clients on
+``[server] host:port``.
 """
 
 from __future__ import annotations
