@@ -14,4 +14,23 @@ from .history import Bucket, History, Sample
 from .watcher import FileOutcome, UploadWatcher
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS", "UploadWatcher", "FileOutcome", "History",
-           "Sample", "Bucket", "DeclarativeBindings", "BindingError", "load_bindings"]
+           "Sample", "Bucket", "DeclarativeBindings", "BindingError", "load_bindings", "MqttFeed",
+           "RedisStreamFeed", "decode_upload"]
+
+#: What other rooms use from inside this one, loaded when first asked for (so importing
+#: the room stays cheap): name -> the module that defines it.
+_LAZY = {
+    "MqttFeed": "feeds",
+    "RedisStreamFeed": "feeds",
+    "decode_upload": "upload_files",
+}
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY``, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

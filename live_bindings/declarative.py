@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from scene import Scene
-from twin.observation import Observation
-from twin.tomlfile import check_keys, read_toml
+from twin import Observation
+from twin import check_keys, read_toml
 
 __all__ = ["BindingError", "DeclarativeBindings", "load_bindings", "compile_expression"]
 

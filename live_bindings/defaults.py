@@ -20,9 +20,9 @@ from typing import Iterable
 import numpy as np
 
 from scene import Scene
-from twin.model import MineModel
-from twin.observation import CARD_STATE, POINT_STATE, Observation
-from twin.sensor_types import quantity_of
+from twin import MineModel
+from twin import CARD_STATE, POINT_STATE, Observation
+from twin import quantity_of
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS"]
 
@@ -78,7 +78,7 @@ class DefaultBindings:
                               if model.equipment[eid].kind == "hydraulic_support"}
         # Articulated equipment (assets/equipment.py): its part nodes, and its model for the
         # live values that move parts (leg pressure → leg extension, drum height → arm).
-        from twin.scene_build import equipment_model
+        from twin import equipment_model
         self._parts = {eid: s.handles([c for c in s.subtree(f"equipment/{eid}")[1:]])
                        for eid in self.equipment}
         self._models = {eid: equipment_model(model.equipment[eid], model) for eid in self.equipment
@@ -212,7 +212,7 @@ class DefaultBindings:
             self.stats["refused: card at an unplaced reader"] += 1
             return None
         if self._network is None:
-            from twin.network import Network
+            from twin import Network
             self._network = Network(self.model.roadways)
         loc = self._network.reader_location(reader, o.distance_m or 0.0)
         return tuple(self._network.point(loc).tolist())
@@ -253,13 +253,13 @@ class DefaultBindings:
                 s.set_visuals(parts, color=np.full(len(parts), 0xFFFFFF if value else 0x606060,
                                                    dtype=np.uint32))
         elif o.param == "leg_pressure_MPa" and o.key in self._models:
-            from assets.equipment import apply_pose, support_extension
+            from assets import apply_pose, support_extension
             m = self._models[o.key]
             stroke = m.part("legs").joint.limits[1]
             apply_pose(s, f"equipment/{o.key}", m,
                        {"leg_extension_m": support_extension(float(value), stroke_m=stroke)})
         elif o.param in ("drum_left_height_m", "drum_right_height_m") and o.key in self._models:
-            from assets.equipment import apply_pose, drum_arm_values
+            from assets import apply_pose, drum_arm_values
             m = self._models[o.key]
             if m.kind == "shearer":     # the ranging arm lifts its drum to the cutting height
                 apply_pose(s, f"equipment/{o.key}", m,

@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from twin.observation import KINDS, FeedQueue, Observation
+from twin import KINDS, FeedQueue, Observation
 
 __all__ = ["decode_json_payload", "MqttFeed", "RedisStreamFeed", "PayloadError"]
 

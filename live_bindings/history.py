@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from twin.observation import Observation
-from twin.storage import open_sqlite
+from twin import Observation
+from twin import open_sqlite
 
 __all__ = ["History", "Sample", "Bucket"]
 

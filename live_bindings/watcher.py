@@ -27,9 +27,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twin.observation import FeedQueue, Observation
-from twin.storage import open_sqlite
-from twin.kj_format import IncompleteFileError, UploadFormatError, parse_file_name
+from twin import FeedQueue, Observation
+from twin import open_sqlite
+from twin import IncompleteFileError, UploadFormatError, parse_file_name
 
 from .upload_files import decode_upload
 

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import Config
-from twin.observation import FeedQueue
-from twin.tick import TickLoop
+from twin import FeedQueue
+from twin import TickLoop
 
 __all__ = ["TwinApp", "AppError", "load_mine_scene"]
 
@@ -45,9 +45,9 @@ def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
     from assets import AssetStore
     from scene import Scene
 
-    from twin.demo.generator import generate_demo as make_demo
-    from twin.minefolder import MineDataError, load_mine
-    from twin.scene_build import build_scene
+    from twin import generate_demo as make_demo
+    from twin import MineDataError, load_mine
+    from twin import build_scene
 
     if not mine_dir.exists() and generate_demo:
         log.info("no mine at %s: generating the demo mine (seed %d)", mine_dir,
@@ -57,8 +57,8 @@ def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
         model = load_mine(mine_dir)
     except MineDataError as exc:
         raise AppError(str(exc)) from None
-    from twin.geology import BoreholeError
-    from twin.geology.hazard_zones import load_hazard_data
+    from twin import BoreholeError
+    from twin import load_hazard_data
     try:
         hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
     except BoreholeError as exc:
@@ -84,7 +84,7 @@ class TwinApp:
                                                              generate_demo=generate_demo)
         model, scene = self.model, self.scene
         if import_file:
-            from scene.gltf import import_gltf
+            from scene import import_gltf
             ids = import_gltf(scene, import_file, store=self.store)
             log.info("imported %s: %d top-level nodes", import_file, len(ids))
         self.queue = FeedQueue(config.feeds.queue_size)
@@ -92,12 +92,12 @@ class TwinApp:
         self.sim = None
         systems = []
         if simulate and config.sim.enabled:
-            from twin.sim import Simulator, load_scenario
+            from twin import Simulator, load_scenario
             scenario = load_scenario(config.resolve_path(config.sim.scenario)) \
                 if config.sim.scenario else None
             truth = None
             if (mine_dir / "truth" / "geology.toml").exists():   # the demo's hidden world
-                from twin.demo.truth import TrueGeology
+                from twin import TrueGeology
                 truth = TrueGeology.load(mine_dir / "truth" / "geology.toml")
             self.sim = Simulator(model, seed=config.sim.seed, scenario=scenario,
                                  start=datetime.now(timezone.utc), truth=truth,
@@ -128,9 +128,9 @@ class TwinApp:
                                retention_days=config.history.retention_days)
         self.uplink = None
         if config.uplink.enabled:
-            from uplink.files import UplinkError
-            from uplink.security import SecurityError
-            from uplink.service import UplinkService
+            from uplink import UplinkError
+            from uplink import SecurityError
+            from uplink import UplinkService
             try:
                 self.uplink = UplinkService(model, scene, config.uplink, config.resolve_path,
                                             gas_source=self._gas_records)
@@ -148,7 +148,7 @@ class TwinApp:
         self.server = None
         self.recorder = None
         if config.recording.enabled:
-            from streaming.recording import Recorder
+            from streaming import Recorder
             rc = config.recording
             self.recorder = Recorder(config.resolve_path(rc.folder), scene,
                                      segment_s=rc.segment_s, keyframe_s=rc.keyframe_s,
@@ -156,7 +156,7 @@ class TwinApp:
                                      retention_days=rc.retention_days)
         self.snapshots = None
         if config.snapshots.enabled:
-            from render.snapshots import SnapshotWorker
+            from render import SnapshotWorker
             sc = config.snapshots
             self.snapshots = SnapshotWorker(scene, self.store.root, config.resolve_path(sc.folder),
                                             (sc.width, sc.height),
@@ -166,7 +166,7 @@ class TwinApp:
         if self.snapshots is not None:
             consumers.append(self.snapshots.publish)
         if config.gateway.redis_url:
-            from streaming.gateway import FramePublisher
+            from streaming import FramePublisher
             g = config.gateway
             consumers.append(FramePublisher(g.redis_url, scene, stream=g.stream,
                                             maxlen=g.maxlen,
@@ -178,8 +178,8 @@ class TwinApp:
 
     def _gas_records(self, coal_rank: str) -> list[dict]:
         """Gas-geology records (a worker thread): the live model's, or the mine folder's."""
-        from uplink.gas import gas_records
-        from twin.geology.exposure import build_geology
+        from uplink import gas_records
+        from twin import build_geology
         m = self.model.mine
         if self.geology is not None:
             return self.geology.read(lambda holes, model: gas_records(holes, model, m.origin,
@@ -192,10 +192,10 @@ class TwinApp:
     def _geology(self, hazards):
         """The geological model in the scene and its live-update service; None when the
         mine has no boreholes."""
-        from twin.geology import BoreholeError
-        from twin.geology.exposure import build_geology
-        from twin.geology.meshes import GeologyScene
-        from twin.geology.service import GeologyService
+        from twin import BoreholeError
+        from twin import build_geology
+        from twin import GeologyScene
+        from twin import GeologyService
         if not (self.mine_dir / "geology" / "collars.csv").exists():
             return None
         m, cfg = self.model.mine, self.config.geology
@@ -332,7 +332,7 @@ class TwinApp:
                 self.sim.write_upload_files(folder)   # between ticks, in the event loop
 
         async def inbox() -> None:
-            from live_bindings.watcher import UploadWatcher
+            from live_bindings import UploadWatcher
             watcher = UploadWatcher(cfg.resolve_path(cfg.ingest.inbox), self.queue,
                                     mine_code=self.model.mine.code, tz=self.model.mine.time_zone,
                                     max_future_s=cfg.ingest.max_future_s,
@@ -348,8 +348,8 @@ class TwinApp:
                                  o.bad_records, o.stale)
                 await pause(cfg.ingest.scan_every_s)
 
-        from streaming.http import HttpApi
-        from streaming.server import StreamServer
+        from streaming import HttpApi
+        from streaming import StreamServer
         api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json,
                       history=self.history.query, alarms=self.alarms.listing,
                       alarm_history=lambda since: self.alarms.history(since),
@@ -370,7 +370,7 @@ class TwinApp:
         await self.server.start()
         tasks = [asyncio.create_task(report())]
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
-            from live_bindings.feeds import MqttFeed, RedisStreamFeed
+            from live_bindings import MqttFeed, RedisStreamFeed
             if cfg.feeds.mqtt_host:
                 topics = tuple(t.strip() for t in cfg.feeds.mqtt_topics.split(","))
                 tasks.append(asyncio.create_task(MqttFeed(

@@ -26,7 +26,7 @@ def _worker(frames, results, store_root: str, out_dir: str, size, software) -> N
     """The worker process: a replica from the frames, a Panda3D mirror, pictures on request."""
     from assets import AssetStore
     from scene import Replica
-    from scene.wire import WireDecoder
+    from scene import WireDecoder
     from render.renderer import PandaMirror, Renderer, RenderError, node_picture
     store = AssetStore(store_root)
     replica, decoder = Replica(), WireDecoder()
@@ -70,7 +70,7 @@ class SnapshotWorker:
     def __init__(self, scene, store_root: str | Path, out_dir: str | Path, size=(960, 540),
                  software: bool | None = None, min_interval_s: float = 60.0,
                  precision: int = 8):
-        from scene.wire import WireEncoder
+        from scene import WireEncoder
         self.scene = scene
         self.out = Path(out_dir)
         self.encoder = WireEncoder(precision)

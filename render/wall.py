@@ -16,7 +16,7 @@ import json
 import logging
 import time
 
-from streaming.client import StreamClient
+from streaming import StreamClient
 from render.renderer import CameraSpec, PandaMirror, RenderError, Renderer
 
 __all__ = ["run_wall", "WallTile"]

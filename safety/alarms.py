@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterable
 
 from scene import Scene
-from twin.model import MineModel
-from twin.storage import open_sqlite
+from twin import MineModel
+from twin import open_sqlite
 
 from .rules import RuleEvent
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from scene import Scene
-from twin.model import MineModel
-from twin.observation import Observation
-from twin.sensor_types import quantity_of
+from twin import MineModel
+from twin import Observation
+from twin import quantity_of
 
 from .rules import Rule, RuleEvent, load_rule_table
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from twin.model import MineModel
-from twin.tomlfile import check_keys, read_toml
-from twin.observation import POINT_STATE, Observation
-from twin.sensor_types import quantity_of
+from twin import MineModel
+from twin import check_keys, read_toml
+from twin import POINT_STATE, Observation
+from twin import quantity_of
 
 __all__ = ["Rule", "RuleEvent", "RuleEngine", "RulesError", "load_rule_table", "resolve_rules",
            "DEFAULT_RULES"]

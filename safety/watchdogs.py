@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from scene import Scene
-from twin.model import MineModel
-from twin.observation import CARD_STATE, Observation
-from twin.sensor_types import quantity_of
+from twin import MineModel
+from twin import CARD_STATE, Observation
+from twin import quantity_of
 
 from .rules import Rule, RuleEvent
 

@@ -7,4 +7,26 @@ rest of the streaming issue.
 
 from .protocol import PROTOCOL_VERSION, ROLES, SUBPROTOCOL, ProtocolError
 
-__all__ = ["PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "ProtocolError"]
+__all__ = ["PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "ProtocolError", "StreamClient",
+           "FramePublisher", "Gateway", "HttpApi", "Recorder", "StreamServer"]
+
+#: What other rooms use from inside this one, loaded when first asked for (so importing
+#: the room stays cheap): name -> the module that defines it.
+_LAZY = {
+    "StreamClient": "client",
+    "FramePublisher": "gateway",
+    "Gateway": "gateway",
+    "HttpApi": "http",
+    "Recorder": "recording",
+    "StreamServer": "server",
+}
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY``, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from scene import Replica
-from scene.wire import WireDecoder
+from scene import WireDecoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, Diff, Error,
                        Hello, ProtocolError, ReplayStatus, Result, Snapshot, Subscribe,

@@ -18,7 +18,7 @@ import time
 from collections import deque
 
 from scene import Changeset, Replica, Scene, merge
-from scene.wire import WireDecoder, WireEncoder
+from scene import WireDecoder, WireEncoder
 
 from .server import StreamServer
 

@@ -34,7 +34,7 @@ from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 
 from scene import Changeset, Replica, Scene
-from scene.wire import WireDecoder, WireEncoder
+from scene import WireDecoder, WireEncoder
 
 __all__ = ["Recorder", "Recording", "RecordedMessage"]
 

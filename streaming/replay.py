@@ -16,7 +16,7 @@ import bisect
 import time
 from typing import Any, Callable
 
-from scene.wire import WireEncoder
+from scene import WireEncoder
 
 from .protocol import Diff, ReplayStatus, Snapshot, encode
 from .recording import Recording

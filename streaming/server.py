@@ -22,7 +22,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from scene import Changeset, Scene
-from scene.wire import WireEncoder
+from scene import WireEncoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, Diff, Hello,
                        ProtocolError, ReplayStatus, Result, ServerSession, Snapshot, Subscribe,

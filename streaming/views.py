@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from scene import Changeset, FieldChange, Scene
-from scene.changes import objarray
+from scene import objarray
 from scene import ROOT
 
 __all__ = ["View", "view_key"]

@@ -7,4 +7,65 @@ The wiring of all rooms into one process is ``minetwin/``.
 
 from .tick import TickLoop, TickStats
 
-__all__ = ["TickLoop", "TickStats"]
+__all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeError", "Exposures",
+           "build_geology", "load_exposures", "write_exposures", "load_hazard_data",
+           "GeologyScene", "section", "section_mesh", "section_png", "GeologyService",
+           "IncompleteFileError", "Problem", "RECORD_FIELDS", "UploadFile", "UploadFormatError",
+           "parse_file_name", "parse_time", "parse_upload", "MineDataError", "load_mine",
+           "MineModel", "Profile", "Network", "CARD_STATE", "FeedQueue", "KINDS", "Observation",
+           "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
+           "load_scenario", "open_sqlite", "check_keys", "read_toml"]
+
+#: What other rooms use from inside this one, loaded when first asked for (so importing
+#: the room stays cheap): name -> the module that defines it.
+_LAZY = {
+    "generate_demo": "demo.generator",
+    "TrueGeology": "demo.truth",
+    "BoreholeError": "geology",
+    "Exposures": "geology.exposure",
+    "build_geology": "geology.exposure",
+    "load_exposures": "geology.exposure",
+    "write_exposures": "geology.exposure",
+    "load_hazard_data": "geology.hazard_zones",
+    "GeologyScene": "geology.meshes",
+    "section": "geology.sections",
+    "section_mesh": "geology.sections",
+    "section_png": "geology.sections",
+    "GeologyService": "geology.service",
+    "IncompleteFileError": "kj_format",
+    "Problem": "kj_format",
+    "RECORD_FIELDS": "kj_format",
+    "UploadFile": "kj_format",
+    "UploadFormatError": "kj_format",
+    "parse_file_name": "kj_format",
+    "parse_time": "kj_format",
+    "parse_upload": "kj_format",
+    "MineDataError": "minefolder",
+    "load_mine": "minefolder",
+    "MineModel": "model",
+    "Profile": "model",
+    "Network": "network",
+    "CARD_STATE": "observation",
+    "FeedQueue": "observation",
+    "KINDS": "observation",
+    "Observation": "observation",
+    "POINT_STATE": "observation",
+    "build_scene": "scene_build",
+    "equipment_model": "scene_build",
+    "quantity_of": "sensor_types",
+    "Simulator": "sim",
+    "load_scenario": "sim",
+    "open_sqlite": "storage",
+    "check_keys": "tomlfile",
+    "read_toml": "tomlfile",
+}
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY``, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

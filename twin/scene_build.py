@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from assets.store import AssetStore
-from assets.sweep import box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
+from assets import AssetStore
+from assets import box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
 from scene import MeshRef, Scene
 
 from .model import ROADWAY_TYPES, MineModel, Roadway
@@ -244,7 +244,7 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
                   "underground": False})
         s.set_visual(f"person/{p.card}", visible=False)
 
-    from assets.equipment import KINDS, add_to_scene
+    from assets import KINDS, add_to_scene
     parts_cache: dict = {}
     for e in model.equipment.values():
         if e.kind in KINDS:
@@ -279,7 +279,7 @@ def equipment_model(e, model: MineModel | None = None):
     parameters where the library knows them — a support's width, and its heights from its
     face's mining height (set against the roof at full stroke) —; None for kinds the library
     does not have."""
-    from assets.equipment import KINDS, build_equipment
+    from assets import KINDS, build_equipment
     if e.kind not in KINDS:
         return None
     params: dict[str, float] = {}

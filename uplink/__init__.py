@@ -10,4 +10,36 @@ from .files import Dialect, UplinkError, export_once
 from .outbox import Outbox
 from .service import UplinkService
 
-__all__ = ["Dialect", "UplinkError", "export_once", "Outbox", "UplinkService"]
+__all__ = ["Dialect", "UplinkError", "export_once", "Outbox", "UplinkService", "DEFINITIONS",
+           "REALTIME", "STANDARD", "hold_back", "write_atomic", "GasExportError", "GasFormat",
+           "check_gas", "gas_records", "render_gas", "LiveRecords", "SecurityError", "load_key",
+           "load_sm2_key"]
+
+#: What other rooms use from inside this one, loaded when first asked for (so importing
+#: the room stays cheap): name -> the module that defines it.
+_LAZY = {
+    "DEFINITIONS": "files",
+    "REALTIME": "files",
+    "STANDARD": "files",
+    "hold_back": "files",
+    "write_atomic": "files",
+    "GasExportError": "gas",
+    "GasFormat": "gas",
+    "check_gas": "gas",
+    "gas_records": "gas",
+    "render_gas": "gas",
+    "LiveRecords": "live",
+    "SecurityError": "security",
+    "load_key": "security",
+    "load_sm2_key": "security",
+}
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY``, imported on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
-from twin.tomlfile import check_keys, read_toml
+from twin import check_keys, read_toml
 
 __all__ = ["Dialect", "UplinkError", "render", "split_records", "definition_rows",
            "realtime_rows", "self_check", "build_files", "write_checked", "export_once",
@@ -199,7 +199,7 @@ def definition_rows(model) -> dict[str, tuple[list[list[str]], list[str] | None]
 def realtime_rows(model, scene) -> dict[str, list[list[str]]]:
     """CDSS (every point's latest value and state bits) and JZSS (readers online) from the
     scene as it stands; a point with no value yet is left out."""
-    from twin.sensor_types import quantity_of
+    from twin import quantity_of
     cdss = []
     for code, s in sorted(model.sensors.items()):
         nid = f"sensor/{code}"
@@ -229,8 +229,8 @@ def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: 
     """Our ingest's verdict on a file we are about to send: read back in its dialect, put
     into the standard envelope, decoded as the ingest would (``minetwin ingest check``).
     An empty list: clean."""
-    from live_bindings.upload_files import decode_upload
-    from twin.kj_format import UploadFormatError, parse_upload
+    from live_bindings import decode_upload
+    from twin import UploadFormatError, parse_upload
     try:
         records = split_records(data, dialect)
     except (UplinkError, UnicodeDecodeError) as exc:
@@ -363,20 +363,20 @@ def write_checked(files: list[tuple[str, str, bytes]], out: str | Path, model, w
     for ftype, name, data in files:
         problems = self_check(ftype, name, data, dialect, m.code, m.time_zone)
         if problems:
-            _hold(out, name, data, problems)
+            hold_back(out, name, data, problems)
             held[name] = problems
             continue
         if encrypt_key is not None:
             name, data = f"{name}.sm4", sm4_encrypt(data, encrypt_key)
-        _atomic(out / name, data)
+        write_atomic(out / name, data)
         written.append(name)
     if digest and written:
         name = f"{m.code[:dialect.mine_code_length]}_MANIFEST_{when.strftime(dialect.name_time)}.json"
         body = manifest({n: (out / n).read_bytes() for n in written}, digest)
-        _atomic(out / name, body)
+        write_atomic(out / name, body)
         written.append(name)
         if sign_key is not None:
-            _atomic(out / f"{name}.sig", sm2_sign(body, sign_key).encode("ascii"))
+            write_atomic(out / f"{name}.sig", sm2_sign(body, sign_key).encode("ascii"))
             written.append(f"{name}.sig")
     return {"written": written, "held": held}
 
@@ -390,7 +390,7 @@ def export_once(model, scene, out: str | Path, when: datetime, dialect: Dialect 
     return write_checked(files, out, model, when, dialect, encrypt_key, digest, sign_key)
 
 
-def _hold(out: Path, name: str, data: bytes, problems: list[str]) -> None:
+def hold_back(out: Path, name: str, data: bytes, problems: list[str]) -> None:
     """Keep a refused file for inspection, its problems beside it; never where it is sent."""
     (out / "held").mkdir(parents=True, exist_ok=True)
     (out / "held" / name).write_bytes(data)
@@ -398,7 +398,7 @@ def _hold(out: Path, name: str, data: bytes, problems: list[str]) -> None:
                                                      encoding="utf-8")
 
 
-def _atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     part = path.with_name(f".{path.name}.part")
     part.write_bytes(data)
     part.replace(path)

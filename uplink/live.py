@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from twin.observation import POINT_STATE, Observation
-from twin.sensor_types import quantity_of
+from twin import POINT_STATE, Observation
+from twin import quantity_of
 
 __all__ = ["LiveRecords", "LAYOUT_FIELDS", "YCBJ_TYPES"]
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from twin.storage import open_sqlite
+from twin import open_sqlite
 
 __all__ = ["Outbox", "SftpDestination", "HttpsDestination", "DeliveryError", "drain",
            "load_destinations"]
@@ -207,7 +207,7 @@ def load_destinations(path: str | Path) -> dict:
     named; nothing secret is read here (keys stay paths or env: references)."""
     from dataclasses import fields as dc_fields
 
-    from twin.tomlfile import check_keys, read_toml
+    from twin import check_keys, read_toml
     doc = read_toml(path, ValueError)
     check_keys(doc, ("destination",), str(path), ValueError)
     kinds = {"sftp": SftpDestination, "https": HttpsDestination}

@@ -161,18 +161,18 @@ class UplinkService:
 
     def _write_gas(self, when: datetime) -> dict:
         from uplink.gas import check_gas, render_gas
-        from uplink.files import _atomic, _hold
+        from uplink.files import write_atomic, hold_back
         m = self.model.mine
         records = self.gas_source(self.gas_format.coal_rank)
         name, data = render_gas(records, m.code, m.name, when, self.gas_format)
         problems = check_gas(name, data, self.gas_format, len(records))
         if problems:
-            _hold(self.out, name, data, problems)
+            hold_back(self.out, name, data, problems)
             return {"written": [], "held": {name: problems}}
         if self.key is not None:
             from uplink.security import sm4_encrypt
             name, data = f"{name}.sm4", sm4_encrypt(data, self.key)
-        _atomic(self.out / name, data)
+        write_atomic(self.out / name, data)
         return {"written": [name], "held": {}}
 
     async def send(self) -> None:

@@ -48,7 +48,7 @@ def _polyline(path: str) -> np.ndarray:
 def _georef(args, meta: dict):
     if not args.control_points:
         return None
-    from assets.georef import fit_similarity, read_control_points
+    from assets import fit_similarity, read_control_points
     names, src, dst = read_control_points(args.control_points)
     fit = fit_similarity(src, dst, names=names, allow_scale=not args.rigid)
     meta["georeference"] = {"control_points": str(args.control_points), **fit.report()}
@@ -79,8 +79,8 @@ def _lods(text: str) -> tuple[float, ...]:
 def _cmd_import(args) -> int:
     import trimesh
 
-    from assets.importers import AssetImportError, MeshData, import_file
-    from assets.pipeline import store_mesh
+    from assets import AssetImportError, MeshData, import_file
+    from assets import store_mesh
     try:
         data = import_file(args.file)
         if not isinstance(data, MeshData):
@@ -102,9 +102,9 @@ def _cmd_import(args) -> int:
 def _cmd_import_scan(args) -> int:
     from tqdm import tqdm
 
-    from assets.importers import AssetImportError, PointCloud, import_file
-    from assets.pipeline import store_mesh
-    from assets.scan import ScanError, ScanParams, reconstruct
+    from assets import AssetImportError, PointCloud, import_file
+    from assets import store_mesh
+    from assets import ScanError, ScanParams, reconstruct
     stages = ["crop", "voxel downsample", "outlier removal", "normals", "poisson", "trim",
               "fill holes", "simplify"]
     try:
@@ -135,9 +135,9 @@ def _cmd_import_scan(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from assets.pipeline import store_mesh
-    from assets.sweep import join_roadways
-    from twin.model import Profile
+    from assets import store_mesh
+    from assets import join_roadways
+    from twin import Profile
     try:
         profile = Profile(args.profile, args.width, args.height)
         lines = {str(c): _polyline(c) for c in args.centerline}
@@ -162,7 +162,7 @@ def _cmd_sweep(args) -> int:
 def _cmd_deviation(args) -> int:
     import trimesh
 
-    from assets.deviation import deviation, deviation_colors
+    from assets.deviation import deviation, deviation_colors  # (the function is named as its module)
     try:
         scan = trimesh.load(args.scan, force="mesh")
         ref = trimesh.load(args.reference, force="mesh")
@@ -182,8 +182,8 @@ def _cmd_deviation(args) -> int:
 
 
 def _cmd_sections(args) -> int:
-    from assets.importers import AssetImportError, PointCloud, import_file
-    from assets.scan_sections import SectionError, centerline_from_scan, cross_section
+    from assets import AssetImportError, PointCloud, import_file
+    from assets import SectionError, centerline_from_scan, cross_section
     try:
         cloud = import_file(args.file)
         if not isinstance(cloud, PointCloud):
@@ -233,7 +233,7 @@ def _cmd_show(args) -> int:
 
 def _cmd_thumbnails(args) -> int:
     """Render a PNG thumbnail of each GLB in the store (``thumbs/<id>.png``)."""
-    from render.renderer import RenderError, Renderer, thumbnail
+    from render import RenderError, Renderer, thumbnail
     store = _existing_store(args)
     ids = args.ids or [i for i in store if store.meta(i).get("media_type") == "model/gltf-binary"]
     out = store.root / "thumbs"

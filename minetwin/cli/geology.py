@@ -26,15 +26,15 @@ def _fail(msg: str) -> int:
 
 def _load(args):
     """(mine model, GeologyModel) of ``--mine``: boreholes, then its exposures replayed."""
-    from twin.geology.exposure import build_geology
-    from twin.minefolder import load_mine
+    from twin import build_geology
+    from twin import load_mine
     mine = load_mine(Path(args.mine))
     return mine, build_geology(Path(args.mine), mine.mine.origin, mine.mine.time_zone)
 
 
 def _errors():
-    from twin.geology import BoreholeError
-    from twin.minefolder import MineDataError
+    from twin import BoreholeError
+    from twin import MineDataError
     return (MineDataError, BoreholeError, ValueError, OSError)
 
 
@@ -120,7 +120,7 @@ def _plots(geo, folder: Path) -> list[Path]:
 def _cmd_build(args) -> int:
     from assets import AssetStore
 
-    from twin.geology.meshes import GeologyScene
+    from twin import GeologyScene
     try:
         mine, geo = _load(args)
         maker = GeologyScene(geo, mine, AssetStore(args.store), args.step)
@@ -139,7 +139,7 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_update(args) -> int:
-    from twin.geology.exposure import Exposures, load_exposures, write_exposures
+    from twin import Exposures, load_exposures, write_exposures
     try:
         mine, geo = _load(args)
         o, tz = mine.mine.origin, mine.mine.time_zone
@@ -168,7 +168,7 @@ def _cmd_update(args) -> int:
 
 
 def _cmd_section(args) -> int:
-    from twin.geology.sections import section, section_mesh, section_png
+    from twin import section, section_mesh, section_png
     try:
         mine, geo = _load(args)
         rows = np.loadtxt(args.line, delimiter=",", ndmin=2, comments="#",
@@ -184,7 +184,7 @@ def _cmd_section(args) -> int:
             out["png"] = str(section_png(sec, args.png))
         if args.store:
             from assets import AssetStore
-            from assets.sweep import glb_from_mesh, mesh_bounds
+            from assets import glb_from_mesh, mesh_bounds
             mesh = section_mesh(sec)
             out["asset"] = AssetStore(args.store).put_glb(
                 glb_from_mesh(mesh, (90, 70, 50), "section"),

@@ -26,7 +26,7 @@ def _tree_lines(scene, node_id: str | None, depth: int) -> list[str]:
 def _cmd_gltf(args: argparse.Namespace) -> int:
     from assets import AssetStore
     from scene import GltfError, Scene
-    from scene.gltf import export_glb, import_gltf
+    from scene import export_glb, import_gltf
 
     with tempfile.TemporaryDirectory() as tmp:
         store = AssetStore(args.store or tmp)

@@ -14,14 +14,14 @@ __all__ = ["add_parsers"]
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from twin.demo.generator import generate_demo
+    from twin import generate_demo
     out = generate_demo(args.out, args.seed)
     print(f"demo mine (seed {args.seed}) written to {out}")
     return 0
 
 
 def _cmd_mine_check(args: argparse.Namespace) -> int:
-    from twin.minefolder import MineDataError, load_mine
+    from twin import MineDataError, load_mine
     try:
         model = load_mine(args.dir)
     except MineDataError as exc:
@@ -33,7 +33,7 @@ def _cmd_mine_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_scene_export(args: argparse.Namespace) -> int:
-    from scene.gltf import export_glb
+    from scene import export_glb
     config = load_config_or_exit(args.config)
     from minetwin.app import AppError, load_mine_scene
     try:
@@ -56,13 +56,13 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from live_bindings.upload_files import decode_upload
+    from live_bindings import decode_upload
 
-    from twin.kj_format import UploadFormatError
+    from twin import UploadFormatError
 
     model = None
     if args.mine:
-        from twin.minefolder import MineDataError, load_mine
+        from twin import MineDataError, load_mine
         try:
             model = load_mine(args.mine)
         except MineDataError as exc:

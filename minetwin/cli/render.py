@@ -37,8 +37,8 @@ def _size(text: str) -> tuple[int, int]:
 def load_views(mine_dir: Path, origin) -> dict:
     """Named views of the mine folder's ``views.toml`` (``[[view]]`` name, position, target
     in the mine's CRS, fov)."""
-    from render.renderer import CameraSpec
-    from twin.tomlfile import check_keys, read_toml
+    from render import CameraSpec
+    from twin import check_keys, read_toml
     p = mine_dir / "views.toml"
     if not p.exists():
         return {}
@@ -58,11 +58,11 @@ def load_views(mine_dir: Path, origin) -> dict:
 
 def _cmd_render(args) -> int:
     from live_bindings import DefaultBindings
-    from render.renderer import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
+    from render import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
 
     from minetwin.app import AppError, load_mine_scene
     from minetwin.config import parse_config
-    from twin.sim import Simulator
+    from twin import Simulator
     size = _size(args.size)
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -100,7 +100,7 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_wall(args) -> int:
-    from render.wall import run_wall
+    from render import run_wall
     grid = tuple(int(v) for v in args.grid.lower().split("x"))
     tile = tuple(int(v) for v in args.tile.split(","))
     return run_wall(args.server, args.group, grid, tile, token=args.token,
@@ -116,8 +116,8 @@ def _cmd_report(args) -> int:
     from safety import AlarmBook
 
     from ._common import load_config_or_exit
-    from twin.minefolder import MineDataError, load_mine
-    from render.report import ReportError, build_report, shift_window, write_pdf
+    from twin import MineDataError, load_mine
+    from render import ReportError, build_report, shift_window, write_pdf
     config = load_config_or_exit(args.config)
     try:
         day = date.fromisoformat(args.date)

@@ -106,7 +106,7 @@ async def _announce_when_answering(app, config, running: asyncio.Task) -> None:
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
-    from streaming.gateway import Gateway
+    from streaming import Gateway
 
     config = load_config_or_exit(args.config)
     start_logging(config)

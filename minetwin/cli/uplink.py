@@ -33,10 +33,10 @@ def _cmd_export(args) -> int:
 
     from minetwin.app import AppError, load_mine_scene
     from minetwin.config import parse_config
-    from twin.sim import Simulator
-    from uplink.files import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
-    from uplink.live import LiveRecords
-    from uplink.security import SecurityError, load_key, load_sm2_key
+    from twin import Simulator
+    from uplink import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
+    from uplink import LiveRecords
+    from uplink import SecurityError, load_key, load_sm2_key
     if not args.once:
         print("error: say --once (`minetwin uplink run` exports continuously)",
               file=sys.stderr)
@@ -73,11 +73,11 @@ def _cmd_export(args) -> int:
 def _cmd_gas(args) -> int:
     from datetime import datetime
 
-    from uplink.gas import GasExportError, GasFormat, check_gas, gas_records, render_gas
-    from twin.geology import BoreholeError
-    from twin.geology.exposure import build_geology
-    from twin.minefolder import MineDataError, load_mine
-    from uplink.files import _atomic, _hold
+    from uplink import GasExportError, GasFormat, check_gas, gas_records, render_gas
+    from twin import BoreholeError
+    from twin import build_geology
+    from twin import MineDataError, load_mine
+    from uplink import write_atomic, hold_back
     try:
         fmt = GasFormat.load(args.format) if args.format else GasFormat()
         model = load_mine(Path(args.mine))
@@ -92,9 +92,9 @@ def _cmd_gas(args) -> int:
     name, data = render_gas(records, m.code, m.name, datetime.now().replace(microsecond=0), fmt)
     problems = check_gas(name, data, fmt, len(records))
     if problems:
-        _hold(out, name, data, problems)
+        hold_back(out, name, data, problems)
     else:
-        _atomic(out / name, data)
+        write_atomic(out / name, data)
     danger = sum(1 for r in records if r.get("outburst_danger") == 1)
     print(json.dumps({"written": [] if problems else [name], "held": problems,
                       "records": len(records), "outburst_danger": danger}, ensure_ascii=False))
@@ -113,7 +113,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_status(args) -> int:
     from ._common import load_config_or_exit
-    from uplink.outbox import Outbox
+    from uplink import Outbox
     config = load_config_or_exit(args.config)
     cfg = config.uplink
     db, out = config.resolve_path(cfg.outbox), config.resolve_path(cfg.out)

@@ -66,7 +66,7 @@ def test_redis_stream_resumes_after_a_restart_without_loss_or_duplication(redis_
     import redis
 
     url = f"redis://127.0.0.1:{redis_server.port}/0"
-    r = redis.Redis(port=redis_server.port)
+    r = redis.Redis(host="127.0.0.1", port=redis_server.port)
     for i in range(5):
         r.xadd("minetwin:obs", {"data": json.dumps({**OBS, "value": i})})
     r.xadd("minetwin:obs", {"data": b"not json"})

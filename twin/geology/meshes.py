@@ -175,7 +175,7 @@ def ahead_shell(ahead: dict) -> trimesh.Trimesh:
 
 
 def _glb(store, mesh, color, name, meta):
-    from assets.sweep import glb_from_mesh, mesh_bounds
+    from assets import glb_from_mesh, mesh_bounds
     from scene import MeshRef
     bounds = tuple(mesh_bounds(mesh))
     asset = store.put_glb(glb_from_mesh(mesh, color, name),
