@@ -3,6 +3,7 @@ validation of every GLB we write (Khronos glTF validator)."""
 
 from .store import AssetNotFoundError, AssetStore, NotAStoreError
 from .validation import GltfValidationError, ValidationReport, validate_files, validator_available
+from scene import lazy_exports
 
 __all__ = ["AssetStore", "AssetNotFoundError", "NotAStoreError", "ValidationReport",
            "GltfValidationError", "validate_files", "validator_available", "KINDS",
@@ -41,12 +42,4 @@ _LAZY = {
     "mesh_bounds": "sweep",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

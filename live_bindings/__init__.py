@@ -12,6 +12,7 @@ from .declarative import BindingError, DeclarativeBindings, load_bindings
 from .defaults import SENSOR_COLORS, DefaultBindings
 from .history import Bucket, History, Sample
 from .watcher import FileOutcome, UploadWatcher
+from scene import lazy_exports
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS", "UploadWatcher", "FileOutcome", "History",
            "Sample", "Bucket", "DeclarativeBindings", "BindingError", "load_bindings", "MqttFeed",
@@ -25,12 +26,4 @@ _LAZY = {
     "decode_upload": "upload_files",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

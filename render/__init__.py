@@ -5,6 +5,7 @@ asset store. docs/rendering.md.
 """
 
 from .renderer import PandaMirror, RenderError, Renderer
+from scene import lazy_exports
 
 __all__ = ["PandaMirror", "RenderError", "Renderer", "CameraSpec", "draw_labels", "node_picture",
            "overview", "thumbnail", "ReportError", "build_report", "shift_window", "write_pdf",
@@ -26,12 +27,4 @@ _LAZY = {
     "run_wall": "wall",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

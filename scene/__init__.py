@@ -10,13 +10,14 @@ from .errors import (DuplicateNodeError, GltfError, HierarchyError, LocalError,
                      SceneError, UncommittedChangesError, WireError)
 from .graph import ROOT, ROOT_ID, Node, PropertyValue, Scene, Visual
 from .replica import Replica, scenes_equal
+from ._lazy import lazy_exports
 
 __all__ = ["Scene", "Node", "Visual", "PropertyValue", "PropertyType", "MeshRef", "ROOT",
            "ROOT_ID", "Changeset", "FieldChange", "merge", "Replica", "scenes_equal",
            "SceneError", "LocalError", "RemoteError", "NodeNotFoundError", "DuplicateNodeError",
            "HierarchyError", "PropertyTypeError", "UncommittedChangesError", "ReplicaError",
-           "GltfError", "WireError", "objarray", "export_glb", "import_gltf", "WireDecoder",
-           "WireEncoder"]
+           "GltfError", "WireError", "lazy_exports", "objarray", "export_glb", "import_gltf",
+           "WireDecoder", "WireEncoder"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -28,12 +29,4 @@ _LAZY = {
     "WireEncoder": "wire",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -6,6 +6,7 @@ rest of the streaming issue.
 """
 
 from .protocol import PROTOCOL_VERSION, ROLES, SUBPROTOCOL, ProtocolError
+from scene import lazy_exports
 
 __all__ = ["PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "ProtocolError", "StreamClient",
            "FramePublisher", "Gateway", "HttpApi", "Recorder", "StreamServer"]
@@ -21,12 +22,4 @@ _LAZY = {
     "StreamServer": "server",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

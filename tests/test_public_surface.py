@@ -16,8 +16,8 @@ SURFACES = {
         "LocalError", "MeshRef", "Node", "NodeNotFoundError", "PropertyType",
         "PropertyTypeError", "PropertyValue", "ROOT", "ROOT_ID", "RemoteError", "Replica",
         "ReplicaError", "Scene", "SceneError", "UncommittedChangesError", "Visual",
-        "WireDecoder", "WireEncoder", "WireError", "export_glb", "import_gltf", "merge",
-        "objarray", "scenes_equal"],
+        "WireDecoder", "WireEncoder", "WireError", "export_glb", "import_gltf",
+        "lazy_exports", "merge", "objarray", "scenes_equal"],
     "assets": [
         "AssetImportError", "AssetNotFoundError", "AssetStore", "GltfValidationError",
         "KINDS", "MeshData", "NotAStoreError", "PointCloud", "ScanError", "ScanParams",

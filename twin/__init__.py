@@ -6,6 +6,7 @@ The wiring of all rooms into one process is ``minetwin/``.
 """
 
 from .tick import TickLoop, TickStats
+from scene import lazy_exports
 
 __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeError", "Exposures",
            "build_geology", "load_exposures", "write_exposures", "load_hazard_data",
@@ -60,12 +61,4 @@ _LAZY = {
     "read_toml": "tomlfile",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -9,6 +9,7 @@ docs/uplink.md.
 from .files import Dialect, UplinkError, export_once
 from .outbox import Outbox
 from .service import UplinkService
+from scene import lazy_exports
 
 __all__ = ["Dialect", "UplinkError", "export_once", "Outbox", "UplinkService", "DEFINITIONS",
            "REALTIME", "STANDARD", "hold_back", "write_atomic", "GasExportError", "GasFormat",
@@ -34,12 +35,4 @@ _LAZY = {
     "load_sm2_key": "security",
 }
 
-
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY``, imported on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)

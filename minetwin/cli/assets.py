@@ -162,7 +162,7 @@ def _cmd_sweep(args) -> int:
 def _cmd_deviation(args) -> int:
     import trimesh
 
-    from assets.deviation import deviation, deviation_colors  # (the function is named as its module)
+    from assets.deviation import deviation, deviation_colors
     try:
         scan = trimesh.load(args.scan, force="mesh")
         ref = trimesh.load(args.reference, force="mesh")
