@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from scene import Scene
-from twin import Observation
-from twin import check_keys, read_toml
+from twin import Observation, check_keys, read_toml
 
 __all__ = ["BindingError", "DeclarativeBindings", "load_bindings", "compile_expression"]
 

@@ -20,9 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from scene import Scene
-from twin import MineModel
-from twin import CARD_STATE, POINT_STATE, Observation
-from twin import quantity_of
+from twin import CARD_STATE, MineModel, Observation, POINT_STATE, quantity_of
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS"]
 

@@ -15,11 +15,16 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from scene import Backoff
 from twin import KINDS, FeedQueue, Observation
 
 __all__ = ["decode_json_payload", "MqttFeed", "RedisStreamFeed", "PayloadError"]
 
 log = logging.getLogger("minetwin.feeds")
+
+#: Reconnect delays to a broker or Redis: 0.5 s doubling to 30 s (a broker being restarted
+#: is not hammered; one back is reached within half a minute).
+RECONNECT_FIRST_S, RECONNECT_CAP_S = 0.5, 30.0
 _FIELDS = {"kind", "key", "time_ms", "time", "value", "unit", "state", "param", "reader",
            "distance_m", "area", "position", "place"}
 
@@ -116,16 +121,11 @@ class _Feed:
         if n < len(obs):
             self.stats["queue full"] += len(obs) - n
 
-    async def _retry_later(self, stop: asyncio.Event, backoff: float, exc: Exception) -> float:
-        """Count and log a lost connection, wait (unless stopped) and return the next wait:
-        0.5 s doubling to 30 s."""
+    async def _retry_later(self, stop: asyncio.Event, backoff: Backoff, exc: Exception) -> None:
+        """Count and log a lost connection, then wait (unless stopped)."""
         self.stats["disconnects"] += 1
-        log.warning("%s: %s; retrying in %.1f s", self.name, exc, backoff)
-        try:
-            await asyncio.wait_for(stop.wait(), backoff)
-        except asyncio.TimeoutError:
-            pass
-        return min(backoff * 2, 30.0)
+        log.warning("%s: %s; retrying in %.1f s", self.name, exc, backoff.delay_s)
+        await backoff.wait(stop)
 
 
 class MqttFeed(_Feed):
@@ -142,7 +142,7 @@ class MqttFeed(_Feed):
 
     async def run(self, stop: asyncio.Event) -> None:
         import aiomqtt
-        backoff = 0.5
+        backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not stop.is_set():
             try:
                 async with aiomqtt.Client(self.host, self.port, identifier=self.client_id,
@@ -150,7 +150,7 @@ class MqttFeed(_Feed):
                     for topic in self.topics:
                         await c.subscribe(topic, qos=1)
                     self.connected.set()
-                    backoff = 0.5
+                    backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
                     messages = aiter(c.messages)
                     while not stop.is_set():
                         waiter = asyncio.ensure_future(anext(messages))
@@ -171,7 +171,7 @@ class MqttFeed(_Feed):
                         self._take(bytes(msg.payload), f"mqtt:{msg.topic}")
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
-                backoff = await self._retry_later(stop, backoff, exc)
+                await self._retry_later(stop, backoff, exc)
 
 
 class RedisStreamFeed(_Feed):
@@ -189,13 +189,13 @@ class RedisStreamFeed(_Feed):
     async def run(self, stop: asyncio.Event) -> None:
         import redis.asyncio as aioredis
         from redis.exceptions import ConnectionError as RedisConnectionError
-        backoff = 0.5
+        backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not stop.is_set():
             client = aioredis.from_url(self.url)
             try:
                 last = await client.get(self.state_key)
                 last_id = last.decode() if last else "0-0"
-                backoff = 0.5
+                backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
                 while not stop.is_set():
                     if len(self.queue) + self.batch > self.queue.maxsize:
                         await asyncio.sleep(0.05)      # back-pressure: the queue is full
@@ -208,6 +208,6 @@ class RedisStreamFeed(_Feed):
                             last_id = entry_id.decode()
                         await client.set(self.state_key, last_id)
             except (RedisConnectionError, OSError) as exc:
-                backoff = await self._retry_later(stop, backoff, exc)
+                await self._retry_later(stop, backoff, exc)
             finally:
                 await client.aclose()

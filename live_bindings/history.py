@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from twin import Observation
-from twin import open_sqlite
+from twin import Observation, open_sqlite
 
 __all__ = ["History", "Sample", "Bucket"]
 

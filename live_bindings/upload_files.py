@@ -20,8 +20,8 @@ from functools import lru_cache
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from twin import Observation
-from twin import RECORD_FIELDS, Problem, UploadFile, UploadFormatError, parse_time, parse_upload
+from twin import (Observation, Problem, RECORD_FIELDS, UploadFile, UploadFormatError, parse_time,
+                  parse_upload)
 
 __all__ = ["DecodedFile", "decode_upload", "REALTIME_TYPES", "DEFINITION_TYPES",
            "REJECT_BAD_FRACTION"]

@@ -27,9 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twin import FeedQueue, Observation
-from twin import open_sqlite
-from twin import IncompleteFileError, UploadFormatError, parse_file_name
+from twin import (FeedQueue, IncompleteFileError, Observation, UploadFormatError, open_sqlite,
+                  parse_file_name)
 
 from .upload_files import decode_upload
 

@@ -21,8 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import Config
-from twin import FeedQueue
-from twin import TickLoop
+from twin import FeedQueue, TickLoop
 
 __all__ = ["TwinApp", "AppError", "load_mine_scene"]
 

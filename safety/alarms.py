@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from scene import Scene
-from twin import MineModel
-from twin import open_sqlite
+from twin import MineModel, open_sqlite
 
 from .rules import RuleEvent
 

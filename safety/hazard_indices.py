@@ -15,9 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from scene import Scene
-from twin import MineModel
-from twin import Observation
-from twin import quantity_of
+from twin import MineModel, Observation, quantity_of
 
 from .rules import Rule, RuleEvent, load_rule_table
 

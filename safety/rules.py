@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from twin import MineModel
-from twin import check_keys, read_toml
-from twin import POINT_STATE, Observation
-from twin import quantity_of
+from twin import MineModel, Observation, POINT_STATE, check_keys, quantity_of, read_toml
 
 __all__ = ["Rule", "RuleEvent", "RuleEngine", "RulesError", "load_rule_table", "resolve_rules",
            "DEFAULT_RULES"]

@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from scene import Scene
-from twin import MineModel
-from twin import CARD_STATE, Observation
-from twin import quantity_of
+from twin import CARD_STATE, MineModel, Observation, quantity_of
 
 from .rules import Rule, RuleEvent
 

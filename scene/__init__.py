@@ -10,9 +10,10 @@ from .errors import (DuplicateNodeError, GltfError, HierarchyError, LocalError,
                      SceneError, UncommittedChangesError, WireError)
 from .graph import ROOT, ROOT_ID, Node, PropertyValue, Scene, Visual
 from .replica import Replica, scenes_equal
+from ._backoff import Backoff
 from ._lazy import lazy_exports
 
-__all__ = ["Scene", "Node", "Visual", "PropertyValue", "PropertyType", "MeshRef", "ROOT",
+__all__ = ["Backoff", "Scene", "Node", "Visual", "PropertyValue", "PropertyType", "MeshRef", "ROOT",
            "ROOT_ID", "Changeset", "FieldChange", "merge", "Replica", "scenes_equal",
            "SceneError", "LocalError", "RemoteError", "NodeNotFoundError", "DuplicateNodeError",
            "HierarchyError", "PropertyTypeError", "UncommittedChangesError", "ReplicaError",

@@ -15,8 +15,7 @@ from typing import Any, Callable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from scene import Replica
-from scene import WireDecoder
+from scene import Backoff, Replica, WireDecoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, Diff, Error,
                        Hello, ProtocolError, ReplayStatus, Result, Snapshot, Subscribe,
@@ -25,6 +24,9 @@ from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, D
 __all__ = ["StreamClient", "AuthError"]
 
 log = logging.getLogger("minetwin.client")
+
+#: Reconnect delays: a wall client or a gateway should be back within seconds of the server.
+RECONNECT_FIRST_S, RECONNECT_CAP_S = 0.2, 5.0
 
 
 class AuthError(Exception):
@@ -84,23 +86,19 @@ class StreamClient:
 
     async def run(self, stop: asyncio.Event, *, reconnect: bool = True) -> None:
         """Receive until ``stop``; reconnect (and resume) when the connection drops."""
-        backoff = 0.2
+        backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not stop.is_set():
             try:
                 self._conn = await self._open()
                 self.connected.set()
-                backoff = 0.2
+                backoff.reset()
                 await self._receive(stop)
             except (ConnectionClosed, OSError, InvalidHandshake) as exc:
                 self.connected.clear()
                 if not reconnect or stop.is_set():
                     raise
-                log.info("connection lost (%s); reconnecting in %.1f s", exc, backoff)
-                try:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                except asyncio.TimeoutError:
-                    pass
-                backoff = min(backoff * 2, 5.0)
+                log.info("connection lost (%s); reconnecting in %.1f s", exc, backoff.delay_s)
+                await backoff.wait(stop)
         if self._conn is not None:
             await self._conn.close()
 

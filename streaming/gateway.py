@@ -17,8 +17,7 @@ import logging
 import time
 from collections import deque
 
-from scene import Changeset, Replica, Scene, merge
-from scene import WireDecoder, WireEncoder
+from scene import Changeset, Replica, Scene, WireDecoder, WireEncoder, merge
 
 from .server import StreamServer
 

@@ -33,8 +33,7 @@ from mcap.records import Channel, Message
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 
-from scene import Changeset, Replica, Scene
-from scene import WireDecoder, WireEncoder
+from scene import Changeset, Replica, Scene, WireDecoder, WireEncoder
 
 __all__ = ["Recorder", "Recording", "RecordedMessage"]
 

@@ -21,8 +21,7 @@ from typing import Any, Callable
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from scene import Changeset, Scene
-from scene import WireEncoder
+from scene import Changeset, Scene, WireEncoder
 
 from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, Diff, Hello,
                        ProtocolError, ReplayStatus, Result, ServerSession, Snapshot, Subscribe,

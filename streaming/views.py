@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scene import Changeset, FieldChange, Scene
-from scene import objarray
-from scene import ROOT
+from scene import Changeset, FieldChange, ROOT, Scene, objarray
 
 __all__ = ["View", "view_key"]
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SURFACES = {
     "scene": [
-        "Changeset", "DuplicateNodeError", "FieldChange", "GltfError", "HierarchyError",
+        "Backoff", "Changeset", "DuplicateNodeError", "FieldChange", "GltfError", "HierarchyError",
         "LocalError", "MeshRef", "Node", "NodeNotFoundError", "PropertyType",
         "PropertyTypeError", "PropertyValue", "ROOT", "ROOT_ID", "RemoteError", "Replica",
         "ReplicaError", "Scene", "SceneError", "UncommittedChangesError", "Visual",

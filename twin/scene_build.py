@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from assets import AssetStore
-from assets import box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
+from assets import AssetStore, box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
 from scene import MeshRef, Scene
 
 from .model import ROADWAY_TYPES, MineModel, Roadway

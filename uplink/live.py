@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from twin import POINT_STATE, Observation
-from twin import quantity_of
+from twin import Observation, POINT_STATE, quantity_of
 
 __all__ = ["LiveRecords", "LAYOUT_FIELDS", "YCBJ_TYPES"]
 
