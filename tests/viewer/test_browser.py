@@ -398,9 +398,11 @@ def test_the_status_bar_shows_an_uplink_that_cannot_deliver(open_page):
     page.page.wait_for_function(
         "document.querySelector('#status .uplink')?.dataset.state === 'failing' && "
         "+document.querySelector('#status .uplink').dataset.backlog > 0", timeout=60_000)
-    badge = page.page.locator("#status .uplink")
-    text, title = badge.inner_text(), badge.get_attribute("title")
-    backlog = int(badge.get_attribute("data-backlog"))
+    # (read at one moment: the badge updates while the backlog grows)
+    badge = page.js("""() => { const b = document.querySelector('#status .uplink');
+                               return {text: b.innerText, title: b.title,
+                                       backlog: +b.dataset.backlog}; }""")
+    text, title, backlog = badge["text"], badge["title"], badge["backlog"]
     assert f"积压 {backlog}" in text and "失败" in text
     assert title.startswith("province：积压") and "Connect" in title
     assert page.errors == []
