@@ -198,9 +198,15 @@ def test_a_replay_seek_changes_the_scene_and_leaving_returns_live(open_page):
     # Seek with the timeline, as an instructor drags it.
     page.js("""t => { const s = document.querySelector('#replay .replay-seek');
                      s.value = t; s.dispatchEvent(new Event('change')); }""", last)
+    # Landed: the server reports the replay moved on by the seek, and the replica shows the
+    # recorded frame at that position (the last frame at or before it: on a busy machine the
+    # recording's newest frames may not be readable yet, so not necessarily ``last`` itself).
     try:
-        page.page.wait_for_function("t => window.minetwin.replica.time >= t - 1000", arg=last,
-                                    timeout=60_000)
+        page.page.wait_for_function(
+            """t => { const r = window.minetwin.conn.replay;
+                      return r !== null && r.time_ms >= t &&
+                             window.minetwin.replica.time >= r.time_ms - 1000; }""",
+            arg=first + 2001, timeout=60_000)
     except Exception:                        # say what the page saw, not only that it waited
         raise AssertionError(page.js(
             "() => ({replay: window.minetwin.conn.replay, time: window.minetwin.replica.time, "
