@@ -92,7 +92,7 @@ def _fake_environment(tmp_path: Path, system_libs: str) -> tuple[Path, Path]:
     (project / "tools").mkdir(parents=True)
     (project / "pyproject.toml").write_text(GOOD_PYPROJECT)
     (project / "constraints.txt").write_text("fakeext==1.0\n")
-    (project / "tools" / "system-libs.txt").write_text(system_libs)
+    (project / "tools" / "setup-system.sh").write_text(f'SYSTEM_LIBS="\n{system_libs}"\n')
     return project, site
 
 
@@ -110,8 +110,8 @@ def test_a_module_or_plugin_whose_library_is_missing_is_named_with_what_to_do(tm
     assert r.returncode == 1, r.stderr
     lines = r.stderr.splitlines()
     assert any(line.startswith("check-install: fakeext 1.0: `import fakeext._broken` fails: "
-                               "libq.so.6 is missing — tools/system-libs.txt does not name it: "
-                               "add `need libq.so.6 <Debian package> <who loads it>`")
+                               "libq.so.6 is missing — SYSTEM_LIBS in tools/setup-system.sh does "
+                               "not name it: add `need libq.so.6 <Debian package> <who loads it>`")
                for line in lines), r.stderr
     assert any("fakeext/libplugin.so needs libq.so.6, which is missing" in line
                for line in lines), r.stderr
@@ -131,8 +131,8 @@ def test_an_optional_library_is_not_a_problem(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_setup_system_reads_its_libraries_from_the_table():
+def test_setup_system_installs_from_the_table_the_check_reads():
     script = (ROOT / "tools" / "setup-system.sh").read_text()
-    assert "system-libs.txt" in script
-    table = check_install.system_libraries(ROOT / "tools" / "system-libs.txt")[0]
+    assert 'done <<<"$SYSTEM_LIBS"' in script          # the install loop reads that table
+    table = check_install.system_libraries(ROOT / "tools" / "setup-system.sh")[0]
     assert table["libusb-1.0.so.0"][0] == "libusb-1.0-0"

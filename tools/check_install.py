@@ -11,8 +11,8 @@ before the suite; it takes a few seconds.)
    on (its dependencies, their dependencies, …) is imported in a subprocess, and every other
    shared object of theirs (plugins such as Panda3D's renderers, bundled libraries) is read
    by `ldd`. A library that is not found on the machine nor bundled in the environment is a
-   failure naming the module and the library, and the line of `tools/system-libs.txt` that
-   makes `tools/setup-system.sh` install it.
+   failure naming the module and the library, and the row of `SYSTEM_LIBS` in
+   `tools/setup-system.sh` that makes it install the library.
 
 Exit status: 0 all well; 1 a problem (one line each on stderr); 2 bad usage.
 """
@@ -133,10 +133,13 @@ def dependency_closure(pyproject: Path) -> tuple[list[md.Distribution], list[str
     return found, problems
 
 
-def system_libraries(table: Path) -> tuple[dict[str, tuple[str, str]], set[str]]:
-    """soname → (Debian package, who loads it) of the `need` lines; the `optional` sonames."""
+def system_libraries(script: Path) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """soname → (Debian package, who loads it) of the `need` rows of ``SYSTEM_LIBS`` in
+    tools/setup-system.sh (the one table: the script installs from it); the `optional` ones."""
+    text = script.read_text()
+    start = text.index('SYSTEM_LIBS="\n') + len('SYSTEM_LIBS="\n')
     need, optional = {}, set()
-    for raw in table.read_text().splitlines():
+    for raw in text[start:text.index('\n"', start)].splitlines():
         line = raw.split("#", 1)[0].split()
         if not line:
             continue
@@ -146,7 +149,7 @@ def system_libraries(table: Path) -> tuple[dict[str, tuple[str, str]], set[str]]
         elif kind == "optional":
             optional.add(soname)
         else:
-            raise SystemExit(f"{table}: {raw!r}: the kind is `need` or `optional`")
+            raise SystemExit(f"{script}: {raw!r}: the kind is `need` or `optional`")
     return need, optional
 
 
@@ -208,17 +211,16 @@ def library_problems(pyproject: Path, table: Path) -> list[str]:
     dists, problems = dependency_closure(pyproject)
     need, optional = system_libraries(table)
     site = Path(sysconfig.get_paths()["purelib"])
-    bundled = {p.name for p in site.rglob("*.so*")} | {p.name for p in Path(
-        sysconfig.get_paths()["platlib"]).rglob("*.so*")}
+    bundled = {p.name for folder in {site, Path(sysconfig.get_paths()["platlib"])}
+               for p in folder.rglob("*.so*")}
 
     def advice(soname: str) -> str:
         if soname in need:
             package, _ = need[soname]
-            return (f"install Debian's {package} (tools/setup-system.sh does it, as root, from "
-                    f"tools/system-libs.txt)")
-        return (f"tools/system-libs.txt does not name it: add `need {soname} <Debian package> "
-                f"<who loads it>` (`apt-file search {soname}` names the package) and run "
-                "tools/setup-system.sh")
+            return f"install Debian's {package} (tools/setup-system.sh does it, as root)"
+        return (f"SYSTEM_LIBS in tools/setup-system.sh does not name it: add `need {soname} "
+                f"<Debian package> <who loads it>` (`apt-file search {soname}` names the "
+                "package) and run tools/setup-system.sh")
 
     per_dist = [(d, *_shared_objects(d)) for d in dists]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root
     problems = pin_problems(root / "constraints.txt", root / "pyproject.toml")
     if not args.no_libraries:
-        problems += library_problems(root / "pyproject.toml", root / "tools" / "system-libs.txt")
+        problems += library_problems(root / "pyproject.toml", root / "tools" / "setup-system.sh")
     for line in problems:
         print(f"check-install: {line}", file=sys.stderr)
     if problems:

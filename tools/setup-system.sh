@@ -25,15 +25,27 @@ have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto | grep -q CJK \
   || missing+=(fonts-noto-cjk)
 
-# Every library a wheel loads from the system that a fresh Debian lacks is a `need` line of
-# tools/system-libs.txt (libusb for open3d; libX11, EGL, GL for Panda3D's renderers), checked
-# by library, so a machine that has it from elsewhere installs nothing. tools/check_install.py
-# (run by `make test`) fails on any library a wheel needs that the table misses.
+# Every shared library a wheel loads from the system that a fresh Debian lacks (checked
+# against `debootstrap --variant=minbase bookworm`), checked by library, so a machine that has
+# it from elsewhere installs nothing. `optional` rows: libraries only parts of a wheel we never
+# load need; they may be missing. tools/check_install.py (run by `make test`) reads this table
+# too, and fails on any library a wheel needs that is neither here nor on the machine.
+SYSTEM_LIBS="
+# kind     soname                    Debian package   who loads it
+need       libusb-1.0.so.0           libusb-1.0-0     open3d: its pybind module and libOpen3D link it
+need       libX11.so.6               libx11-6         panda3d: the software renderer (libp3tinydisplay), GLX
+need       libEGL.so.1               libegl1          panda3d: OpenGL offscreen through EGL (libpandagl)
+need       libGL.so.1                libgl1           panda3d: OpenGL (libpandagl)
+optional   libtorch_cpu.so           -                open3d.ml.torch (PyTorch ops; the twin uses no ML)
+optional   libc10.so                 -                open3d.ml.torch (PyTorch ops)
+optional   libtensorflow_framework.so.2  -            open3d.ml.tf (TensorFlow ops)
+optional   libtbb.so.12              -                open3d.ml.tf (TensorFlow ops)
+"
 sonames=$( { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | awk 'NR > 1 {print $1}')
 while read -r kind soname package _; do
   [ "$kind" = need ] || continue
   grep -qxF "$soname" <<<"$sonames" || missing+=("$package")
-done < "$(dirname "$0")/system-libs.txt"
+done <<<"$SYSTEM_LIBS"
 # Mesa's drivers: OpenGL offscreen where there is no GPU (llvmpipe), for Panda3D.
 [ -d /usr/lib/x86_64-linux-gnu/dri ] || [ -d /usr/lib/aarch64-linux-gnu/dri ] || missing+=(libgl1-mesa-dri)
 
