@@ -1,7 +1,9 @@
 """Default bindings derived from the mine model: a new mine needs no binding file.
 
 Every sensor node shows its live value (the typed property of its quantity, e.g. ``ch4`` in %)
-coloured by its own thresholds; every person moves and shows whether they are underground;
+coloured by the thresholds it is held to — the resolved rule the alarms use too (the sensor's
+CDDY thresholds, else the mine's ``rules.toml``, else the regulation table), handed in by the
+composition root as ``thresholds``; without it, the CDDY thresholds alone; every person moves and shows whether they are underground;
 every equipment item shows its state; faces, headings, supports and the goaf follow the
 advance. Observations are applied in batches per tick: numeric values and positions go
 through the scene's vectorised setters.
@@ -45,7 +47,10 @@ class _PointBinding:
 
 
 class DefaultBindings:
-    def __init__(self, model: MineModel, scene: Scene):
+    def __init__(self, model: MineModel, scene: Scene, *,
+                 thresholds: dict[str, tuple[float | None, float | None]] | None = None):
+        """``thresholds``: point code -> (upper alarm, lower alarm) of the rule each point is
+        held to; a point it leaves out is coloured by its CDDY thresholds."""
         self.model = model
         self.scene = scene
         self.stats: Counter[str] = Counter()
@@ -58,9 +63,10 @@ class DefaultBindings:
             q = quantity_of(sensor.type_code)
             switch = q.kind == "switch"
             s.define_property(q.key, "bool" if switch else "float", None if switch else q.unit)
+            upper, lower = (thresholds or {}).get(code, (sensor.thresholds.upper_alarm,
+                                                         sensor.thresholds.lower_alarm))
             self.points[code] = _PointBinding(s.handle(node), q.key, q.unit, switch,
-                                              sensor.thresholds.upper_alarm,
-                                              sensor.thresholds.lower_alarm, *sensor.range)
+                                              upper, lower, *sensor.range)
         s.define_property("point_state", "int")
         s.define_property("underground", "bool")
         s.define_property("sos", "bool")

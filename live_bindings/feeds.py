@@ -2,7 +2,15 @@
 (docs/feeds.md). The decoder is pure; the transports are thin asyncio shells around it that
 put what they decode into the tick's feed queue and never block the tick.
 
-A bad message is refused with its reason counted in ``stats`` and logged; the feed goes on.
+A bad message is refused with its reason counted in ``stats`` and logged once per burst; the
+feed goes on. Nothing a message holds can end a transport: every decode step is caught per
+message (a 400-digit number, JSON nested a thousand deep, a wrong type anywhere).
+
+The MQTT subscriber is a *persistent* client: a stable client id (``minetwin-<mine code>``
+unless configured) with a kept session (``clean_session`` false, QoS 1), so what the broker
+accepted for it while it was away — reconnecting after a broker restart, or the twin itself
+restarting — is delivered when it is back (docs/feeds.md: the broker must keep sessions
+across its own restarts, ``persistence true`` in Mosquitto).
 """
 
 from __future__ import annotations
@@ -11,14 +19,16 @@ import asyncio
 import json
 import logging
 import math
-from collections import Counter
+import time
+from collections import Counter, deque
 from datetime import datetime
 from typing import Any
 
 from scene import Backoff
 from twin import KINDS, FeedQueue, Observation
 
-__all__ = ["decode_json_payload", "MqttFeed", "RedisStreamFeed", "PayloadError"]
+__all__ = ["decode_json_payload", "MqttFeed", "RedisStreamFeed", "PayloadError",
+           "MAX_JSON_DEPTH"]
 
 log = logging.getLogger("minetwin.feeds")
 
@@ -27,6 +37,9 @@ log = logging.getLogger("minetwin.feeds")
 RECONNECT_FIRST_S, RECONNECT_CAP_S = 0.5, 30.0
 _FIELDS = {"kind", "key", "time_ms", "time", "value", "unit", "state", "param", "reader",
            "distance_m", "area", "position", "place"}
+#: Deeper JSON than this is refused before it is parsed (an observation is two levels deep).
+MAX_JSON_DEPTH = 32
+_LOG_EVERY_S = 10.0
 
 
 class PayloadError(ValueError):
@@ -59,12 +72,15 @@ def _observation(d: Any, source: str) -> Observation:
     else:
         raise PayloadError("time_ms or time is required")
     value = d.get("value")
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            value = float(value)
+        except OverflowError:
+            raise PayloadError("value is too large for a number") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise PayloadError("value is not finite")
     if value is not None and not isinstance(value, (int, float, bool, str)):
         raise PayloadError("value is a number, a boolean or text")
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
     state = d.get("state", 0)
     if not isinstance(state, int) or isinstance(state, bool) or state < 0:
         raise PayloadError("state is a non-negative integer bit mask")
@@ -88,13 +104,39 @@ def _observation(d: Any, source: str) -> Observation:
                        pos, d.get("place"))
 
 
+def _too_deep(data: bytes, limit: int) -> bool:
+    """Whether brackets nest deeper than ``limit`` (outside strings), checked on the bytes so
+    a hostile message never reaches the recursive parser."""
+    depth, in_str, esc = 0, False, False
+    for b in data:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:              # backslash
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):          # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
 def decode_json_payload(data: bytes, source: str) -> tuple[list[Observation], list[str]]:
     """A message → (observations, problems). A message is one JSON object or an array of
-    them; a bad element is a problem, the others still decode."""
+    them; a bad element is a problem, the others still decode. Never raises."""
+    if (data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH
+            and _too_deep(data, MAX_JSON_DEPTH)):
+        return [], [f"JSON nested deeper than {MAX_JSON_DEPTH} levels"]
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [], [f"not JSON: {exc}"]
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return [], [f"not JSON: {exc}"[:300]]
     items = doc if isinstance(doc, list) else [doc]
     out, problems = [], []
     for i, d in enumerate(items):
@@ -102,6 +144,8 @@ def decode_json_payload(data: bytes, source: str) -> tuple[list[Observation], li
             out.append(_observation(d, source))
         except PayloadError as exc:
             problems.append(f"element {i}: {exc}")
+        except Exception as exc:            # noqa: BLE001 — any fault of one element
+            problems.append(f"element {i}: {type(exc).__name__}: {exc}"[:300])
     return out, problems
 
 
@@ -110,16 +154,35 @@ class _Feed:
         self.queue = queue
         self.name = name
         self.stats: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+        self._next_log = 0.0
+        self._unlogged = 0
 
-    def _take(self, data: bytes, source: str) -> None:
-        obs, problems = decode_json_payload(data, source)
-        for p in problems:
-            self.stats["refused"] += 1
-            log.warning("%s: bad message from %s: %s", self.name, source, p)
-        n = self.queue.put_many(obs)
+    def _take(self, data: bytes, source: str) -> int:
+        """Decode one message and queue what it holds; whatever is wrong with it is counted
+        and logged (once per burst), never raised."""
+        try:
+            obs, problems = decode_json_payload(data, source)
+        except Exception as exc:            # noqa: BLE001 — a decoder bug must not end the feed
+            obs, problems = [], [f"{type(exc).__name__}: {exc}"[:300]]
+        if problems:
+            self.stats["refused"] += len(problems)
+            self._unlogged += len(problems)
+            now = time.monotonic()
+            if now >= self._next_log:
+                log.warning("%s: %d bad message part(s) (e.g. from %s: %s)", self.name,
+                            self._unlogged, source, problems[0])
+                self._unlogged = 0
+                self._next_log = now + _LOG_EVERY_S
+        n, end = self.queue.put_many_at(obs)
         self.stats["observations"] += n
         if n < len(obs):
             self.stats["queue full"] += len(obs) - n
+        return end
+
+    def processed(self, upto: int) -> None:
+        """The tick has processed (validated, stored) every queued observation before
+        position ``upto``: acknowledge to the source what they came in (see the subclasses)."""
 
     async def _retry_later(self, stop: asyncio.Event, backoff: Backoff, exc: Exception) -> None:
         """Count and log a lost connection, then wait (unless stopped)."""
@@ -129,28 +192,51 @@ class _Feed:
 
 
 class MqttFeed(_Feed):
-    """Subscribes to ``topics`` on an MQTT broker (QoS 1) and queues what arrives.
-    Reconnects with backoff when the broker goes away."""
+    """Subscribes to ``topics`` on an MQTT broker (QoS 1) as the persistent client
+    ``client_id`` and queues what arrives. Reconnects with backoff when the broker goes away;
+    the broker keeps what arrives meanwhile (see the module doc)."""
 
     def __init__(self, queue: FeedQueue, *, host: str = "127.0.0.1", port: int = 1883,
-                 topics: tuple[str, ...] = ("minetwin/+/obs/#",), client_id: str | None = None,
-                 username: str | None = None, password: str | None = None):
+                 topics: tuple[str, ...] = ("minetwin/+/obs/#",),
+                 client_id: str = "minetwin", username: str | None = None,
+                 password: str | None = None):
         super().__init__(queue, f"mqtt://{host}:{port}")
+        if not client_id:
+            raise ValueError("an MQTT feed needs a stable client id (its session is kept)")
         self.host, self.port, self.topics = host, port, topics
         self.client_id, self.username, self.password = client_id, username, password
-        self.connected = asyncio.Event()
+        self._paho = None                      # the connection's paho client (for acks)
+        self._unacked: deque[tuple[int, int, int]] = deque()   # (queue end, mid, qos)
+
+    def processed(self, upto: int) -> None:
+        """Acknowledge (PUBACK) the messages whose observations the tick has processed: the
+        broker keeps a message until then, so one the twin dies holding is delivered again."""
+        paho = self._paho
+        while self._unacked and self._unacked[0][0] <= upto:
+            _, mid, qos = self._unacked.popleft()
+            if paho is not None and qos > 0:
+                paho.ack(mid, qos)
+                self.stats["acked"] += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         import aiomqtt
         backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not stop.is_set():
             try:
-                async with aiomqtt.Client(self.host, self.port, identifier=self.client_id,
-                                          username=self.username, password=self.password) as c:
+                client = aiomqtt.Client(self.host, self.port, identifier=self.client_id,
+                                        clean_session=False,
+                                        protocol=aiomqtt.ProtocolVersion.V311,
+                                        username=self.username, password=self.password)
+                # Acknowledge only what the tick has processed (aiomqtt does not say how:
+                # its paho client does).
+                client._client.manual_ack_set(True)
+                self._unacked.clear()               # a new connection: the broker resends
+                async with client as c:
+                    self._paho = client._client
                     for topic in self.topics:
                         await c.subscribe(topic, qos=1)
                     self.connected.set()
-                    backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
+                    backoff.reset()
                     messages = aiter(c.messages)
                     while not stop.is_set():
                         waiter = asyncio.ensure_future(anext(messages))
@@ -168,16 +254,22 @@ class MqttFeed(_Feed):
                         if waiter not in done:
                             break                                 # stopped
                         msg = waiter.result()                     # raises if disconnected
-                        self._take(bytes(msg.payload), f"mqtt:{msg.topic}")
+                        end = self._take(bytes(msg.payload), f"mqtt:{msg.topic}")
+                        if msg.qos:
+                            self._unacked.append((end, msg.mid, msg.qos))
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                self._paho = None
                 await self._retry_later(stop, backoff, exc)
+            finally:
+                self._paho = None
 
 
 class RedisStreamFeed(_Feed):
     """Reads a Redis stream (XREAD BLOCK) whose entries carry a JSON payload in the field
-    ``data``. The id of the last entry queued is kept in Redis (``<stream>:last:<name>``),
-    so a restarted feed resumes after it: nothing lost, nothing read twice."""
+    ``data``. The id of the last entry the tick has *processed* is kept in Redis
+    (``<stream>:last:<name>``), so a restarted feed — a twin killed included — resumes after
+    it: nothing lost (what was read but not yet processed is read again)."""
 
     def __init__(self, queue: FeedQueue, *, url: str = "redis://127.0.0.1:6379/0",
                  stream: str = "minetwin:obs", name: str = "twin", batch: int = 1000,
@@ -185,17 +277,28 @@ class RedisStreamFeed(_Feed):
         super().__init__(queue, f"{url} {stream}")
         self.url, self.stream, self.batch, self.block_ms = url, stream, batch, block_ms
         self.state_key = f"{stream}:last:{name}"
+        self._read: deque[tuple[int, str]] = deque()   # (queue end, entry id) not yet processed
+        self._done_id: str | None = None              # the newest entry id processed
+        self._last_id: str | None = None              # the newest entry id read
+
+    def processed(self, upto: int) -> None:
+        while self._read and self._read[0][0] <= upto:
+            self._done_id = self._read.popleft()[1]
 
     async def run(self, stop: asyncio.Event) -> None:
         import redis.asyncio as aioredis
         from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
         backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
         while not stop.is_set():
             client = aioredis.from_url(self.url)
             try:
-                last = await client.get(self.state_key)
-                last_id = last.decode() if last else "0-0"
-                backoff = Backoff(RECONNECT_FIRST_S, RECONNECT_CAP_S)
+                if self._last_id is None:           # at start: after what was processed
+                    last = await client.get(self.state_key)
+                    self._last_id = last.decode() if last else "0-0"
+                last_id = self._last_id              # after a reconnect: after what was read
+                self.connected.set()
+                backoff.reset()
                 while not stop.is_set():
                     if len(self.queue) + self.batch > self.queue.maxsize:
                         await asyncio.sleep(0.05)      # back-pressure: the queue is full
@@ -204,10 +307,14 @@ class RedisStreamFeed(_Feed):
                                               block=self.block_ms)
                     for _, entries in resp or []:
                         for entry_id, fields in entries:
-                            self._take(fields.get(b"data", b""), f"redis:{self.stream}")
-                            last_id = entry_id.decode()
-                        await client.set(self.state_key, last_id)
-            except (RedisConnectionError, OSError) as exc:
+                            end = self._take(fields.get(b"data", b""), f"redis:{self.stream}")
+                            last_id = self._last_id = entry_id.decode()
+                            self._read.append((end, last_id))
+                    if self._done_id is not None:
+                        done, self._done_id = self._done_id, None
+                        await client.set(self.state_key, done)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                self.connected.clear()
                 await self._retry_later(stop, backoff, exc)
             finally:
                 await client.aclose()

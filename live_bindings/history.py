@@ -95,6 +95,16 @@ class History:
                     "FROM samples WHERE series=? AND t BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
                     (t0, width, series, t0, t1))]
 
+    def latest(self, series: Iterable[str]) -> dict[str, Sample]:
+        """The newest sample of each of ``series`` that has one (an index lookup each)."""
+        out = {}
+        for k in series:
+            row = self.db.execute("SELECT t, value, state FROM samples WHERE series=? "
+                                  "ORDER BY t DESC LIMIT 1", (k,)).fetchone()
+            if row is not None:
+                out[k] = Sample(*row)
+        return out
+
     def series(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT series FROM samples ORDER BY 1")]
 

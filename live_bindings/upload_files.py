@@ -38,12 +38,32 @@ class DecodedFile:
     observations: tuple[Observation, ...]
     definitions: tuple[dict[str, str], ...]
     problems: tuple[Problem, ...]
+    numbers: tuple[int, ...] = ()            # each observation's record number
 
     @property
     def rejected(self) -> bool:
-        """Too many bad records: the file is rejected whole (REFERENCE.md §3 ingest rules)."""
-        n = len(self.file.records)          # every record, good or bad
+        """Too many bad records: the file is rejected whole (REFERENCE.md §3 ingest rules).
+        Judged by the share of bad records, whatever their fault (a wrong field count, a bad
+        value, a time in the future)."""
+        n = self.file.record_count          # every record, good or bad
         return bool(self.problems) and len(self.problems) > REJECT_BAD_FRACTION * max(n, 1)
+
+    def without_future(self, limit_ms: int) -> "DecodedFile":
+        """This file with the observations dated after ``limit_ms`` turned into bad records
+        (a clock in 2099 must not make every later reading look old)."""
+        late = [(i, o) for i, o in enumerate(self.observations) if o.time_ms > limit_ms]
+        if not late:
+            return self
+        drop = {i for i, _ in late}
+        extra = tuple(Problem(self.file.name, self.numbers[i] if i < len(self.numbers) else 0,
+                              "data time", f"{o.time_ms} ms is more than the allowed margin "
+                                           f"ahead of now: refused as in the future")
+                      for i, o in late)
+        return DecodedFile(self.file, tuple(o for i, o in enumerate(self.observations)
+                                            if i not in drop),
+                           self.definitions, tuple(sorted(self.problems + extra,
+                                                          key=lambda p: p.record)),
+                           tuple(n for i, n in enumerate(self.numbers) if i not in drop))
 
 
 @lru_cache(maxsize=4096)
@@ -65,17 +85,21 @@ def decode_upload(data: bytes, name: str, *, tz: str = "Asia/Shanghai",
     if f.type in DEFINITION_TYPES:
         names = RECORD_FIELDS[f.type]
         defs = [dict(zip(names, r)) for r in f.records]
-        return DecodedFile(f, (), tuple(defs), ())
+        return DecodedFile(f, (), tuple(defs), f.problems)
     if f.type not in REALTIME_TYPES:
         raise UploadFormatError([Problem(name, 0, None, f"{f.type} files are not decoded "
                                          f"(known: {', '.join(REALTIME_TYPES + DEFINITION_TYPES)})")])
     decode = {"CDSS": _cdss, "FZSS": _state, "JZSS": _state, "RYSS": _ryss}[f.type]
-    for i, r in enumerate(f.records, start=2):
+    problems.extend(f.problems)
+    numbers: list[int] = []
+    for i, r in f.numbered():
         try:
             obs.append(decode(f.type, r, zone, src))
+            numbers.append(i)
         except _Bad as bad:
             problems.append(Problem(name, i, bad.field, bad.message))
-    return DecodedFile(f, tuple(obs), (), tuple(problems))
+    problems.sort(key=lambda p: p.record)
+    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers))
 
 
 class _Bad(Exception):

@@ -87,6 +87,10 @@ class TwinApp:
             ids = import_gltf(scene, import_file, store=self.store)
             log.info("imported %s: %d top-level nodes", import_file, len(ids))
         self.queue = FeedQueue(config.feeds.queue_size)
+        self.stage_errors: dict[str, int] = {}
+        self.feeds: list = []                  # the MQTT / Redis feeds, once running
+        self.watcher = None                    # the upload inbox, once running
+        self.supervisor = None
         self.geology = self._geology(hazards) if config.geology.enabled else None
         self.sim = None
         systems = []
@@ -105,7 +109,16 @@ class TwinApp:
                                            budget_s=config.sim.tick_budget_ms / 1000))
             log.info("simulator on: seed %d, ×%g%s", config.sim.seed, config.sim.rate,
                      f", scenario {scenario.name!r}" if scenario else "")
-        self.bindings = DefaultBindings(model, scene)
+        from twin import ObservationGate
+        f = config.feeds
+        self.gate = ObservationGate(model, max_future_s=f.max_future_s, clock=self._now_ms,
+                                    keep=config.resolve_path(f.refused_log) if f.refused_log
+                                    else None)
+        r = config.rules
+        self.rules = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
+                                clear_hold_s=r.clear_hold_s)
+        # One resolved rule per point: the colour on the screen and the alarm agree.
+        self.bindings = DefaultBindings(model, scene, thresholds=self.rules.alarm_bounds())
         self.declared = None
         if (mine_dir / "bindings.toml").exists():
             try:
@@ -113,9 +126,6 @@ class TwinApp:
             except BindingError as exc:
                 raise AppError(str(exc)) from None
             log.info("bindings from %s", mine_dir / "bindings.toml")
-        r = config.rules
-        self.rules = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
-                                clear_hold_s=r.clear_hold_s)
         self.watchdogs = Watchdogs(model, scene, Limits(
             stale_after_s=r.stale_after_s, stuck_after=r.stuck_after,
             rise_per_min=r.ch4_rise_per_min, window_s=r.ch4_rise_window_s,
@@ -125,6 +135,7 @@ class TwinApp:
                                 escalate_after_s=config.alarms.escalate_after_s)
         self.history = History(config.resolve_path(config.history.db),
                                retention_days=config.history.retention_days)
+        self._restore()
         self.uplink = None
         if config.uplink.enabled:
             from uplink import UplinkError
@@ -164,12 +175,14 @@ class TwinApp:
         consumers = [self._publish]
         if self.snapshots is not None:
             consumers.append(self.snapshots.publish)
+        self.publisher = None
         if config.gateway.redis_url:
             from streaming import FramePublisher
             g = config.gateway
-            consumers.append(FramePublisher(g.redis_url, scene, stream=g.stream,
-                                            maxlen=g.maxlen,
-                                            snapshot_every_s=g.snapshot_every_s).publish)
+            self.publisher = FramePublisher(g.redis_url, scene, stream=g.stream,
+                                            maxlen=g.maxlen, snapshot_every_s=g.snapshot_every_s,
+                                            buffer=g.publish_buffer, timeout_s=g.redis_timeout_s)
+            consumers.append(self.publisher.publish)
             log.info("publishing frames to %s %s for gateways", g.redis_url, g.stream)
         self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems, consumers=consumers)
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
@@ -222,22 +235,31 @@ class TwinApp:
                 alarm = self.alarms.attach_snapshot(aid, name) if name else None
                 if alarm is not None:
                     self._publish_alarm(alarm)
-        batch = self.queue.drain()
+        # Bounded: a burst (a 50 MB upload file) is fed over several ticks, never one long one.
+        batch = self.queue.drain(self.config.feeds.max_per_tick)
         self.observations += len(batch)
+        # One validation before everything else: what it refuses reaches neither the scene
+        # nor the rules, the alarm book, the uplink or the history.
+        batch = self.gate.check(batch)
+        stage = self._stage
         if self.geology is not None:
-            self.geology.offer(batch)
-            self.geology.apply(scene, now_ms)
+            stage("geology", self.geology.offer, batch)
+            stage("geology", self.geology.apply, scene, now_ms)
             batch = [o for o in batch if o.kind != "exposure"]
-        self.bindings.apply(batch)
+        stage("bindings", self.bindings.apply, batch)
         if self.declared is not None:
-            self.declared.apply(batch)
-        self.alarms.observe(batch)
-        events = (self.rules.evaluate(batch) + self.watchdogs.observe(batch)
-                  + self.watchdogs.tick(now_ms) + self.hazards.observe(batch))
-        changed = self.alarms.apply(events)
+            stage("bindings", self.declared.apply, batch)
+        stage("alarms", self.alarms.observe, batch)
+        events = []
+        for name, fn, args in (("rules", self.rules.evaluate, (batch,)),
+                               ("watchdogs", self.watchdogs.observe, (batch,)),
+                               ("watchdogs", self.watchdogs.tick, (now_ms,)),
+                               ("hazards", self.hazards.observe, (batch,))):
+            events += stage(name, fn, *args) or []
+        changed = stage("alarms", self.alarms.apply, events) or []
         if self.uplink is not None:
-            self.uplink.observe(batch)
-            self.uplink.alarms(changed)
+            stage("uplink", self.uplink.observe, batch)
+            stage("uplink", self.uplink.alarms, changed)
         for alarm in changed:
             if self.snapshots is not None and alarm.active and alarm.snapshot is None and \
                     alarm.id not in self._snapped:
@@ -250,7 +272,14 @@ class TwinApp:
                         alarm.value, alarm.threshold, alarm.source)
         for alarm in self.alarms.escalate(now_ms):
             self._publish_alarm(alarm)
-        self.history.record(batch)
+        stage("history", self.history.record, batch)
+        # Everything this tick took is processed (judged, stored): the feeds acknowledge it
+        # to their sources only now, so what the twin dies holding comes again.
+        taken = self.queue.taken
+        for feed in self.feeds:
+            stage("feeds", feed.processed, taken)
+        if self.watcher is not None:
+            self.watcher.mark_processed(taken)
         if batch:
             self._data_ms = max(self._data_ms, max(o.time_ms for o in batch))
         if self._data_ms and self._data_ms >= self._next_headcount:   # for reports: each minute
@@ -261,6 +290,46 @@ class TwinApp:
         if now_ms >= self._next_prune:
             self.history.prune(now_ms)
             self._next_prune = now_ms + 3_600_000
+
+    def _restore(self) -> None:
+        """After a restart (a crash included) the rules start from what the alarm book holds
+        open and the newest reading of each point, so an alarm that no longer holds is
+        cleared by the readings that follow — never left standing by a blank rule state."""
+        from twin import Observation
+        open_rules = self.alarms.open_rules()
+        latest = self.history.latest(self.model.sensors)
+        n = self.rules.restore(open_rules)
+        self.watchdogs.restore({rule for rule, _ in open_rules},
+                               {code: s.t for code, s in latest.items()})
+        events = self.rules.evaluate([Observation("history", "point", code, s.t, s.value,
+                                                  state=s.state)
+                                      for code, s in latest.items()])
+        changed = self.alarms.apply(events)
+        if open_rules or changed:
+            log.info("restored %d open alarm(s) (%d threshold rules) from the alarm book; "
+                     "the newest readings changed %d", len(open_rules), n, len(changed))
+
+    def _stage(self, name: str, fn, *args):
+        """One step of the feed step: a failure is logged and counted, and the tick's other
+        steps still run (the history still records what the rules could not judge)."""
+        try:
+            return fn(*args)
+        except Exception:                      # noqa: BLE001 — one step must not stop the rest
+            self.stage_errors[name] = self.stage_errors.get(name, 0) + 1
+            self.loop.stats.system_errors += 1
+            log.exception("tick step %s failed at revision %d", name, self.scene.revision)
+            return None
+
+    def _now_ms(self) -> int:
+        """Now, for judging how far ahead a reading may be dated: the wall clock, or the
+        simulator's clock when it runs ahead of it (×60 by default)."""
+        import time
+        wall = int(time.time() * 1000)
+        return max(wall, self.sim.now_ms) if self.sim is not None else wall
+
+    def health(self) -> list[str]:
+        """What makes the twin unhealthy now (``/healthz`` is 503 and lists it)."""
+        return self.supervisor.problems() if self.supervisor is not None else []
 
     def _banner(self, alarm) -> str:
         from zoneinfo import ZoneInfo
@@ -289,14 +358,19 @@ class TwinApp:
             self.recorder.record_alarm(self.scene.time_ms or alarm.raised_ms, record)
         if self.server is not None:
             self.server.publish_alarm(record)
+        if self.publisher is not None:
+            self.publisher.publish_alarm(record)     # gateways' clients get alarms too
 
     def _command(self, role: str, cmd) -> tuple[bool, str]:
         """Commands from clients (the protocol checked the role already)."""
         from safety import AlarmError
         if cmd.name == "ack_alarm":
+            # The person who acknowledged: the token's holder where the configuration names
+            # one, else the role (a shared token names no one).
+            who = getattr(role, "holder", "") or role
             try:
-                alarm = self.alarms.acknowledge(int(cmd.args.get("alarm", -1)), role,
-                                                str(cmd.args.get("comment", "")),
+                alarm = self.alarms.acknowledge(int(cmd.args.get("alarm", -1)), str(who),
+                                                str(cmd.args.get("comment", ""))[:2000],
                                                 self.scene.time_ms or 0)
             except (AlarmError, ValueError, TypeError) as exc:
                 return False, str(exc)
@@ -331,21 +405,34 @@ class TwinApp:
                 self.sim.write_upload_files(folder)   # between ticks, in the event loop
 
         async def inbox() -> None:
+            # The scan reads and parses files: in a worker thread of its own (the watcher's
+            # SQLite stays in that thread), never in the event loop the tick runs in.
+            from concurrent.futures import ThreadPoolExecutor
+
             from live_bindings import UploadWatcher
-            watcher = UploadWatcher(cfg.resolve_path(cfg.ingest.inbox), self.queue,
-                                    mine_code=self.model.mine.code, tz=self.model.mine.time_zone,
-                                    max_future_s=cfg.ingest.max_future_s,
-                                    incomplete_after_s=cfg.ingest.incomplete_after_s)
-            log.info("watching %s for upload files", watcher.inbox)
-            while not stop.is_set():
-                for o in watcher.scan():
-                    if o.outcome == "quarantined":
-                        log.warning("upload file %s quarantined: %s", o.file, o.reason)
-                    elif o.outcome in ("accepted", "duplicate"):
-                        log.info("upload file %s %s: %d observations, %d bad records, "
-                                 "%d stale", o.file, o.outcome, o.observations,
-                                 o.bad_records, o.stale)
-                await pause(cfg.ingest.scan_every_s)
+            loop = asyncio.get_running_loop()
+            pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
+            try:
+                self.watcher = await loop.run_in_executor(pool, lambda: UploadWatcher(
+                    cfg.resolve_path(cfg.ingest.inbox), self.queue,
+                    mine_code=self.model.mine.code, tz=self.model.mine.time_zone,
+                    max_future_s=cfg.ingest.max_future_s,
+                    incomplete_after_s=cfg.ingest.incomplete_after_s, clock=self._now_ms,
+                    wait_for_tick=True))
+                log.info("watching %s for upload files", self.watcher.inbox)
+                while not stop.is_set():
+                    for o in await loop.run_in_executor(pool, self.watcher.scan):
+                        if o.outcome in ("quarantined", "error"):
+                            log.warning("upload file %s %s: %s", o.file, o.outcome, o.reason)
+                        elif o.outcome in ("accepted", "duplicate"):
+                            log.info("upload file %s %s: %d observations, %d bad records, "
+                                     "%d stale", o.file, o.outcome, o.observations,
+                                     o.bad_records, o.stale)
+                    await pause(cfg.ingest.scan_every_s)
+            finally:
+                if self.watcher is not None:
+                    await loop.run_in_executor(pool, self.watcher.close)
+                pool.shutdown(wait=False)
 
         from streaming import HttpApi
         from streaming import StreamServer
@@ -356,6 +443,7 @@ class TwinApp:
                       geology=self.geology.report if self.geology is not None else None,
                       uplink=self.uplink.status if self.uplink is not None else None,
                       snapshot=self._snapshot_png if self.snapshots is not None else None,
+                      health=self.health,
                       viewer_dir=str(cfg.resolve_path(cfg.server.viewer_dir)))
         self.server = StreamServer(
             self.scene, tokens=cfg.server.token_roles(), host=self.host, port=self.port,
@@ -364,40 +452,46 @@ class TwinApp:
             max_frame_bytes=cfg.server.max_message_bytes, on_command=self._command, http=api,
             max_connections_per_token=cfg.server.max_connections_per_token,
             max_messages_per_s=cfg.server.max_messages_per_s, ssl=self._tls(),
+            holders=cfg.server.token_holders(),
             recordings=str(self.recorder.folder) if self.recorder else None,
             audit=self._audit_command, compression=cfg.server.compression)
+        from dataclasses import asdict
+        self.server.seed_alarms([asdict(a) for a in self.alarms.listing()])
         await self.server.start()
-        tasks = [asyncio.create_task(report())]
+        from .supervisor import Supervisor
+        sup = self.supervisor = Supervisor(stop)
+        sup.start("report", report)
         if cfg.feeds.mqtt_host or cfg.feeds.redis_url:
             from live_bindings import MqttFeed, RedisStreamFeed
             if cfg.feeds.mqtt_host:
                 topics = tuple(t.strip() for t in cfg.feeds.mqtt_topics.split(","))
-                tasks.append(asyncio.create_task(MqttFeed(
-                    self.queue, host=cfg.feeds.mqtt_host, port=cfg.feeds.mqtt_port,
-                    topics=topics).run(stop)))
-                log.info("subscribed to MQTT %s:%d %s", cfg.feeds.mqtt_host,
-                         cfg.feeds.mqtt_port, cfg.feeds.mqtt_topics)
+                mqtt = MqttFeed(self.queue, host=cfg.feeds.mqtt_host, port=cfg.feeds.mqtt_port,
+                                topics=topics, client_id=cfg.feeds.mqtt_client_id
+                                or f"minetwin-{self.model.mine.code}")
+                self.feeds.append(mqtt)
+                sup.start("mqtt", lambda: mqtt.run(stop))
+                log.info("subscribed to MQTT %s:%d %s as %s", cfg.feeds.mqtt_host,
+                         cfg.feeds.mqtt_port, cfg.feeds.mqtt_topics, mqtt.client_id)
             if cfg.feeds.redis_url:
-                tasks.append(asyncio.create_task(RedisStreamFeed(
-                    self.queue, url=cfg.feeds.redis_url, stream=cfg.feeds.redis_stream).run(stop)))
+                feed = RedisStreamFeed(self.queue, url=cfg.feeds.redis_url,
+                                       stream=cfg.feeds.redis_stream)
+                self.feeds.append(feed)
+                sup.start("redis", lambda: feed.run(stop))
                 log.info("reading Redis stream %s at %s", cfg.feeds.redis_stream,
                          cfg.feeds.redis_url)
         if cfg.ingest.inbox:
-            tasks.append(asyncio.create_task(inbox()))
+            sup.start("inbox", inbox)
         if self.sim is not None and cfg.sim.upload_dir:
-            tasks.append(asyncio.create_task(uploads()))
+            sup.start("sim uploads", uploads)
         if self.uplink is not None:
-            tasks.append(asyncio.create_task(self.uplink.run(
-                stop, lambda: max(self.scene.time_ms, self._data_ms))))
+            sup.start("uplink", lambda: self.uplink.run(
+                stop, lambda: max(self.scene.time_ms, self._data_ms)))
         try:
             await self.loop.run(stop, max_ticks=max_ticks)
         finally:
             await self.server.stop()
             stop.set()              # feeds and watchers finish their current step and return
-            _, pending = await asyncio.wait(tasks, timeout=5)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await sup.wait()
 
     def _audit_command(self, entry: dict) -> None:
         """Append one command to the audit trail (JSON lines, flushed at once)."""
@@ -445,6 +539,8 @@ class TwinApp:
                 f"sim_behind={self.sim.lag_s if self.sim else 0.0:.0f} s")
 
     def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
         if self.snapshots is not None:
             self.snapshots.close()
         if self.uplink is not None:

@@ -59,25 +59,38 @@ class AssetsSection:
                       doc="the content-addressed asset store")
 
 
+def _token_entries(v: str) -> list[tuple[str, str, str]]:
+    """(role, sha256 hex, holder) of each ``role:sha256[:holder]`` entry."""
+    out = []
+    for t in v.split(","):
+        parts = t.strip().split(":", 2)
+        if len(parts) < 2:
+            raise ValueError(t)
+        out.append((parts[0], parts[1], parts[2].strip() if len(parts) == 3 else ""))
+    return out
+
+
 def _tokens(v: str) -> bool:
     try:
         return all(role in ("viewer", "operator", "instructor", "admin") and len(h) == 64
-                   and int(h, 16) >= 0 for role, h in (t.strip().split(":") for t in v.split(",")))
+                   and int(h, 16) >= 0 for role, h, _ in _token_entries(v))
     except ValueError:
         return False
 
 
 #: The demo's tokens are "minetwin-viewer", "minetwin-operator", "minetwin-instructor" and
-#: "minetwin-admin" — replace them on a real mine (docs/protocol.md says how).
-DEMO_TOKENS = "viewer:f4c05357ecfb8ed8c93fcb8812386fafa55017eaa88d994a4a0aa71660184208,operator:c076f325d327c8261a1adc358dba461aa5468727cc74e2ca25a6745b69615ca8,instructor:4a0ec308a3dc22153a61df8a1e4e02cbca1700f3fd5158697a3eccfab881a3e4,admin:06bf1bf08db9962809d9bf9f57549e739c282382f6c24a8a8447bd3ccc026313"
+#: "minetwin-admin" — replace them on a real mine (docs/protocol.md says how). The operator's
+#: names its holder, so an acknowledgement records a person, as a real mine's tokens should.
+DEMO_TOKENS = "viewer:f4c05357ecfb8ed8c93fcb8812386fafa55017eaa88d994a4a0aa71660184208,operator:c076f325d327c8261a1adc358dba461aa5468727cc74e2ca25a6745b69615ca8:值班调度员(演示),instructor:4a0ec308a3dc22153a61df8a1e4e02cbca1700f3fd5158697a3eccfab881a3e4,admin:06bf1bf08db9962809d9bf9f57549e739c282382f6c24a8a8447bd3ccc026313"
 
 
 @dataclass(frozen=True, slots=True)
 class ServerSection:
     host: str = _spec("127.0.0.1", "a host name or IP address to listen on")
     port: int = _spec(8770, "a TCP port 0..65535", _port)
-    tokens: str = _spec(DEMO_TOKENS, "role:sha256-hex pairs separated by commas (roles: viewer, "
-                                     "operator, instructor, admin)", _tokens)
+    tokens: str = _spec(DEMO_TOKENS, "role:sha256-hex[:holder] entries separated by commas "
+                                     "(roles: viewer, operator, instructor, admin; the holder "
+                                     "is the person an acknowledgement names)", _tokens)
     client_queue: int = _spec(64, "frames a client may fall behind before a catch-up, >= 1",
                               _positive)
     drop_after_s: float = _spec(30.0, "seconds a client may block a send before it is "
@@ -97,7 +110,11 @@ class ServerSection:
 
     def token_roles(self) -> dict[str, str]:
         """sha256(token) hex → role."""
-        return {h: role for role, h in (t.strip().split(":") for t in self.tokens.split(","))}
+        return {h: role for role, h, _ in _token_entries(self.tokens)}
+
+    def token_holders(self) -> dict[str, str]:
+        """sha256(token) hex → the person who holds it, where the entry names one."""
+        return {h: holder for _, h, holder in _token_entries(self.tokens) if holder}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +162,15 @@ class FeedsSection:
     redis_url: str = _spec("", "redis://host:port/db, or \"\" for no Redis Streams feed",
                            lambda v: v == "" or v.startswith(("redis://", "rediss://", "unix://")))
     redis_stream: str = _spec("minetwin:obs", "a stream key", lambda v: bool(v))
+    mqtt_client_id: str = _spec("", "the MQTT client id whose session the broker keeps, or \"\" "
+                                    "for minetwin-<mine code>")
+    max_future_s: float = _spec(300.0, "seconds a reading may be dated ahead of now, >= 0",
+                                lambda v: v >= 0)
+    max_per_tick: int = _spec(50_000, "observations one tick takes from the queue, >= 100",
+                              lambda v: v >= 100)
+    refused_log: str = _spec("var/refused.jsonl", "a file path (relative to the config file), "
+                                                  "or \"\" for none",
+                             doc="refused observations, kept as JSON lines")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +231,10 @@ class GatewaySection:
     maxlen: int = _spec(100_000, "entries the stream keeps, >= 1000", lambda v: v >= 1000)
     snapshot_every_s: float = _spec(60.0, "seconds between snapshot entries, > 0", _positive)
     port: int = _spec(8771, "the port a gateway serves on, 0..65535", _port)
+    publish_buffer: int = _spec(10_000, "entries waiting for Redis before the oldest are "
+                                        "dropped, >= 100", lambda v: v >= 100)
+    redis_timeout_s: float = _spec(2.0, "seconds a Redis call may take before it is retried, "
+                                        "> 0", _positive)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ def prometheus_text(app) -> bytes:
                 if k.startswith("refused: "):
                     refused.add_metric([k[len("refused: "):]], v)
             yield refused
+            yield from _feed_metrics(app)
             yield GaugeMetricFamily("minetwin_tick_max_seconds", "the longest tick",
                                     value=s.max_duration_s)
             yield GaugeMetricFamily("minetwin_revision", "the scene revision",
@@ -62,6 +63,57 @@ def prometheus_text(app) -> bytes:
     registry = CollectorRegistry()
     registry.register(Collector())
     return generate_latest(registry)
+
+
+def _feed_metrics(app):
+    """Refusals by source and reason (the one validation, the message decoders, the inbox's
+    bad records), the feeds' connections, the inbox's outcomes, supervised task restarts."""
+    refused = CounterMetricFamily("minetwin_observations_refused",
+                                  "observations refused, by source and reason",
+                                  labels=["source", "reason"])
+    for (source, reason), n in sorted(app.gate.refused.items()):
+        refused.add_metric([source, reason], n)
+    for feed in app.feeds:
+        kind = "mqtt" if feed.name.startswith("mqtt") else "redis"
+        refused.add_metric([kind, "malformed"], feed.stats["refused"])
+    if app.watcher is not None:
+        refused.add_metric(["file", "bad record"], app.watcher.counts.get("bad records", 0))
+    yield refused
+    disconnects = CounterMetricFamily("minetwin_feed_disconnects",
+                                      "connections a feed lost (and retried)", labels=["feed"])
+    for feed in app.feeds:
+        disconnects.add_metric([feed.name], feed.stats["disconnects"])
+    yield disconnects
+    connected = GaugeMetricFamily("minetwin_feed_connected",
+                                  "1 while a feed is connected and subscribed", labels=["feed"])
+    for feed in app.feeds:
+        connected.add_metric([feed.name], 1 if feed.connected.is_set() else 0)
+    yield connected
+    if app.watcher is not None:
+        files = CounterMetricFamily("minetwin_inbox_files", "upload files by outcome",
+                                    labels=["outcome"])
+        for outcome in ("accepted", "duplicate", "quarantined", "waiting", "error"):
+            files.add_metric([outcome], app.watcher.counts.get(outcome, 0))
+        yield files
+    restarts = CounterMetricFamily("minetwin_task_restarts",
+                                   "supervised tasks that failed and were restarted",
+                                   labels=["task"])
+    if app.supervisor is not None:
+        for name in sorted(app.supervisor.tasks):
+            restarts.add_metric([name], app.supervisor.restarts[name])
+    yield restarts
+    stages = CounterMetricFamily("minetwin_tick_step_errors", "tick steps that failed",
+                                 labels=["step"])
+    for name, n in sorted(app.stage_errors.items()):
+        stages.add_metric([name], n)
+    yield stages
+    if app.publisher is not None:
+        for k, doc in (("published", "entries written to the gateways' Redis stream"),
+                       ("dropped", "entries dropped because Redis was away too long"),
+                       ("errors", "writes to Redis that failed (retried)")):
+            yield CounterMetricFamily(f"minetwin_frames_{k}", doc, value=app.publisher.stats[k])
+    yield GaugeMetricFamily("minetwin_healthy", "1 when /healthz is ok, 0 when it is not",
+                            value=0 if app.health() else 1)
 
 
 def _uplink_metrics(st: dict):

@@ -140,16 +140,23 @@ class AlarmBook:
                     a = self._open.pop(key, None)
                     if a is None:
                         continue
-                    a = replace(a, cleared_ms=ev.time_ms)
+                    # A clear never precedes its raise (a late reading that clears an alarm
+                    # raised on another clock): it is dated the raise time at the earliest.
+                    t = max(ev.time_ms, a.raised_ms)
+                    a = replace(a, cleared_ms=t)
                     self.db.execute("UPDATE alarms SET cleared_ms=?, peak=? WHERE id=?",
-                                    (ev.time_ms, a.peak, a.id))
-                    self._audit(a.id, ev.time_ms, "cleared", "system",
+                                    (t, a.peak, a.id))
+                    self._audit(a.id, t, "cleared", "system",
                                 f"{ev.rule.quantity} {ev.value:g} past {ev.threshold:g}")
                     if a.id in self._unacked:
                         self._unacked[a.id] = a
                 changed.append(a)
         self._reflect(changed)
         return changed
+
+    def open_rules(self) -> set[tuple[str, str]]:
+        """(rule id, kind) of every active alarm: what the rules restore after a restart."""
+        return set(self._open)
 
     def observe(self, observations: Iterable) -> None:
         """Keep, for each active alarm, the worst value its point has reached (the one

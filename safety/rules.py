@@ -168,6 +168,29 @@ class RuleEngine:
         self._ok_since: dict[tuple[str, str], int] = {}   # (rule id, what) -> first ok time
         self.untrusted = 0
 
+    def alarm_bounds(self) -> dict[str, tuple[float | None, float | None]]:
+        """Point code -> (upper alarm, lower alarm) of the rules it is held to (the lowest
+        upper and the highest lower of its tiers): what the scene colours the point by, so a
+        point any rule holds in alarm is never shown green."""
+        out = {}
+        for code, rules in self.rules.items():
+            uppers = [r.alarm for r in rules if r.alarm is not None]
+            lowers = [r.low_alarm for r in rules if r.low_alarm is not None]
+            out[code] = (min(uppers, default=None), max(lowers, default=None))
+        return out
+
+    def restore(self, open_rules: Iterable[tuple[str, str]]) -> int:
+        """After a restart: the rules the alarm book holds open ((rule id, kind) with kind
+        ``alarm`` or ``power_off``) are in alarm again, so the next readings that no longer
+        hold them clear them. Returns how many were restored."""
+        ids = {r.id for rules in self.rules.values() for r in rules}
+        n = 0
+        for rule_id, kind in open_rules:
+            if rule_id in ids:
+                (self.powered_off if kind == "power_off" else self.alarming).add(rule_id)
+                n += 1
+        return n
+
     def _held(self, key: tuple[str, str], ok: bool, t: int) -> bool:
         """True once ``ok`` has held for clear_hold_s: a value hovering at a threshold that is
         also its clear value (AQ 1029 alarms at 1.0 and clears below 1.0) must not flap."""

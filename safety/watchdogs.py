@@ -1,6 +1,9 @@
 """Rules over time and over people (REFERENCE.md §2–3; AQ 1119-2023):
 
-- **data quality**: a point with no data for ``stale_after_s`` is *stale*; an analog point
+- **data quality**: a point with no data for ``stale_after_s`` is *stale* — judged on the
+  point's own data clock (its last reading's time, moved on by the time since it arrived), so a
+  feed that delivers readings hours late but steadily is not stale, and a stale alarm is dated
+  when the point went quiet on that clock, never after the reading that clears it; an analog point
   repeating exactly the same value ``stuck_after`` times in a row is *stuck*; both show on the
   sensor node (``data_state``, grey) and raise a notice;
 - **rate of change**: CH4 rising faster than ``rise_per_min`` (%/min) over ``window_s`` is a
@@ -43,14 +46,18 @@ class Limits:
 class _Condition:
     """A yes/no condition that emits raise/clear on its edges."""
 
-    __slots__ = ("rule", "node", "on")
+    __slots__ = ("rule", "node", "on", "since")
 
-    def __init__(self, rule: Rule, node: str):
-        self.rule, self.node, self.on = rule, node, False
+    def __init__(self, rule: Rule, node: str, on: bool = False):
+        self.rule, self.node, self.on, self.since = rule, node, on, None
 
     def update(self, on: bool, t: int, value: float, threshold: float, out: list) -> None:
         if on != self.on:
             self.on = on
+            if on:
+                self.since = t
+            elif self.since is not None:
+                t = max(t, self.since)          # a clear never precedes its raise
             out.append(RuleEvent("raise" if on else "clear", self.rule, self.rule.point, t,
                                  value, threshold, self.node))
 
@@ -61,7 +68,10 @@ class Watchdogs:
         self.scene = scene
         self.limits = limits
         self._conds: dict[tuple[str, str], _Condition] = {}
+        self._restored: set[str] = set()           # rule ids open in the alarm book at start
         self._last_seen: dict[str, int] = {}
+        self._arrived: dict[str, int] = {}         # point -> the tick time its last reading came
+        self._now: int | None = None               # the latest tick's time
         self._last_value: dict[str, float] = {}
         self._repeats: dict[str, int] = {}
         self._ch4_recent: dict[str, deque] = {}
@@ -90,9 +100,20 @@ class Watchdogs:
               quantity: str) -> _Condition:
         c = self._conds.get((key, name))
         if c is None:
-            c = self._conds[(key, name)] = _Condition(
-                Rule(key, quantity, name, level, source=source), node)
+            rule = Rule(key, quantity, name, level, source=source)
+            c = self._conds[(key, name)] = _Condition(rule, node, rule.id in self._restored)
         return c
+
+    def restore(self, open_rule_ids: Iterable[str], last_seen: dict[str, int] | None = None
+                ) -> None:
+        """After a restart: the conditions whose alarms the book holds open are on again (so
+        what no longer holds clears them), and each point's last reading time is known (so a
+        point that never reports again goes stale)."""
+        self._restored = set(open_rule_ids)
+        for c in self._conds.values():
+            c.on = c.rule.id in self._restored
+        for code, t in (last_seen or {}).items():
+            self._last_seen.setdefault(code, t)
 
     # ------------------------------------------------------------------ feeding
 
@@ -115,7 +136,9 @@ class Watchdogs:
 
     def _point(self, o: Observation, out: list[RuleEvent]) -> None:
         code = o.key
-        self._last_seen[code] = o.time_ms
+        self._last_seen[code] = max(o.time_ms, self._last_seen.get(code, o.time_ms))
+        if self._now is not None:
+            self._arrived[code] = self._now
         stale = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
         stale.update(False, o.time_ms, 0.0, self.limits.stale_after_s, out)
         if code in self._analog and isinstance(o.value, (int, float)) and \
@@ -177,14 +200,21 @@ class Watchdogs:
         """Checks that depend on time passing or on everyone at once: stale points,
         the interlock, headcounts per area."""
         out: list[RuleEvent] = []
+        self._now = now_ms
+        limit_ms = self.limits.stale_after_s * 1000
         for code in self.model.sensors:
             last = self._last_seen.get(code)
             if last is None:
                 continue
-            stale = now_ms - last > self.limits.stale_after_s * 1000
+            arrived = self._arrived.get(code)
+            # The point's data clock: its last reading's time, moved on by the time since it
+            # arrived (the wall clock itself when that is unknown).
+            clock = now_ms if arrived is None else min(now_ms, last + now_ms - arrived)
+            stale = clock - last > limit_ms
             c = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
             if stale != c.on:
-                c.update(stale, now_ms, (now_ms - last) / 1000, self.limits.stale_after_s, out)
+                t = min(clock, int(last + limit_ms) + 1) if stale else clock
+                c.update(stale, t, (clock - last) / 1000, self.limits.stale_after_s, out)
                 self._show(code)
         for hid, points in self._heading_ch4.items():
             fans = self._heading_fans.get(hid, [])

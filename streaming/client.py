@@ -50,6 +50,7 @@ class StreamClient:
         self.on_change = on_change
         self.connected = asyncio.Event()
         self.frames = 0
+        self.snapshots = 0                         # full snapshots received (resyncs)
         self._conn: ClientConnection | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
@@ -130,6 +131,7 @@ class StreamClient:
                 return
             self.replica.apply(cs)
             self.frames += 1
+            self.snapshots += cs.kind == "snapshot"
             if self.on_change is not None:
                 self.on_change(cs)
         elif isinstance(msg, AlarmEvent):

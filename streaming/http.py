@@ -2,7 +2,7 @@
 
 | path | answer |
 | --- | --- |
-| `GET /healthz` | `ok` |
+| `GET /healthz` | `ok` (200), or 503 `unhealthy` and one line per problem (a supervised task down or restarted in the last 5 minutes) |
 | `GET /metrics` | Prometheus text format |
 | `GET /assets/<sha256>` | the asset's bytes; `ETag`, `Cache-Control: immutable`; `If-None-Match` → 304 |
 | `GET /api/mine` | the mine's summary |
@@ -24,6 +24,7 @@ so this module knows nothing of how alarms or history are stored.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -35,6 +36,8 @@ from scene import NodeNotFoundError, Scene
 
 __all__ = ["HttpApi"]
 
+log = logging.getLogger("minetwin.http")
+
 _NO_VIEWER = ("<!doctype html><meta charset=utf-8><title>MineTwin</title>"
               "<p>MineTwin is running. The browser viewer is not built here yet; the streaming "
               "protocol (docs/protocol.md) and the JSON API under /api/ are available.").encode()
@@ -43,7 +46,8 @@ _TYPES_BY_SUFFIX = {".html": "text/html; charset=utf-8", ".js": "text/javascript
                     ".wasm": "application/wasm", ".png": "image/png", ".svg": "image/svg+xml",
                     ".glb": "model/gltf-binary", ".woff2": "font/woff2"}
 _REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
-            405: "Method Not Allowed"}
+            405: "Method Not Allowed", 500: "Internal Server Error",
+            503: "Service Unavailable"}
 
 
 @dataclass
@@ -59,6 +63,7 @@ class HttpApi:
     geology: Callable[[], dict] | None = None
     uplink: Callable[[], dict] | None = None
     snapshot: Callable[[int], bytes] | None = None         # alarm id -> PNG (KeyError)
+    health: Callable[[], list[str]] | None = None           # problems now; [] is healthy
     viewer_dir: str | None = None                          # the built viewer's files
 
     def __call__(self, connection: Any, request: Request) -> Response | None:
@@ -72,9 +77,16 @@ class HttpApi:
             return self._route(path, query, request.headers)
         except _HttpError as exc:
             return _json(exc.status, {"error": exc.message})
+        except Exception as exc:          # noqa: BLE001 — our bug: say so in JSON, keep serving
+            log.exception("HTTP %s failed", path)
+            return _json(500, {"error": f"internal error ({type(exc).__name__})"})
 
     def _route(self, path: str, q: dict[str, str], headers: Headers) -> Response:
         if path == "/healthz":
+            problems = self.health() if self.health else []
+            if problems:
+                body = "unhealthy\n" + "".join(f"{p}\n" for p in problems)
+                return _response(503, body.encode(), "text/plain; charset=utf-8")
             return _response(200, b"ok\n", "text/plain; charset=utf-8")
         if path == "/metrics" and self.metrics:
             return _response(200, self.metrics(), "text/plain; version=0.0.4; charset=utf-8")
@@ -95,8 +107,11 @@ class HttpApi:
             return _json(200, self._node(path[len("/api/nodes/"):]))
         if path.startswith("/api/history/") and self.history:
             series = path[len("/api/history/"):]
-            t0, t1 = _int(q, "from", 0), _int(q, "to", 2**62)
-            rows = self.history(series, t0, t1, _int(q, "max_points", 500))
+            t0, t1 = _int(q, "from", 0), _int(q, "to", _MAX_MS)
+            n = _int(q, "max_points", 500, low=1, high=100_000)
+            if t1 < t0:
+                raise _HttpError(400, "from must not be after to")
+            rows = self.history(series, t0, t1, n)
             return _json(200, {"series": series, "from": t0, "to": t1,
                                "points": [_plain(r) for r in rows]})
         if path == "/api/alarms" and self.alarms:
@@ -105,8 +120,11 @@ class HttpApi:
             return _json(200, {"alarms": [_plain(a) for a in
                                           self.alarm_history(_int(q, "since", 0))]})
         if path.startswith("/api/alarms/") and path.endswith("/snapshot") and self.snapshot:
+            part = path.split("/")[3]
+            if not (part.isascii() and part.isdigit() and len(part) <= 18):
+                raise _HttpError(404, f"no snapshot at {path}")
             try:
-                data = self.snapshot(int(path.split("/")[3]))
+                data = self.snapshot(int(part))
             except (KeyError, ValueError, OSError):
                 raise _HttpError(404, f"no snapshot at {path}") from None
             return _response(200, data, "image/png", {"Cache-Control": "max-age=86400"})
@@ -159,13 +177,22 @@ class _HttpError(Exception):
         self.status, self.message = status, message
 
 
-def _int(q: dict[str, str], key: str, default: int) -> int:
+#: Times are UTC epoch milliseconds: 0 … 2**62 (SQLite integers are 64-bit).
+_MAX_MS = 2**62
+
+
+def _int(q: dict[str, str], key: str, default: int, *, low: int = 0,
+         high: int = _MAX_MS) -> int:
+    """An integer parameter in [low, high], or a 400 naming it."""
     if key not in q:
         return default
-    try:
-        return int(q[key])
-    except ValueError:
-        raise _HttpError(400, f"{key} must be an integer") from None
+    text = q[key].strip()
+    if not (text.isascii() and text.lstrip("-").isdigit() and len(text) <= 20):
+        raise _HttpError(400, f"{key} must be an integer")
+    v = int(text)
+    if not low <= v <= high:
+        raise _HttpError(400, f"{key} must be between {low} and {high}")
+    return v
 
 
 def _plain(x: Any) -> Any:

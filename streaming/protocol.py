@@ -211,6 +211,26 @@ _OPTIONAL = {Subscribe: {"resume_from", "tags", "box"}, Command: {"args"}, Resul
              Hello: {"capabilities", "version"},
              ReplayStatus: {"ended"}}
 _packer = msgpack.Packer(use_bin_type=True)
+#: Arrays and maps in a message nest at most this deep (a message is a map: level 1).
+MAX_DEPTH = 16
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/maps nest deeper than ``limit`` — iterative, so a hostile message cannot
+    exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            items = v.values()
+        elif isinstance(v, (list, tuple)):
+            items = v
+        else:
+            continue
+        if d > limit:
+            return True
+        stack.extend((x, d + 1) for x in items if isinstance(x, (dict, list, tuple)))
+    return False
 
 
 def encode(msg: Any) -> bytes:
@@ -232,8 +252,11 @@ def decode(data: bytes, max_bytes: int = 1 << 20) -> Any:
         body = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception:
         raise ProtocolError("invalid", "not a msgpack message") from None
-    if not isinstance(body, dict) or body.get("t") not in _TYPES:
+    if not isinstance(body, dict) or not isinstance(body.get("t"), str) or \
+            body["t"] not in _TYPES:
         raise ProtocolError("invalid", "unknown message type")
+    if _deeper_than(body, MAX_DEPTH):
+        raise ProtocolError("invalid", f"{body['t']}: nested deeper than {MAX_DEPTH} levels")
     cls = _TYPES[body["t"]]
     fields = _FIELDS[cls]
     extra = set(body) - set(fields) - {"t"}

@@ -11,7 +11,10 @@ named ``minetwin-<UTC start>.mcap``. Channels:
 
 Message times are the changesets' commit times. Chunks are small (``chunk_bytes``) and the
 file is flushed and fsynced every ``fsync_every_s``, so a recorder killed mid-segment leaves
-a file that reads back up to its last complete chunk. Old segments are deleted after
+a file that reads back up to its last complete chunk. A recorder that starts closes such a
+segment properly first (``recover_segments``): what it holds up to the damage is rewritten
+with its index and footer (the stock ``mcap`` reader and any other MCAP tool open it again),
+and the original bytes are kept beside it as ``<name>.torn``. Old segments are deleted after
 ``retention_days``.
 
 ``Recording(folder).state_at(t_ms)`` rebuilds the scene as it was at a time: the last
@@ -35,9 +38,49 @@ from mcap.writer import CompressionType, Writer
 
 from scene import Changeset, Replica, Scene, WireDecoder, WireEncoder
 
-__all__ = ["Recorder", "Recording", "RecordedMessage"]
+__all__ = ["Recorder", "Recording", "RecordedMessage", "recover_segments"]
 
 _SCHEMA = b"MineTwin scene wire frame v1 (docs/wire.md), msgpack"
+_MAGIC = b"\x89MCAP0\r\n"
+_TOPICS = ("/scene/keyframe", "/scene/diff", "/alarms")
+
+
+def _closed(path: Path) -> bool:
+    """Whether a segment ends with the MCAP footer magic (it was finished)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() < 2 * len(_MAGIC):
+            return False
+        f.seek(-len(_MAGIC), os.SEEK_END)
+        return f.read() == _MAGIC
+
+
+def recover_segments(folder: str | Path, chunk_bytes: int = 64 * 1024) -> list[str]:
+    """Close the segments a crash left open: each is rewritten from what it holds up to the
+    damage, with a proper index and footer; the original is kept as ``<name>.torn``. Returns
+    the names recovered."""
+    done = []
+    for path in sorted(Path(folder).glob("minetwin-*.mcap")):
+        if _closed(path):
+            continue
+        msgs = list(Recording(path.parent).messages(path))
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            w = Writer(f, chunk_size=chunk_bytes, compression=CompressionType.ZSTD)
+            w.start(profile="minetwin", library="minetwin")
+            schema = w.register_schema("minetwin.wire.v1", "msgpack", _SCHEMA)
+            ch = {topic: w.register_channel(topic, "msgpack", schema) for topic in _TOPICS}
+            for seq, m in enumerate(msgs, start=1):
+                ns = m.time_ms * 1_000_000
+                w.add_message(ch.get(m.topic, ch["/scene/diff"]), log_time=ns, data=m.data,
+                              publish_time=ns, sequence=seq)
+            w.finish()
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(path, path.with_name(path.name + ".torn"))
+        os.replace(tmp, path)
+        done.append(path.name)
+    return done
 
 
 class Recorder:
@@ -60,6 +103,7 @@ class Recorder:
         self._last_sync = time.monotonic()
         self._seq = 0
         self.segments_written = 0
+        self.recovered = recover_segments(self.folder, chunk_bytes)   # a crash's open segment
 
     def _open(self, t_ms: int) -> None:
         self._close()
@@ -69,8 +113,7 @@ class Recorder:
         w = Writer(self._file, chunk_size=self.chunk_bytes, compression=CompressionType.ZSTD)
         w.start(profile="minetwin", library="minetwin")
         schema = w.register_schema("minetwin.wire.v1", "msgpack", _SCHEMA)
-        self._ch = {topic: w.register_channel(topic, "msgpack", schema)
-                    for topic in ("/scene/keyframe", "/scene/diff", "/alarms")}
+        self._ch = {topic: w.register_channel(topic, "msgpack", schema) for topic in _TOPICS}
         self._writer = w
         self._segment_start = t_ms
         self._last_keyframe = -(1 << 62)
@@ -128,6 +171,9 @@ class Recorder:
             if _segment_time(path) < now_ms - self.retention_ms:
                 path.unlink()
                 gone += 1
+                torn = path.with_name(path.name + ".torn")     # a crash's original bytes
+                if torn.exists():
+                    torn.unlink()
         return gone
 
     def close(self) -> None:

@@ -39,6 +39,42 @@ def _drop_queued(queue: asyncio.Queue) -> None:
         queue.get_nowait()
 
 
+#: What the audit trail keeps of one command's arguments (their JSON, in characters), and how
+#: many refused or failed commands of one client it records a minute (a flood of junk commands
+#: must not fill the disk; successful commands are always recorded).
+class Caller(str):
+    """Who sent a command: equal to its role (``"operator"`` …), with ``holder``, the person
+    the token belongs to when the configuration names one ("" otherwise)."""
+
+    holder: str
+
+    def __new__(cls, role: str, holder: str = "") -> "Caller":
+        obj = super().__new__(cls, role)
+        obj.holder = holder
+        return obj
+
+
+#: A subscribe costs the server a snapshot: one client gets at most one a second; a quicker
+#: re-subscribe is served when its second is up (the latest one wins).
+SUBSCRIBE_INTERVAL_S = 1.0
+#: The kernel's send buffer per client (SO_SNDBUF).
+SEND_BUFFER_BYTES = 256 * 1024
+AUDIT_ARGS_CHARS = 2000
+AUDIT_PER_MINUTE = 120.0
+
+
+def _audited_args(args: Any) -> Any:
+    """The arguments as the audit keeps them: whole when small, else their JSON cut short."""
+    import json
+    try:
+        text = json.dumps(args, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(args)[:AUDIT_ARGS_CHARS + 1]
+    if len(text) <= AUDIT_ARGS_CHARS:
+        return args
+    return {"truncated": text[:AUDIT_ARGS_CHARS], "chars": len(text)}
+
+
 @dataclass(eq=False)
 class _Client:
     conn: ServerConnection
@@ -52,6 +88,11 @@ class _Client:
     sending_since: float | None = None
     catchups: int = 0
     task: asyncio.Task | None = field(default=None, repr=False)
+    next_subscribe_at: float = 0.0
+    pending_subscribe: Any = None
+    audit_allowance: float = AUDIT_PER_MINUTE
+    audit_at: float = 0.0
+    audit_suppressed: int = 0
 
 
 class StreamServer:
@@ -61,6 +102,7 @@ class StreamServer:
                  on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
                  http: Callable | None = None, max_connections_per_token: int = 20,
                  max_messages_per_s: float = 20.0, ssl: Any = None,
+                 holders: dict[str, str] | None = None,
                  recordings: str | None = None, audit: Callable[[dict], None] | None = None,
                  compression: bool = False):
         self.scene = scene
@@ -70,6 +112,7 @@ class StreamServer:
         self.client_queue = client_queue
         self.max_frame_bytes = max_frame_bytes
         self.drop_after_s = drop_after_s
+        self.holders = holders or {}          # sha256(token) -> the person holding it
         self.on_command = on_command
         self.http = http                   # process_request: HTTP on the same port
         self.max_connections_per_token = max_connections_per_token
@@ -86,7 +129,8 @@ class StreamServer:
         self.session_id = uuid.uuid4().hex
         self.clients: set[_Client] = set()
         self.stats = {"frames": 0, "bytes": 0, "catchups": 0, "snapshots": 0, "dropped": 0,
-                      "closed_bad": 0}
+                      "closed_bad": 0, "audit_suppressed": 0, "subscribes_deferred": 0}
+        self.alarm_records: dict[Any, dict] = {}   # standing alarms, sent on subscribe
         self._server = None
 
     async def start(self) -> None:
@@ -97,7 +141,12 @@ class StreamServer:
                                    # Room for a burst past the rate limit: with a full
                                    # incoming queue reading pauses, and the close frame that
                                    # tells a flooder why would wait for close_timeout.
-                                   max_queue=256)
+                                   max_queue=256,
+                                   # Pings keep idle connections alive through NATs, but a
+                                   # missing pong never closes one: a client that stops
+                                   # reading is the slow-client path's to judge (dropped
+                                   # with 4009 after drop_after_s, counted), not 1011.
+                                   ping_interval=20, ping_timeout=None)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("streaming on ws://%s:%d (%s)", self.host, self.port, SUBPROTOCOL)
@@ -147,7 +196,33 @@ class StreamServer:
                 _drop_queued(c.queue)
                 c.queue.put_nowait(None)
 
+    def seed_alarms(self, records: list[dict]) -> None:
+        """The alarms standing when the server starts (active or unacknowledged): a client
+        that subscribes receives them after its snapshot."""
+        for r in records:
+            self._keep_alarm(r)
+
+    def _keep_alarm(self, alarm: dict) -> None:
+        aid = alarm.get("id")
+        if alarm.get("cleared_ms") is not None and alarm.get("acked_ms") is not None:
+            self.alarm_records.pop(aid, None)          # closed: off the list
+        else:
+            self.alarm_records[aid] = alarm
+
+    async def _deferred_subscribe(self, c: _Client) -> None:
+        action, c.pending_subscribe = c.pending_subscribe, None
+        if action is None or c.conn.state.name != "OPEN":
+            return
+        try:
+            await self._act(c, action)
+        except ProtocolError as exc:
+            self.stats["closed_bad"] += 1
+            await c.conn.close(exc.close_code, exc.reason)
+        except ConnectionClosed:
+            pass
+
     def publish_alarm(self, alarm: dict) -> None:
+        self._keep_alarm(alarm)
         frame = encode(AlarmEvent(alarm))
         for c in list(self.clients):
             if c.revision is not None and not c.behind:
@@ -168,6 +243,14 @@ class StreamServer:
         if conn.subprotocol != SUBPROTOCOL:
             await conn.close(1002, f"use the {SUBPROTOCOL} subprotocol")
             return
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is not None:
+            import socket
+            try:                # a small send buffer: a client that stops reading blocks a
+                #                 send soon, so drop_after_s is what decides, promptly
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+            except OSError:
+                pass
         session = ServerSession(self.tokens, max_bytes=self.max_frame_bytes)
         c = _Client(conn, session, asyncio.Queue(self.client_queue + 1))
         await conn.send(encode(Hello(self.session_id, self.scene.revision)))
@@ -214,6 +297,16 @@ class StreamServer:
         if isinstance(action, AuthOk):
             await c.conn.send(encode(action))
         elif isinstance(action, Subscribe):
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            if now < c.next_subscribe_at:
+                self.stats["subscribes_deferred"] += 1
+                if c.pending_subscribe is None:
+                    loop.call_later(c.next_subscribe_at - now,
+                                    lambda: asyncio.ensure_future(self._deferred_subscribe(c)))
+                c.pending_subscribe = action
+                return
+            c.next_subscribe_at = now + SUBSCRIBE_INTERVAL_S
             if action.tags or action.box:
                 from .views import View, view_key
                 key = view_key(action.tags, action.box)
@@ -236,6 +329,8 @@ class StreamServer:
                 first = self._catch_up(action.resume_from)
             await c.conn.send(first[1])
             c.revision = first[0]
+            for record in list(self.alarm_records.values()):   # the alarms standing now
+                await c.conn.send(encode(AlarmEvent(record)))
             self.clients.add(c)
             if c.task is None:
                 c.task = asyncio.create_task(self._sender(c))
@@ -258,7 +353,7 @@ class StreamServer:
             ok, message = (False, "commands are not handled by this server")
             if self.on_command is not None:
                 try:
-                    ok, message = self.on_command(c.session.role or "viewer", action)
+                    ok, message = self.on_command(self._caller(c), action)
                 except Exception as exc:                    # our bug: say so, keep serving
                     log.exception("command %s failed", action.name)
                     ok, message = False, f"internal error ({type(exc).__name__})"
@@ -270,13 +365,33 @@ class StreamServer:
             # at a time), never dropped with the broadcast queue.
             await c.conn.send(encode(action))
 
+    def _caller(self, c: _Client) -> Caller:
+        return Caller(c.session.role or "viewer",
+                      self.holders.get(c.session.token_hash or "", ""))
+
     def _audit(self, c: _Client, cmd: Command | None, result: Result) -> None:
         if self.audit is None:
             return
-        self.audit({"time_ms": int(time.time() * 1000), "role": c.session.role,
-                    "token": (c.session.token_hash or "")[:12],
-                    "command": cmd.name if cmd else None, "args": cmd.args if cmd else None,
-                    "id": result.id, "ok": result.ok, "message": result.message})
+        now = time.monotonic()
+        c.audit_allowance = min(AUDIT_PER_MINUTE, c.audit_allowance +
+                                (now - c.audit_at) * AUDIT_PER_MINUTE / 60)
+        c.audit_at = now
+        if not result.ok:
+            if c.audit_allowance < 1:           # a flood of refused commands: count them
+                c.audit_suppressed += 1
+                self.stats["audit_suppressed"] += 1
+                return
+            c.audit_allowance -= 1
+        entry = {"time_ms": int(time.time() * 1000), "role": c.session.role,
+                 "holder": self._caller(c).holder or None,
+                 "token": (c.session.token_hash or "")[:12],
+                 "command": cmd.name if cmd else None,
+                 "args": _audited_args(cmd.args) if cmd else None,
+                 "id": result.id, "ok": result.ok, "message": result.message[:500]}
+        if c.audit_suppressed:
+            entry["suppressed_before"] = c.audit_suppressed   # refused commands not written
+            c.audit_suppressed = 0
+        self.audit(entry)
 
     async def _camera_command(self, c: _Client, cmd: Command) -> str:
         """Wall groups: an operator sets a group's camera; tiles follow it (the wall's

@@ -117,14 +117,23 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def mqtt_broker(tmp_path):
-    """A real Mosquitto broker on a free port; yields the _Server (``.port``)."""
+    """A real Mosquitto broker on a free port, configured as docs/feeds.md asks (sessions and
+    their queued messages kept across its restarts); yields the _Server (``.port``)."""
     exe = _executable("mosquitto", "/usr/sbin/mosquitto")
     require(None if exe else "mosquitto is not installed (apt-get install mosquitto)",
             "the Mosquitto MQTT broker")
     conf = tmp_path / "mosquitto.conf"
+    store = tmp_path / "mosquitto-data"
+    store.mkdir()
+
+    import pwd
+    me = pwd.getpwuid(os.geteuid()).pw_name      # as root, it would drop to "mosquitto" and
+                                                 # could not write its store in our folder
 
     def argv(port: int) -> list[str]:
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {me}\n"
+                        f"persistence true\npersistence_location {store}/\n"
+                        f"max_queued_messages 1000000\nmax_inflight_messages 10000\n")
         return [exe, "-c", str(conf)]
     server = _Server(argv, "mosquitto")
     server.start()

@@ -29,7 +29,8 @@ SURFACES = {
     "twin": [
         "BoreholeError", "CARD_STATE", "Exposures", "FeedQueue", "GeologyScene",
         "GeologyService", "IncompleteFileError", "KINDS", "MineDataError", "MineModel",
-        "Network", "Observation", "POINT_STATE", "Problem", "Profile", "RECORD_FIELDS",
+        "Network", "Observation", "ObservationGate", "POINT_STATE", "Problem", "Profile",
+        "RECORD_FIELDS", "REFUSAL_REASONS",
         "Simulator", "TickLoop", "TickStats", "TrueGeology", "UploadFile",
         "UploadFormatError", "build_geology", "build_scene", "check_keys",
         "equipment_model", "generate_demo", "load_exposures", "load_hazard_data",

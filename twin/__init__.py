@@ -1,6 +1,6 @@
 """The mine: its model (``model.py``) loaded from a mine folder (``minefolder.py``), the
 roadway network, the KJ upload-file format (``kj_format.py``), observations and the feed
-queue, the geological model and hazard zones (``geology/``), the simulator (``sim/``) and the
+queue, their one validation (``validation.py``), the geological model and hazard zones (``geology/``), the simulator (``sim/``) and the
 demo mine (``demo/``), the mine's scene (``scene_build.py``) and the tick loop (``tick.py``).
 The wiring of all rooms into one process is ``minetwin/``.
 """
@@ -15,7 +15,8 @@ __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeErr
            "parse_file_name", "parse_time", "parse_upload", "MineDataError", "load_mine",
            "MineModel", "Profile", "Network", "CARD_STATE", "FeedQueue", "KINDS", "Observation",
            "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
-           "load_scenario", "open_sqlite", "check_keys", "read_toml"]
+           "load_scenario", "open_sqlite", "check_keys", "read_toml", "ObservationGate",
+           "REFUSAL_REASONS"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -59,6 +60,8 @@ _LAZY = {
     "open_sqlite": "storage",
     "check_keys": "tomlfile",
     "read_toml": "tomlfile",
+    "ObservationGate": "validation",
+    "REFUSAL_REASONS": "validation",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)

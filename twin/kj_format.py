@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = ["Problem", "UploadFile", "UploadFormatError", "IncompleteFileError", "RECORD_FIELDS",
-           "parse_upload", "parse_file_name", "parse_time", "format_time"]
+           "parse_upload", "parse_file_name", "parse_time", "format_time", "is_complete"]
 
 #: Field names of each record type, in order (REFERENCE.md §3).
 RECORD_FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,6 +82,19 @@ class UploadFile:
     data_time: datetime
     header: tuple[str, ...]
     records: tuple[tuple[str, ...], ...]
+    #: Each record's number in the file (the header is 1), and the records that could not be
+    #: split into their type's fields: a bad record is a bad record, the others still count.
+    numbers: tuple[int, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def record_count(self) -> int:
+        """Every record after the header, good or bad."""
+        return len(self.records) + len(self.problems)
+
+    def numbered(self):
+        """(record number, fields) of the good records."""
+        return zip(self.numbers or range(2, len(self.records) + 2), self.records)
 
 
 def parse_file_name(name: str) -> tuple[str, str, datetime]:
@@ -106,22 +119,31 @@ def format_time(t: datetime) -> str:
     return t.strftime(TIME_FORMAT)
 
 
+def is_complete(data: bytes) -> bool:
+    """Whether the bytes end with the ``||`` terminator — looked for on the bytes, before any
+    decoding: a file cut in the middle of a Chinese character is still being written, not
+    "not UTF-8"."""
+    return data.rstrip().endswith(b"||")
+
+
 def parse_upload(data: bytes, name: str, expected_type: str | None = None) -> UploadFile:
     """Split an upload file into its header and records, checking the envelope and the
-    field count of each record (when the type's layout is known)."""
+    field count of each record (when the type's layout is known). Envelope errors raise
+    UploadFormatError; a record with the wrong field count is one of ``problems`` and the
+    other records are kept."""
     mine_code, ftype, _ = parse_file_name(name)
     if expected_type and ftype != expected_type:
         raise UploadFormatError([Problem(name, 0, None, f"expected a {expected_type} file, "
                                          f"the name says {ftype}")])
+    if not is_complete(data):
+        raise IncompleteFileError([Problem(name, 0, None, "no '||' terminator: the file is "
+                                           "incomplete (still being written?)")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadFormatError([Problem(name, 0, None, f"not UTF-8 (byte {exc.start})")]) \
             from None
     body = text.rstrip()
-    if not body.endswith("||"):
-        raise IncompleteFileError([Problem(name, 0, None, "no '||' terminator: the file is "
-                                           "incomplete (still being written?)")])
     body = body[:-2]
     parts = [p.strip("\r\n") for p in body.split("~")]
     if parts and parts[-1].strip() == "":
@@ -147,7 +169,7 @@ def parse_upload(data: bytes, name: str, expected_type: str | None = None) -> Up
     if problems:
         raise UploadFormatError(problems)
     layout = RECORD_FIELDS.get(ftype)
-    records = []
+    records, numbers = [], []
     for i, part in enumerate(parts[1:], start=2):
         fields = tuple(f.strip() for f in part.split(";"))
         if layout is not None and len(fields) != len(layout):
@@ -155,10 +177,10 @@ def parse_upload(data: bytes, name: str, expected_type: str | None = None) -> Up
                                     f"has {len(layout)}"))
             continue
         records.append(fields)
-    if problems:
-        raise UploadFormatError(problems)
+        numbers.append(i)
     return UploadFile(name=name, type=ftype, mine_code=mine_code, mine_name=header[1],
-                      data_time=data_time, header=header, records=tuple(records))
+                      data_time=data_time, header=header, records=tuple(records),
+                      numbers=tuple(numbers), problems=tuple(problems))
 
 
 def write_upload(ftype: str, mine_code: str, mine_name: str, t: datetime,

@@ -157,7 +157,9 @@ def _latest_uploads(ck: _Checker, mine_code: str | None) -> dict[str, UploadFile
             continue
         path = found[ftype][1]
         try:
-            out[ftype] = parse_upload(path.read_bytes(), path.name, ftype)
+            out[ftype] = f = parse_upload(path.read_bytes(), path.name, ftype)
+            ck.problems.extend(Problem(f"upload/{p.file}", p.record, p.field, p.message)
+                               for p in f.problems)
         except UploadFormatError as exc:
             ck.problems.extend(Problem(f"upload/{p.file}", p.record, p.field, p.message)
                                for p in exc.problems)
@@ -169,7 +171,7 @@ def _records(uploads: dict[str, UploadFile], ftype: str):
     f = uploads.get(ftype)
     if f is None:
         return
-    for i, r in enumerate(f.records, start=2):      # record 1 is the header
+    for i, r in f.numbered():                       # record 1 is the header
         yield f"upload/{f.name}", i, r
 
 

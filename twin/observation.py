@@ -63,6 +63,7 @@ class FeedQueue:
         self._lock = threading.Lock()
         self.accepted = 0
         self.refused = 0
+        self.taken = 0              # observations drained so far (their positions: 0 … taken)
 
     def put(self, obs: Observation) -> bool:
         with self._lock:
@@ -86,9 +87,25 @@ class FeedQueue:
             self.accepted += n
         return n
 
+    def put_many_at(self, items: Iterable[Observation]) -> tuple[int, int]:
+        """``put_many``, and the position just past the last one queued: once ``taken``
+        reaches it (and the tick that took them is done), they were all processed — what a
+        feed waits for before it acknowledges a message to its source."""
+        with self._lock:
+            n = 0
+            for obs in items:
+                if len(self._q) >= self.maxsize:
+                    self.refused += 1
+                    continue
+                self._q.append(obs)
+                n += 1
+            self.accepted += n
+            return n, self.accepted
+
     def drain(self, max_items: int | None = None) -> list[Observation]:
         with self._lock:
             n = len(self._q) if max_items is None else min(max_items, len(self._q))
+            self.taken += n
             return [self._q.popleft() for _ in range(n)]
 
     def __len__(self) -> int:

@@ -121,7 +121,8 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
                  history_limit=config.scene.history_limit,
                  client_queue=config.server.client_queue,
                  drop_after_s=config.server.drop_after_s,
-                 max_frame_bytes=config.server.max_message_bytes)
+                 max_frame_bytes=config.server.max_message_bytes,
+                 timeout_s=config.gateway.redis_timeout_s)
 
     log.info("gateway: %s %s → ws://%s:%d", url, config.gateway.stream, gw.server.host,
              gw.server.port)

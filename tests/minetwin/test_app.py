@@ -35,7 +35,7 @@ def test_the_live_demo_mine_streams_and_alarms_can_be_acknowledged(demo_dir, tmp
         alarm_id = next(a["id"] for a in viewer.alarms.values() if a["kind"] == "alarm")
         refused = await viewer.command("ack_alarm", alarm=alarm_id, comment="x")
         done = await operator.command("ack_alarm", alarm=alarm_id, comment="已通知撤人")
-        await until(lambda: viewer.alarms[alarm_id].get("acked_by") == "operator",
+        await until(lambda: viewer.alarms[alarm_id].get("acked_by") == "值班调度员(演示)",
                     "the acknowledgement to reach the viewer")
         stop.set()
         await run

@@ -31,6 +31,10 @@ def test_messages_round_trip_and_have_golden_bytes():
     (msgpack.packb({"t": "auth", "token": 5}), "invalid"),
     (msgpack.packb({"t": "auth", "token": "x", "admin": True}), "invalid"),
     (b"\x80" * 2000, "too_big"),
+    (msgpack.packb({"t": ["auth"]}), "invalid"),
+    (msgpack.packb({"t": {"auth": 1}}), "invalid"),
+    (msgpack.packb({"t": "command", "id": 1, "name": "x", "args": {"a": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}}),
+     "invalid"),
 ])
 def test_bad_bytes_are_protocol_errors_with_close_codes(data, kind):
     with pytest.raises(ProtocolError) as exc:

@@ -73,3 +73,17 @@ def test_a_recorder_killed_with_sigkill_leaves_a_readable_recording(tmp_path):
     last = msgs[-1].time_ms
     state = recording.state_at(last)                           # and it replays
     assert state.revision > 300 and len(state.scene) > 0
+    # #18.17 — the stock mcap reader could not open the cut segment
+    # (RecordLengthLimitExceeded). A recorder that starts closes it properly first.
+    from mcap.reader import make_reader
+    (seg,) = recording.segments
+    rec = Recorder(tmp_path, Scene())
+    assert rec.recovered == [seg.name] and (tmp_path / (seg.name + ".torn")).exists()
+    rec.close()
+    with open(seg, "rb") as f:
+        reader = make_reader(f)
+        stock = [(c.topic, m.log_time // 1_000_000, m.data)
+                 for _, c, m in reader.iter_messages(log_time_order=False)]
+        assert reader.get_summary().statistics.message_count == len(msgs)
+    assert stock == [(m.topic, m.time_ms, m.data) for m in msgs]
+    assert Recorder(tmp_path, Scene()).recovered == []          # once is enough

@@ -247,3 +247,45 @@ def test_wall_groups_follow_one_camera_steered_by_an_operator():
         await asyncio.gather(*tasks)
         await server.stop()
     run(main())
+
+
+def test_a_client_that_never_reads_is_dropped_by_the_slow_client_path_with_4009():
+    """#18.16 — a client that never read was closed by the keepalive (1011 at ~40 s) before
+    ``drop_after_s`` applied, uncounted. Now the documented path acts: 4009, counted."""
+    async def main():
+        rng = np.random.default_rng(5)
+        scene = Scene(history_limit=10)
+        n = 5000
+        for i in range(n):
+            scene.add(f"p/{i}", translation=(i, 0, 0))
+        scene.commit(0)
+        server = StreamServer(scene, tokens=TOKENS, port=0, client_queue=4, precision=8,
+                              drop_after_s=1.0)
+        await server.start()
+        url = f"ws://127.0.0.1:{server.port}"
+        deaf = await connect(url, subprotocols=[SUBPROTOCOL], compression=None,
+                             max_size=None, max_queue=1)
+        await deaf.recv()
+        await deaf.send(encode(Auth("viewer")))
+        await deaf.recv()
+        await deaf.send(b"\x82\xa1t\xa9subscribe\xabresume_from\xc0")
+        await _until(lambda: server.clients and next(iter(server.clients)).revision is not None,
+                     "the subscription")
+        h = scene.handles([f"p/{i}" for i in range(n)])
+        step, deadline = 0, asyncio.get_running_loop().time() + 120     # a hang bound
+        while server.stats["dropped"] == 0:
+            assert asyncio.get_running_loop().time() < deadline, "never dropped"
+            step += 1
+            scene.set_translations(h, rng.uniform(-1e3, 1e3, (n, 3)))
+            server.publish(scene.commit(step))
+            await asyncio.sleep(0.02)
+        code = None
+        try:
+            while True:
+                await asyncio.wait_for(deaf.recv(), 30)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+        await server.stop()
+        return code, server.stats
+    code, stats = run(main())
+    assert code == 4009 and stats["dropped"] == 1

@@ -34,8 +34,6 @@ def test_write_then_parse_round_trips():
     (b"520522000001;m;2026-11-02 08:00:00~001;a;1;2;3;t~", IncompleteFileError, "no '||'"),
     (b"520522000002;m;2026-11-02 08:00:00~||", UploadFormatError, "record 1, field 'mine code'"),
     (b"520522000001;m;2026-13-02 08:00:00~||", UploadFormatError, "field 'data time'"),
-    (b"520522000001;m;2026-11-02 08:00:00~001;a;1~||", UploadFormatError,
-     "record 2: 3 fields, a FZDY record has 6"),
     (b"520522000001;m;2026-11-02 08:00:00~001;a;1;2;3;t||", UploadFormatError,
      "does not end with '~'"),
     ("520522000001;m;2026-11-02 08:00:00~||".encode("gbk") + b"\xb6\xfe||", UploadFormatError,
@@ -45,6 +43,26 @@ def test_broken_files_say_where_and_what(data, error, message):
     with pytest.raises(error) as exc:
         parse_upload(data, NAME)
     assert message in str(exc.value)
+
+
+def test_a_record_with_the_wrong_field_count_is_one_bad_record_not_a_bad_file():
+    data = (b"520522000001;m;2026-11-02 08:00:00~001;a;1;2;3;t~002;b;1~"
+            b"003;c;1;2;3;t~004;d;1;2;3;t;extra~||")
+    f = parse_upload(data, NAME)
+    assert f.records == (("001", "a", "1", "2", "3", "t"), ("003", "c", "1", "2", "3", "t"))
+    assert list(f.numbered()) == [(2, f.records[0]), (4, f.records[1])]
+    assert [(p.record, p.message) for p in f.problems] == [
+        (3, "3 fields, a FZDY record has 6"), (5, "7 fields, a FZDY record has 6")]
+    assert f.record_count == 4
+
+
+def test_the_terminator_is_looked_for_on_the_bytes_before_decoding():
+    """A file cut inside a Chinese character is still being written, not 'not UTF-8'."""
+    whole = "520522000001;m;2026-11-02 08:00:00~001;分站一号;1;2;3;t~||".encode()
+    cut = whole[:whole.index("站".encode()) + 1]          # one byte of a three-byte character
+    with pytest.raises(IncompleteFileError):
+        parse_upload(cut, NAME)
+    assert parse_upload(whole, NAME).records[0][1] == "分站一号"
 
 
 def test_file_names():

@@ -119,11 +119,11 @@ def test_alarms_appear_and_an_operators_acknowledgement_reaches_other_viewers(op
         except Exception:                     # it cleared meanwhile and left the list
             record = viewer.js("id => window.minetwin.conn.alarms.get(id)", alarm)
             assert record["cleared_ms"] is not None
-    assert record["acked_by"] == "operator" and record["comment"] == "已通知撤人"
+    assert record["acked_by"] == "值班调度员(演示)" and record["comment"] == "已通知撤人"
     # the server has it acknowledged (listed while active; in the history either way)
     listed = json.loads(urllib.request.urlopen(
         twin_server.url + "api/alarms/history?since=0").read())["alarms"]
-    assert any(a["id"] == alarm and a["acked_by"] == "operator" for a in listed)
+    assert any(a["id"] == alarm and a["acked_by"] == "值班调度员(演示)" for a in listed)
     assert operator.errors == [] and viewer.errors == []
 
 
@@ -267,7 +267,7 @@ def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, d
                   if s.type_code == "0001" and "11901" not in s.location)
     # The simulator runs at 60×: its readings carry simulated time, ahead of the clock. The
     # file's reading comes just after the sensor's latest one, as a real outstation's would.
-    q = f"api/history/{sensor.point_code}?from=0&max_points=100000000"
+    q = f"api/history/{sensor.point_code}?from=0&max_points=100000"
     latest = max(p["t"] for p in json.loads(urllib.request.urlopen(twin_server.url + q).read())["points"])
     tz = ZoneInfo(demo_model.mine.time_zone)
     now = datetime.fromtimestamp(latest / 1000 + 2, tz).replace(microsecond=0)

@@ -734,7 +734,7 @@ class Simulator:
         for ftype, rows in (("CDSS", cdss), ("RYSS", ryss), ("JZSS", jzss)):
             name, data = write_upload(ftype, m.mine.code, m.mine.name, now, rows)
             path = folder / name
-            tmp = path.with_suffix(".tmp")
+            tmp = folder / f".{name}.part"     # hidden while written: an inbox skips it
             tmp.write_bytes(data)
             tmp.replace(path)
             paths.append(path)

@@ -94,10 +94,13 @@ export class Connection extends EventTarget {
         this.dispatchEvent(new CustomEvent("auth", { detail: { role: m.role } }));
         break;
       }
-      case "snapshot": case "diff": this.onFrame(m.data); break;
+      // Right after a snapshot the server sends the alarms standing now: they go in the list
+      // without drawing the eye (only alarms that rise later do).
+      case "snapshot": this.standing = true; this.onFrame(m.data); break;
+      case "diff": this.standing = false; this.onFrame(m.data); break;
       case "alarm": {
         const a = m.alarm;
-        const isNew = !this.alarms.has(a.id);
+        const isNew = !this.alarms.has(a.id) && !this.standing;
         this.alarms.set(a.id, a);
         this.dispatchEvent(new CustomEvent("alarm", { detail: { alarm: a, isNew } }));
         break;
