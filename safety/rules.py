@@ -166,7 +166,9 @@ class RuleEngine:
         self.alarming: set[str] = set()        # rule ids in alarm
         self.powered_off: set[str] = set()     # rule ids with power cut
         self._ok_since: dict[tuple[str, str], int] = {}   # (rule id, what) -> first ok time
+        self._newest: dict[str, int] = {}       # point -> the newest reading time judged
         self.untrusted = 0
+        self.out_of_order = 0
 
     def alarm_bounds(self) -> dict[str, tuple[float | None, float | None]]:
         """Point code -> (upper alarm, lower alarm) of the rules it is held to (the lowest
@@ -210,6 +212,12 @@ class RuleEngine:
                 continue
             if isinstance(o.value, bool) or not isinstance(o.value, (int, float)):
                 continue
+            if o.time_ms < self._newest.get(o.key, o.time_ms):
+                # Older than a reading already judged (a late file, a backfill): it is history,
+                # not the present — it neither raises nor clears.
+                self.out_of_order += 1
+                continue
+            self._newest[o.key] = o.time_ms
             if o.state & _NOT_TRUSTED:
                 self.untrusted += 1
                 continue

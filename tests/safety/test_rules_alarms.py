@@ -100,6 +100,20 @@ def test_hysteresis_keeps_an_alarm_between_threshold_and_clear_value():
     assert feed(engine, "P", [0.7] * 7, t0=100_000) == [("clear", 0.7)]
 
 
+def test_a_reading_older_than_one_already_judged_neither_raises_nor_clears():
+    """Found by bench/bench_faults.py: hour-old readings arriving after a live 2.0 % cleared
+    its alarm (dated at the raise), and after a restart the newest reading raised it again."""
+    own = Thresholds(upper_alarm=1.0)
+    engine = RuleEngine(resolve_rules(tiny_mine(("P", "ch4", "T1", own, None))),
+                        clear_hold_s=1.0)
+    assert feed(engine, "P", [2.0], t0=10_000_000) == [("raise", 2.0), ("power_off", 2.0)]
+    assert feed(engine, "P", [0.2] * 10, t0=6_400_000, dt=500) == []      # an hour old
+    assert feed(engine, "P", [5.0], t0=6_500_000) == []                   # old, too: history
+    assert engine.out_of_order == 11
+    assert feed(engine, "P", [0.3] * 4, t0=10_001_000, dt=500) == [("clear", 0.3),
+                                                                    ("re_power", 0.3)]
+
+
 def test_the_sensors_own_thresholds_win_and_say_so():
     own = Thresholds(upper_alarm=0.8, upper_power_off=1.2, upper_re_power=0.7)
     (rule,) = resolve_rules(tiny_mine(("P", "ch4", "T1", own, None)))["P"]
