@@ -270,7 +270,7 @@ def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, d
     q = f"api/history/{sensor.point_code}?from=0&max_points=100000"
     latest = max(p["t"] for p in json.loads(urllib.request.urlopen(twin_server.url + q).read())["points"])
     tz = ZoneInfo(demo_model.mine.time_zone)
-    now = datetime.fromtimestamp(latest / 1000 + 2, tz).replace(microsecond=0)
+    now = datetime.fromtimestamp(latest / 1000 + 200, tz).replace(microsecond=0)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S")
     body = (f"{demo_model.mine.code};{demo_model.mine.name};{stamp}~"
             f"{sensor.point_code};甲烷;{sensor.location};2.50;%;0;{stamp}~||")
