@@ -76,16 +76,7 @@ class FeedQueue:
 
     def put_many(self, items: Iterable[Observation]) -> int:
         """Queue as many as fit; returns how many were accepted (the rest are counted)."""
-        n = 0
-        with self._lock:
-            for obs in items:
-                if len(self._q) >= self.maxsize:
-                    self.refused += 1
-                    continue
-                self._q.append(obs)
-                n += 1
-            self.accepted += n
-        return n
+        return self.put_many_at(items)[0]
 
     def put_many_at(self, items: Iterable[Observation]) -> tuple[int, int]:
         """``put_many``, and the position just past the last one queued: once ``taken``

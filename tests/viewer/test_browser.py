@@ -266,7 +266,9 @@ def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, d
     sensor = next(s for code, s in sorted(demo_model.sensors.items())
                   if s.type_code == "0001" and "11901" not in s.location)
     # The simulator runs at 60×: its readings carry simulated time, ahead of the clock. The
-    # file's reading comes just after the sensor's latest one, as a real outstation's would.
+    # file's reading is dated 200 s after the sensor's latest one: still newer than what the
+    # simulator has sent by the time the file is read (the rules ignore an older reading),
+    # and within the 300 s a reading may be ahead of the simulator's clock.
     q = f"api/history/{sensor.point_code}?from=0&max_points=100000"
     latest = max(p["t"] for p in json.loads(urllib.request.urlopen(twin_server.url + q).read())["points"])
     tz = ZoneInfo(demo_model.mine.time_zone)
