@@ -110,7 +110,7 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
         for p in problems:
             emit({"file": str(path), "record": p.record, "field": p.field, "error": p.message})
         emit({"file": str(path), "type": decoded.file.type, "accepted": not decoded.rejected,
-              "records": len(decoded.file.records), "bad_records": len(problems)})
+              "records": decoded.file.record_count, "bad_records": len(problems)})
         any_rejected |= decoded.rejected
     return 1 if any_rejected else 0
 

@@ -100,7 +100,9 @@ def test_ingest_check(tmp_path, demo_dir):
     assert lines[-1] == {"file": str(good), "type": "CDSS", "accepted": True, "records": 2,
                          "bad_records": 0}
     bad = tmp_path / "520522000001_CDSS_20261102080006.txt"
-    bad.write_bytes(golden("CDSS", "002A02;甲烷;x;oops;%;0;2026-11-02 08:00:05")[1])
+    bad.write_bytes(golden("CDSS", "002A02;甲烷;x;oops;%;0;2026-11-02 08:00:05",
+                           "002A02;甲烷;x;0.5;%;0",              # a field short
+                           "002A02;甲烷;x;0.52;%;0;2026-11-02 08:00:05")[1])
     incomplete = tmp_path / "520522000001_CDSS_20261102080007.txt"
     incomplete.write_bytes(golden("CDSS", "002A02;甲烷;x;1;%;0;2026-11-02 08:00:05", end="")[1])
     r = run("ingest", "check", str(bad), str(incomplete))
@@ -108,6 +110,10 @@ def test_ingest_check(tmp_path, demo_dir):
     assert r.returncode == 1
     assert {"file": str(bad), "record": 2, "field": "value",
             "error": "not a number: 'oops'"} in lines
-    assert {"file": str(bad), "type": "CDSS", "accepted": False, "records": 1,
-            "bad_records": 1} in lines
+    # #18.5: a structural fault is one bad record; the check goes on to the next
+    assert {"file": str(bad), "record": 3, "field": None,
+            "error": "6 fields, a CDSS record has 7"} in lines
+    assert [x["observation"]["value"] for x in lines if "observation" in x] == [0.52]
+    assert {"file": str(bad), "type": "CDSS", "accepted": False, "records": 3,
+            "bad_records": 2} in lines
     assert lines[-1] == {"file": str(incomplete), "accepted": False}
