@@ -11,7 +11,7 @@ VIEWER_STAMP := viewer_web/node_modules/.installed
 VIEWER_BUILT := viewer_web/dist/index.html
 VIEWER_SRC := $(wildcard viewer_web/src/*.* viewer_web/src/ui/*.js) viewer_web/build.mjs
 
-.PHONY: setup system run test bench lock check-install lint-imports clean
+.PHONY: setup system run test bench shots lock check-install lint-imports clean
 
 setup: system $(VENV_STAMP) $(NODE_STAMP) $(VIEWER_BUILT)
 
@@ -71,5 +71,9 @@ bench: setup
 	$(PY) bench/bench_viewer.py
 	$(PY) bench/bench_viewer.py --loads 1 --query '&aa=0'
 
+# Screens as the control room sees them (a drill on the demo mine, 1920×1080): shots/*.png
+shots: setup
+	$(PY) bench/shots.py --out shots
+
 clean:
-	rm -rf $(VENV) node_modules viewer_web/node_modules viewer_web/dist .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules viewer_web/node_modules viewer_web/dist .pytest_cache .hypothesis test-artifacts shots

@@ -123,6 +123,9 @@ def main() -> None:
                 out["visible"] = await page.evaluate(
                     "[...window.minetwin.view.views.values()].filter(v => v.group.visible && "
                     "window.minetwin.replica.nodes.get(v.handle).tags.includes('person')).length")
+                # people are drawn as one Points of markers (people.js), not one mesh each
+                out["markers"] = await page.evaluate("window.minetwin.view.people?.shown.length ?? null")
+                out["labels"] = await page.evaluate("window.minetwin.view.labelsShown ?? null")
                 out["moving"] = await measure(page, args.seconds)
                 walking["on"] = False
                 await asyncio.sleep(1.0)
@@ -141,6 +144,8 @@ def main() -> None:
     print(f"| time to first frame (snapshot + every GLB loaded + drawn), median of "
           f"{args.loads} cold loads | {statistics.median(r['ttff']):.0f} ms "
           f"(runs {', '.join(f'{v:.0f}' for v in r['ttff'])}) |")
+    print(f"| people drawn | {r['markers']} markers in one draw call; {r['labels']} labels placed "
+          f"without overlap |")
     print(f"| every person moving ({r['visible']} shown, positions at 10 Hz, interpolated) | "
           f"{m['fps']:.1f} frames/s drawn of {m['raf']:.1f} animation frames/s; "
           f"{m['ms']:.1f} ms per drawn frame |")

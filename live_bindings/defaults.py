@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 
 from scene import Scene
-from twin import CARD_STATE, MineModel, Observation, POINT_STATE, quantity_of
+from twin import CARD_STATE, MineModel, Observation, POINT_STATE, fmt_reading, quantity_of, short_name
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS"]
 
@@ -44,6 +44,7 @@ class _PointBinding:
     alarm_lower: float | None
     range_low: float | None = None
     range_high: float | None = None
+    tag: str = ""                 # what the label calls it: "T0 CH4", "002A05 风速"
 
 
 class DefaultBindings:
@@ -65,8 +66,9 @@ class DefaultBindings:
             s.define_property(q.key, "bool" if switch else "float", None if switch else q.unit)
             upper, lower = (thresholds or {}).get(code, (sensor.thresholds.upper_alarm,
                                                          sensor.thresholds.lower_alarm))
+            tag = f"{sensor.category or code} {short_name(q)}"
             self.points[code] = _PointBinding(s.handle(node), q.key, q.unit, switch,
-                                              upper, lower, *sensor.range)
+                                              upper, lower, *sensor.range, tag=tag)
         s.define_property("point_state", "int")
         s.define_property("underground", "bool")
         s.define_property("sos", "bool")
@@ -157,12 +159,14 @@ class DefaultBindings:
         self.stats["points"] += len(latest)
 
     def _sensor_visual(self, b: _PointBinding, o: Observation) -> None:
+        # The label names the point and its quantity with the value and unit ("T0 CH4
+        # 0.46 %"): a bare "6.81m/s" at a junction says nothing about which sensor it is.
         if o.state & _BAD_STATE:
             kind = "fault"
-            label = "校准" if o.state & POINT_STATE["calibrating"] else "故障"
+            label = f"{b.tag} " + ("校准" if o.state & POINT_STATE["calibrating"] else "故障")
         elif b.switch:
             kind = "normal"
-            label = "开" if o.value else "停"
+            label = f"{b.tag} " + ("开" if o.value else "停")
         else:
             v = float(o.value)
             kind = "normal"
@@ -171,9 +175,10 @@ class DefaultBindings:
                 kind = "alarm"
             elif b.alarm_upper is not None and v >= _WARNING_FRACTION * b.alarm_upper:
                 kind = "warning"
-            label = f"{v:g}{b.unit or ''}"
+            reading = f"{fmt_reading(v)} {b.unit}" if b.unit else fmt_reading(v)
             if o.state & POINT_STATE["over_range"]:
-                label = "≥" + label            # at least its full scale: still an alarm
+                reading = "≥" + reading        # at least its full scale: still an alarm
+            label = f"{b.tag} {reading}"
         self.scene.set_visual(b.handle, color=SENSOR_COLORS[kind],
                               blink=2.0 if kind == "alarm" else 0.0, label=label)
 

@@ -129,10 +129,11 @@ class TwinApp:
         self.watchdogs = Watchdogs(model, scene, Limits(
             stale_after_s=r.stale_after_s, stuck_after=r.stuck_after,
             rise_per_min=r.ch4_rise_per_min, window_s=r.ch4_rise_window_s,
-            interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h))
+            interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h), clear_hold_s=r.clear_hold_s)
         self.hazards = HazardRules(model, scene)
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
-                                escalate_after_s=config.alarms.escalate_after_s)
+                                escalate_after_s=config.alarms.escalate_after_s,
+                                regroup_s=config.alarms.regroup_s)
         self.history = History(config.resolve_path(config.history.db),
                                retention_days=config.history.retention_days)
         self._restore()
@@ -184,7 +185,12 @@ class TwinApp:
                                             buffer=g.publish_buffer, timeout_s=g.redis_timeout_s)
             consumers.append(self.publisher.publish)
             log.info("publishing frames to %s %s for gateways", g.redis_url, g.stream)
-        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems, consumers=consumers)
+        # One clock (#19.6): the tick runs on the data clock — the simulator's in a drill
+        # (×rate ahead of the wall), the wall's otherwise — so the scene's time, the frames'
+        # time, acknowledgements, escalation and the viewer's ages all read the same clock as
+        # the readings and alarms they are about.
+        self.loop = TickLoop(scene, config.tick.rate_hz, systems=systems, consumers=consumers,
+                             clock=lambda: self._now_ms() / 1000)
         summary = ", ".join(f"{k} {v}" for k, v in model.summary().items())
         log.info("mine %s: %s; scene of %d nodes", mine_dir, summary, len(scene))
 
@@ -332,12 +338,11 @@ class TwinApp:
         return self.supervisor.problems() if self.supervisor is not None else []
 
     def _banner(self, alarm) -> str:
+        """The alarm picture's banner: when, level, where and what, in words."""
         from zoneinfo import ZoneInfo
         t = datetime.fromtimestamp(alarm.raised_ms / 1000, ZoneInfo(self.model.mine.time_zone))
-        what = "断电" if alarm.kind == "power_off" else f"{alarm.level}级报警"
-        quantity = alarm.rule.split("/")[1] if alarm.rule.count("/") >= 2 else alarm.rule
-        return (f"{t:%m-%d %H:%M:%S} {what} {alarm.node.split('/', 1)[-1]} {quantity} "
-                f"{alarm.value:g} (限 {alarm.threshold:g})")
+        r = self.alarms.record(alarm)
+        return f"{t:%m-%d %H:%M:%S} {alarm.level}级 {r['place']} {r['text']['zh']}"
 
     def _snapshot_png(self, alarm_id: int) -> bytes:
         a = self.alarms.get(alarm_id)
@@ -352,8 +357,7 @@ class TwinApp:
             self.server.publish(cs)
 
     def _publish_alarm(self, alarm) -> None:
-        from dataclasses import asdict
-        record = asdict(alarm)
+        record = self.alarms.record(alarm)
         if self.recorder is not None:
             self.recorder.record_alarm(self.scene.time_ms or alarm.raised_ms, record)
         if self.server is not None:
@@ -436,9 +440,11 @@ class TwinApp:
 
         from streaming import HttpApi
         from streaming import StreamServer
-        api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json,
-                      history=self.history.query, alarms=self.alarms.listing,
-                      alarm_history=lambda since: self.alarms.history(since),
+        api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json, plan=self._plan_json,
+                      history=self.history.query,
+                      alarms=lambda: [self.alarms.record(a) for a in self.alarms.listing()],
+                      alarm_history=lambda since: [self.alarms.record(a)
+                                                   for a in self.alarms.history(since)],
                       metrics=self._metrics, recordings=self._recordings,
                       geology=self.geology.report if self.geology is not None else None,
                       uplink=self.uplink.status if self.uplink is not None else None,
@@ -455,8 +461,7 @@ class TwinApp:
             holders=cfg.server.token_holders(),
             recordings=str(self.recorder.folder) if self.recorder else None,
             audit=self._audit_command, compression=cfg.server.compression)
-        from dataclasses import asdict
-        self.server.seed_alarms([asdict(a) for a in self.alarms.listing()])
+        self.server.seed_alarms([self.alarms.record(a) for a in self.alarms.listing()])
         await self.server.start()
         from .supervisor import Supervisor
         sup = self.supervisor = Supervisor(stop)
@@ -517,6 +522,43 @@ class TwinApp:
             return []
         return [{"name": p.name, "bytes": p.stat().st_size}
                 for p in sorted(self.recorder.folder.glob("minetwin-*.mcap"))]
+
+    def _plan_json(self) -> dict:
+        """The mine in plan (GET /api/plan): what the 2D plan view draws, in scene metres
+        (x east, y north, z up). Roadways are fixed while the twin runs; workings move."""
+        import numpy as np
+
+        from twin import HAZARD_COLORS, LAYER_COLORS, roadway_role
+        m, s = self.model, self.scene
+        if getattr(self, "_plan_roads", None) is None:
+            self._plan_roads = [{"id": r.id, "node": f"roadway/{r.id}", "name": r.name,
+                                 "type": r.type, "air": r.air, "role": roadway_role(r),
+                                 "color": LAYER_COLORS[roadway_role(r)],
+                                 "length_m": round(r.length_m, 1),
+                                 "points": np.round(r.centerline, 1).tolist()}
+                                for r in m.roadways.values()]
+            self._plan_areas = [{"code": a.code, "node": f"area/{a.code}", "name": a.name,
+                                 "kind": a.kind, "rated_headcount": a.rated_headcount,
+                                 "roadways": list(a.roadways)} for a in m.areas.values()]
+        workings = []
+        for f in m.longwalls.values():
+            node = f"face/{f.id}"
+            adv = s.property(node, "advanced_m", f.advanced_m) if node in s else f.advanced_m
+            workings.append({"id": f.id, "node": node, "kind": "face", "name": f.name,
+                             "advanced_m": round(float(adv), 1),
+                             "line": np.round(f.face_line(float(adv)), 1).tolist()})
+        for h in m.headings.values():
+            node = f"heading/{h.id}"
+            adv = s.property(node, "advanced_m", h.advanced_m) if node in s else h.advanced_m
+            at = m.roadways[h.roadway].point_at(float(adv))
+            workings.append({"id": h.id, "node": node, "kind": "heading", "name": h.name,
+                             "advanced_m": round(float(adv), 1),
+                             "line": [np.round(at, 1).tolist()]})
+        return {"roadways": self._plan_roads, "areas": self._plan_areas, "workings": workings,
+                "colors": {"roadway": {k: LAYER_COLORS[k] for k in ("intake", "return", "belt",
+                                                                    "other")},
+                           "hazard": dict(HAZARD_COLORS)},
+                "revision": s.revision}
 
     def _mine_json(self) -> dict:
         m = self.model.mine

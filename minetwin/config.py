@@ -204,6 +204,9 @@ class AlarmsSection:
                     doc="alarms and their audit trail (SQLite)")
     escalate_after_s: float = _spec(300.0, "seconds, > 0", _positive,
                                      doc="an unacknowledged alarm goes up a level after this")
+    regroup_s: float = _spec(300.0, "seconds, >= 0", lambda v: v >= 0,
+                             doc="an alarm raised again this soon after it cleared, not yet "
+                                 "acknowledged, is the same record again (counted), not a new row")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,23 +30,25 @@ KEY_CATEGORIES = ("T0", "T1", "T2", "T3")
 _TEXT = {
     "zh": {"title": "{mine} {day} {shift}（{start}–{end}）班报", "alarms": "本班报警",
            "none": "本班无报警", "time": "报警时间", "cleared": "解除时间", "level": "级别",
-           "place": "地点", "kind": "类型", "value": "值 / 限值", "ack": "确认",
+           "place": "地点", "kind": "类型", "value": "报警内容", "ack": "确认",
            "picture": "现场图", "gas": "重点瓦斯测点", "point": "测点", "location": "位置",
            "max": "最大", "min": "最小", "mean": "平均", "limit": "报警值",
            "people": "分区域人数", "area": "区域", "rated": "核定人数", "peak": "最多人数",
            "equipment": "设备开机时间", "machine": "设备", "hours": "开机时长 (h)",
            "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电"},
-           "underground": "井下总人数", "generated": "生成于"},
+           "underground": "井下总人数", "generated": "生成于", "over_range": "超量程",
+           "level_n": "{n}级"},
     "en": {"title": "{mine} {day} {shift} ({start}–{end}) shift report", "alarms": "Alarms",
            "none": "No alarms in this shift", "time": "Raised", "cleared": "Cleared",
-           "level": "Level", "place": "Place", "kind": "Kind", "value": "Value / limit",
+           "level": "Level", "place": "Place", "kind": "Kind", "value": "What",
            "ack": "Acknowledged", "picture": "Picture", "gas": "Key gas points",
            "point": "Point", "location": "Location", "max": "Max", "min": "Min",
            "mean": "Mean", "limit": "Alarm at", "people": "Headcount by area", "area": "Area",
            "rated": "Rated", "peak": "Peak", "equipment": "Equipment run time",
            "machine": "Machine", "hours": "Running (h)", "starts": "Starts",
            "kinds": {"alarm": "alarm", "power_off": "power-off"},
-           "underground": "Underground", "generated": "Generated"},
+           "underground": "Underground", "generated": "Generated", "over_range": "over range",
+           "level_n": "{n}"},
 }
 
 
@@ -176,12 +178,17 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
             shutil.copyfile(Path(snapshots_dir) / a.snapshot, img / a.snapshot)
             pictures.append(a.snapshot)
             pic = f'<a href="images/{esc(a.snapshot)}"><img src="images/{esc(a.snapshot)}"></a>'
-        node = model_node_name(model, a.node)
+        words = alarms.record(a)            # the alarm in words (safety.wording)
+        node = words["place"]
         ack = f"{esc(a.acked_by or '')} {fmt(a.acked_ms)} {esc(a.comment or '')}".strip()
         rows.append(f"<tr class='level{a.level}'><td>{fmt(a.raised_ms)}</td><td>{fmt(a.cleared_ms)}"
-                    f"</td><td>{a.level}</td><td>{esc(node)}</td><td>{T['kinds'].get(a.kind, a.kind)}"
-                    f"</td><td>{a.value:g} / {a.threshold:g}</td><td>{ack}</td><td>{pic}</td></tr>")
-    alarm_html = (f"<table><tr><th>{T['time']}</th><th>{T['cleared']}</th><th>{T['level']}</th>"
+                    f"</td><td>{T['level_n'].format(n=a.level)}</td><td>{esc(node)}</td>"
+                    f"<td>{T['kinds'].get(a.kind, a.kind)}"
+                    f"</td><td>{esc(words['text']['en' if lang == 'en' else 'zh'])}</td>"
+                    f"<td>{ack}</td><td>{pic}</td></tr>")
+    # column widths for A4 portrait: times and kinds on one line, the words and the place wide
+    cols = "".join(f"<col style='width:{w}%'>" for w in (11, 11, 5, 16, 6, 23, 14, 14))
+    alarm_html = (f"<table class=alarms>{cols}<tr><th>{T['time']}</th><th>{T['cleared']}</th><th>{T['level']}</th>"
                   f"<th>{T['place']}</th><th>{T['kind']}</th><th>{T['value']}</th>"
                   f"<th>{T['ack']}</th><th>{T['picture']}</th></tr>{''.join(rows)}</table>"
                   if rows else f"<p>{T['none']}</p>")
@@ -195,9 +202,13 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
             continue
         lo, hi, mean, _ = st
         limit = s.thresholds.upper_alarm
+        # at the sensor's full scale the gas was at least that: "≥4.00 超量程", never a plain 4.00
+        full = s.range[1] if s.range and s.range[1] is not None else None
+        top = f"≥{hi:.2f} <small>{T['over_range']}</small>" if full is not None and hi >= full \
+            else f"{hi:.2f}"
         gas_rows.append(f"<tr><td>{esc(code)}</td><td>{esc(s.location)}</td><td>{s.category}</td>"
-                        f"<td{' class=over' if limit is not None and hi >= limit else ''}>{hi:.2f}"
-                        f"</td><td>{lo:.2f}</td><td>{mean:.3f}</td><td>{'' if limit is None else f'{limit:g}'}"
+                        f"<td{' class=over' if limit is not None and hi >= limit else ''}>{top}"
+                        f"</td><td>{lo:.2f}</td><td>{mean:.2f}</td><td>{'' if limit is None else f'{limit:.2f}'}"
                         f"</td></tr>")
         name = f"gas-{code}.png"
         _chart(img / name, [(code, history.query(code, sh.start_ms, sh.end_ms - 1, 240))],
@@ -233,12 +244,16 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <title>{esc(title)}</title>
 <style>
-body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 24px; color: #222; }}
+@page {{ size: A4 portrait; margin: 14mm 12mm; }}
+body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 0; color: #222; }}
+table.alarms {{ table-layout: fixed; }} table.alarms td {{ overflow-wrap: anywhere; }}
+table.alarms td:nth-child(-n+3), table.alarms td:nth-child(5) {{ white-space: nowrap; overflow-wrap: normal; }}
+td small {{ font-size: 10px; }}
 h1 {{ font-size: 20px; }} h2 {{ font-size: 16px; border-bottom: 2px solid #444; margin-top: 28px; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 12px; }}
 th, td {{ border: 1px solid #bbb; padding: 3px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #eee; }} td.over, tr.level3 td:first-child {{ color: #c0392b; font-weight: 600; }}
-td img {{ width: 240px; }} figure {{ margin: 8px 0; page-break-inside: avoid; }}
+td img {{ width: 100%; }} figure {{ margin: 8px 0; page-break-inside: avoid; }}
 figure img, p > img {{ width: 100%; max-width: 880px; }} figcaption {{ font-size: 11px; color: #555; }}
 tr {{ page-break-inside: avoid; }}
 </style></head><body>
@@ -261,19 +276,6 @@ tr {{ page-break-inside: avoid; }}
     return {"html": str(out / "index.html"), "alarms": [a.id for a in shift_alarms],
             "pictures": pictures, "gas_points": len(gas_rows), "areas": len(area_rows),
             "equipment": len(eq_rows)}
-
-
-def model_node_name(model, node: str) -> str:
-    kind, _, ident = node.partition("/")
-    if kind == "sensor" and ident in model.sensors:
-        return f"{ident} {model.sensors[ident].location}"
-    if kind == "person" and ident in model.people:
-        return model.people[ident].name
-    if kind == "area" and ident in model.areas:
-        return model.areas[ident].name
-    if kind == "equipment" and ident in model.equipment:
-        return model.equipment[ident].name
-    return node
 
 
 def write_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120) -> bool:

@@ -111,7 +111,9 @@ class WallTile:
         if active:
             a = max(active, key=lambda a: (a["level"], a["raised_ms"]))
             more = f"  (+{len(active) - 1})" if len(active) > 1 else ""
-            text = f"报警 {a['node']}  {a['rule'].rsplit('/', 1)[-1]}  {a['value']:g}{more}"
+            # the alarm in words, as the server wrote it (safety.wording): place and what
+            what = (a.get("text") or {}).get("zh") or f"{a['rule'].rsplit('/', 1)[-1]} {a['value']:g}"
+            text = f"{a['level']}级  {a.get('place') or a['node']}  {what}{more}"
             self.card.set_color(*BANNER_COLORS[min(3, a["level"])])
         if text != self.banner_text:
             self.banner_text = text

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY, rule TEXT NOT NULL, point TEXT NOT NULL, node TEXT NOT NULL,
     grp TEXT NOT NULL, kind TEXT NOT NULL, level INTEGER NOT NULL, raised_ms INTEGER NOT NULL,
     value REAL NOT NULL, threshold REAL NOT NULL, source TEXT NOT NULL, peak REAL NOT NULL,
-    cleared_ms INTEGER, acked_ms INTEGER, acked_by TEXT, comment TEXT, snapshot TEXT);
+    cleared_ms INTEGER, acked_ms INTEGER, acked_by TEXT, comment TEXT, snapshot TEXT,
+    repeats INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL, time_ms INTEGER NOT NULL,
     action TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
@@ -60,6 +61,7 @@ class Alarm:
     acked_by: str | None = None
     comment: str | None = None
     snapshot: str | None = None          # the picture's file name (render/snapshots.py)
+    repeats: int = 0                     # raised again after clearing, before anyone acknowledged
 
     @property
     def active(self) -> bool:
@@ -72,14 +74,18 @@ class Alarm:
 
 class AlarmBook:
     def __init__(self, model: MineModel, *, path: str | Path = ":memory:",
-                 scene: Scene | None = None, escalate_after_s: float = 300.0):
+                 scene: Scene | None = None, escalate_after_s: float = 300.0,
+                 regroup_s: float = 300.0):
         self.model = model
         self.scene = scene
         self.escalate_after_ms = int(escalate_after_s * 1000)
+        self.regroup_ms = int(regroup_s * 1000)
         self.db = open_sqlite(path, _SCHEMA)
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(alarms)")}
         if "snapshot" not in cols:                    # a book written before snapshots
             self.db.execute("ALTER TABLE alarms ADD COLUMN snapshot TEXT")
+        if "repeats" not in cols:                     # … and before flapping was grouped
+            self.db.execute("ALTER TABLE alarms ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0")
         self._open: dict[tuple[str, str], Alarm] = {}     # (rule id, kind) -> active alarm
         self._unacked: dict[int, Alarm] = {}
         self._escalations: dict[int, int] = {}           # alarm id -> steps taken
@@ -122,6 +128,21 @@ class AlarmBook:
                 if ev.kind in ("raise", "power_off"):
                     if key in self._open:
                         continue
+                    again = self._flapping(key, ev.time_ms)
+                    if again is not None:
+                        # Raised again soon after it cleared, and nobody has acknowledged it
+                        # yet: the same incident — one row, counted, not a new row per flap.
+                        peak = ev.value if abs(ev.value - again.threshold) > \
+                            abs(again.peak - again.threshold) else again.peak
+                        a = replace(again, cleared_ms=None, repeats=again.repeats + 1, peak=peak)
+                        self.db.execute("UPDATE alarms SET cleared_ms=NULL, repeats=?, peak=? "
+                                        "WHERE id=?", (a.repeats, a.peak, a.id))
+                        self._audit(a.id, ev.time_ms, "raised again", "system",
+                                    f"{ev.rule.quantity} {ev.value:g} ({a.repeats + 1}. time)")
+                        self._open[key] = a
+                        self._unacked[a.id] = a
+                        changed.append(a)
+                        continue
                     level = 3 if kind == "power_off" else ev.rule.level
                     node = ev.node or f"sensor/{ev.point}"
                     group = self._group.get(ev.point, node)
@@ -153,6 +174,29 @@ class AlarmBook:
                 changed.append(a)
         self._reflect(changed)
         return changed
+
+    def _flapping(self, key: tuple[str, str], t: int) -> Alarm | None:
+        """The unacknowledged record of ``key`` that cleared at most ``regroup_s`` before
+        ``t``: a raise now is that alarm again."""
+        best = None
+        for a in self._unacked.values():
+            if (a.rule, a.kind) == key and a.cleared_ms is not None and \
+                    0 <= t - a.cleared_ms <= self.regroup_ms and \
+                    (best is None or a.cleared_ms > best.cleared_ms):
+                best = a
+        return best
+
+    def record(self, a: Alarm) -> dict:
+        """An alarm as clients and files get it: its fields, and in words (safety.wording):
+        ``text`` in Chinese and English, ``place`` (the mine's name for it), ``unit``."""
+        from dataclasses import asdict
+
+        from .wording import alarm_text, alarm_words, place_name
+        out = asdict(a)
+        out["unit"] = alarm_words(a.rule, self.model)[3]
+        out["place"] = place_name(a.node, self.model)
+        out["text"] = {"zh": alarm_text(a, self.model, "zh"), "en": alarm_text(a, self.model, "en")}
+        return out
 
     def open_rules(self) -> set[tuple[str, str]]:
         """(rule id, kind) of every active alarm: what the rules restore after a restart."""

@@ -43,30 +43,48 @@ class Limits:
     overtime_h: float = 10.0
 
 
+#: Conditions that clear only after ``clear_hold_s`` off (see Watchdogs._cond).
+_HELD = frozenset({"overcrowded", "rising fast", "fan stopped with gas"})
+
+
 class _Condition:
-    """A yes/no condition that emits raise/clear on its edges."""
+    """A yes/no condition that emits raise/clear on its edges. It clears only once it has
+    stayed off for ``hold_ms`` (the rules' ``clear_hold_s``): a headcount hovering at an
+    area's rating, or a card blinking in and out of a reader's range, must not flap."""
 
-    __slots__ = ("rule", "node", "on", "since")
+    __slots__ = ("rule", "node", "on", "since", "hold_ms", "off_since")
 
-    def __init__(self, rule: Rule, node: str, on: bool = False):
+    def __init__(self, rule: Rule, node: str, on: bool = False, hold_ms: int = 0):
         self.rule, self.node, self.on, self.since = rule, node, on, None
+        self.hold_ms, self.off_since = hold_ms, None
 
     def update(self, on: bool, t: int, value: float, threshold: float, out: list) -> None:
-        if on != self.on:
-            self.on = on
-            if on:
-                self.since = t
-            elif self.since is not None:
-                t = max(t, self.since)          # a clear never precedes its raise
-            out.append(RuleEvent("raise" if on else "clear", self.rule, self.rule.point, t,
-                                 value, threshold, self.node))
+        if on or not self.on:
+            self.off_since = None
+        if on == self.on:
+            return
+        if not on and self.hold_ms:
+            if self.off_since is None:
+                self.off_since = t
+            if t - self.off_since < self.hold_ms:
+                return
+            self.off_since = None
+        self.on = on
+        if on:
+            self.since = t
+        elif self.since is not None:
+            t = max(t, self.since)          # a clear never precedes its raise
+        out.append(RuleEvent("raise" if on else "clear", self.rule, self.rule.point, t,
+                             value, threshold, self.node))
 
 
 class Watchdogs:
-    def __init__(self, model: MineModel, scene: Scene | None = None, limits: Limits = Limits()):
+    def __init__(self, model: MineModel, scene: Scene | None = None, limits: Limits = Limits(),
+                 *, clear_hold_s: float = 10.0):
         self.model = model
         self.scene = scene
         self.limits = limits
+        self.clear_hold_ms = int(clear_hold_s * 1000)
         self._conds: dict[tuple[str, str], _Condition] = {}
         self._restored: set[str] = set()           # rule ids open in the alarm book at start
         self._last_seen: dict[str, int] = {}
@@ -101,7 +119,13 @@ class Watchdogs:
         c = self._conds.get((key, name))
         if c is None:
             rule = Rule(key, quantity, name, level, source=source)
-            c = self._conds[(key, name)] = _Condition(rule, node, rule.id in self._restored)
+            # Held: what hovers at a limit and is judged again every tick or reading (a
+            # headcount at the rating, CH4's rise, the interlock). Not held: facts (data came,
+            # a value changed, a person came up, an SOS was cancelled) — a person who has left
+            # sends nothing more that could end a hold.
+            hold = self.clear_hold_ms if name in _HELD else 0
+            c = self._conds[(key, name)] = _Condition(rule, node, rule.id in self._restored,
+                                                      hold)
         return c
 
     def restore(self, open_rule_ids: Iterable[str], last_seen: dict[str, int] | None = None

@@ -186,6 +186,7 @@ class Camera:
     position: list
     target: list
     fov: float
+    hidden: list | None = None        # the layers (tags) the driving view hides: tiles too
     t = "camera"
 
     def __hash__(self) -> int:
@@ -205,11 +206,12 @@ _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "versi
            AlarmEvent: {"alarm": dict},
            ReplayStatus: {"id": int, "time_ms": int, "speed": (float, int), "playing": bool,
                           "span": list, "markers": list, "ended": (bool, type(None))},
-           Camera: {"group": str, "position": list, "target": list, "fov": (float, int)},
+           Camera: {"group": str, "position": list, "target": list, "fov": (float, int),
+                    "hidden": (list, type(None))},
            Error: {"code": str, "message": str}}
 _OPTIONAL = {Subscribe: {"resume_from", "tags", "box"}, Command: {"args"}, Result: {"message", "data"},
              Hello: {"capabilities", "version"},
-             ReplayStatus: {"ended"}}
+             ReplayStatus: {"ended"}, Camera: {"hidden"}}
 _packer = msgpack.Packer(use_bin_type=True)
 #: Arrays and maps in a message nest at most this deep (a message is a map: level 1).
 MAX_DEPTH = 16

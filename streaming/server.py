@@ -415,8 +415,12 @@ class StreamServer:
                 raise ValueError(f"{name} is [x, y, z] in scene metres")
         if not isinstance(fov, (int, float)) or not 1 <= fov <= 170:
             raise ValueError("fov is degrees in [1, 170]")
+        hidden = a.get("hidden")
+        if hidden is not None and not (isinstance(hidden, list) and len(hidden) <= 64 and all(
+                isinstance(x, str) and 0 < len(x) <= 64 for x in hidden)):
+            raise ValueError("hidden is a list of at most 64 layer tags")
         frame = encode(Camera(group, [float(x) for x in pos], [float(x) for x in target],
-                              float(fov)))
+                              float(fov), hidden))
         self.cameras[group] = frame
         followers = [x for x in self.clients if group in x.walls]
         await asyncio.gather(*(x.conn.send(frame) for x in followers), return_exceptions=True)

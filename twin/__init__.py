@@ -16,7 +16,8 @@ __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeErr
            "MineModel", "Profile", "Network", "CARD_STATE", "FeedQueue", "KINDS", "Observation",
            "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
            "load_scenario", "open_sqlite", "check_keys", "read_toml", "ObservationGate",
-           "REFUSAL_REASONS"]
+           "REFUSAL_REASONS", "fmt_reading", "short_name", "roadway_role", "LAYER_COLORS",
+           "HAZARD_COLORS"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -54,7 +55,12 @@ _LAZY = {
     "POINT_STATE": "observation",
     "build_scene": "scene_build",
     "equipment_model": "scene_build",
+    "roadway_role": "scene_build",
+    "LAYER_COLORS": "scene_build",
+    "HAZARD_COLORS": "geology.meshes",
     "quantity_of": "sensor_types",
+    "fmt_reading": "sensor_types",
+    "short_name": "sensor_types",
     "Simulator": "sim",
     "load_scenario": "sim",
     "open_sqlite": "storage",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from assets import AssetStore, box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
-from scene import MeshRef, Scene
+from scene import MeshRef, Scene, Visual
 
 from .model import ROADWAY_TYPES, MineModel, Roadway
 from .sensor_types import normalise_unit, quantity_of
@@ -33,6 +33,9 @@ GROUPS = {
     "area": ("group/areas", "区域"), "person": ("group/people", "人员"),
     "equipment": ("group/equipment", "设备"),
 }
+
+#: The goaf is drawn as a plate this thick on the seam floor (its heights are properties).
+GOAF_FOOTPRINT_M = 0.3
 
 #: Base colours (0xRRGGBB) of meshes by layer / roadway ventilation.
 LAYER_COLORS = {"intake": 0x4F8FD8, "return": 0xD8644F, "belt": 0x8A8A8A, "other": 0xB8B0A0,
@@ -52,14 +55,20 @@ def _rgb(color: int) -> tuple[int, int, int]:
     return (color >> 16) & 255, (color >> 8) & 255, color & 255
 
 
-def _roadway_color(r: Roadway) -> int:
+def roadway_role(r: Roadway) -> str:
+    """What a roadway is drawn as: ``intake``, ``return``, ``belt`` or ``other`` (its colour,
+    LAYER_COLORS; the plan view and the legend use the same)."""
     if r.type in ("main_intake", "district_intake") or (r.type == "gateroad" and r.air == "forward"):
-        return LAYER_COLORS["intake"]
+        return "intake"
     if r.type in ("main_return", "district_return") or (r.type == "gateroad" and r.air == "reverse"):
-        return LAYER_COLORS["return"]
+        return "return"
     if r.type == "belt":
-        return LAYER_COLORS["belt"]
-    return LAYER_COLORS["other"]
+        return "belt"
+    return "other"
+
+
+def _roadway_color(r: Roadway) -> int:
+    return LAYER_COLORS[roadway_role(r)]
 
 
 class _Assets:
@@ -144,28 +153,31 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
             (-np.linalg.norm(along) / 2, -2.0, 0.0, np.linalg.norm(along) / 2, 2.0,
              f.mining_height_m), {"kind": "face placeholder", "units": "m"}))
         s.add(f"face/{f.id}", GROUPS["face"][0], name=f.name, tags=["face", "face:longwall"],
-              translation=mid, rotation=rot, mesh=face_mesh, properties={
+              translation=mid, rotation=rot, mesh=face_mesh, visual=Visual(opacity=0.2),
+              properties={
                   "seam": f.seam, "face_length_m": (f.face_length_m, "m"),
                   "mining_height_m": (f.mining_height_m, "m"),
                   "plan_m_per_day": (f.plan_m_per_day, "m/d"),
                   "advanced_m": (f.advanced_m, "m")})
         if f.advanced_m > 0:
-            # The goaf (采空区): the mined-out area, drawn as the caved zone above the seam
-            # (mining height + caved zone height); the fractured zone's height a property.
+            # The goaf (采空区): the mined-out area, drawn as its footprint on the seam floor
+            # (a volume as tall as the caved zone hid the face, its roadways and the people
+            # in them); the caved and fractured zones' heights are properties.
             from twin.geology.hazard_zones import Criteria, overburden_zones
             caved, fractured = overburden_zones(f.mining_height_m, criteria or Criteria())
             start_mid = (f.start_line[0] + f.start_line[1]) / 2
             goaf_len = float(f.advanced_m)
             centre = (start_mid + mid) / 2
-            height = f.mining_height_m + caved
+            height = GOAF_FOOTPRINT_M
             width = float(np.linalg.norm(along))
             goaf_mesh = a.shared(("goaf", f.id, round(goaf_len, 1), round(height, 2)), lambda: (
                 box_glb((goaf_len, width, height), _rgb(LAYER_COLORS["goaf"]), "goaf"),
                 (-goaf_len / 2, -width / 2, 0.0, goaf_len / 2, width / 2, height),
-                {"kind": "goaf: caved zone", "units": "m"}))
+                {"kind": "goaf: footprint", "units": "m"}))
             s.add(f"hazard/goaf-{f.id}", GROUPS["hazard"][0], name=f"{f.name}采空区",
                   tags=["hazard", "hazard:goaf"], translation=centre,
                   rotation=_yaw_pitch_quat(yaw - np.pi / 2, 0.0), mesh=goaf_mesh,
+                  visual=Visual(opacity=0.45),
                   properties={"area_m2": (goaf_len * f.face_length_m, "m²"),
                               "caved_zone_height_m": (caved, "m"),
                               "fractured_zone_height_m": (fractured, "m"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Quantity", "QUANTITIES", "quantity_of", "normalise_unit"]
+__all__ = ["Quantity", "QUANTITIES", "quantity_of", "normalise_unit", "short_name", "fmt_reading"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +72,28 @@ def quantity_of(type_code: str) -> Quantity:
     q = QUANTITIES.get(type_code)
     return q if q is not None else Quantity(f"value_{type_code}", f"类型{type_code}", None,
                                              "analog")
+
+
+#: Short names for labels, where the chemical formula is what miners write (CH4 0.46 %).
+_SHORT = {"ch4": "CH4", "co": "CO", "o2": "O2", "co2": "CO2", "h2": "H2", "c2h4": "C2H4",
+          "c2h6": "C2H6", "pipe_ch4": "管道CH4"}
+
+
+def short_name(q: Quantity) -> str:
+    """A quantity as a label names it: its formula for gases, else its Chinese name."""
+    return _SHORT.get(q.key, q.name)
+
+
+def fmt_reading(v: float | None) -> str:
+    """A reading as a dispatcher reads it: two decimals under 10 (0.46, 1.60), one under 100
+    (25.4), none above (150) — no float noise. Labels, alarm texts and reports share it."""
+    if v is None:
+        return "—"
+    v = float(v)
+    if v != v:
+        return "—"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"

@@ -44,7 +44,8 @@ def test_sensor_values_land_in_typed_properties_coloured_by_thresholds(live):
     assert scene.visual("sensor/002A02").blink > 0
     # The outburst drives T1 past its 4 % full scale: reported as the full scale, flagged.
     assert t1.value == 4.0 and t1.state & POINT_STATE["over_range"]
-    assert scene.visual("sensor/002A02").label == "≥4%"
+    # the label names the point and quantity, with the value and its unit (#19.3)
+    assert scene.visual("sensor/002A02").label == "T1 CH4 ≥4.00 %"
     calm = latest["002A04"]                        # T3 in the intake
     assert scene.visual("sensor/002A04").color == SENSOR_COLORS["normal"]
     assert scene.property("sensor/002A04", "ch4") == calm.value

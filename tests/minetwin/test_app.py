@@ -3,7 +3,7 @@ equal to the authority, and an operator acknowledging a real alarm through the p
 
 import asyncio
 
-
+import numpy as np
 from streaming.client import StreamClient
 from tests.helpers import start_app, until
 from minetwin.app import TwinApp
@@ -92,7 +92,7 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
         loop = asyncio.get_running_loop()
         results = {}
         asset = app.scene.node("roadway/11901-return").mesh.asset
-        for path, hdrs in (("/healthz", None), ("/api/mine", None),
+        for path, hdrs in (("/healthz", None), ("/api/mine", None), ("/api/plan", None),
                            ("/api/nodes/sensor/002A02", None), ("/api/nodes/nope", None),
                            (f"/assets/{asset}", None),
                            (f"/assets/{asset}", {"If-None-Match": f'"{asset}"'}),
@@ -114,6 +114,15 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     assert r[("/healthz", False)][:1] == (200,)
     mine = json.loads(r[("/api/mine", False)][2])
     assert mine["code"] == "520522000001" and mine["summary"]["roadways"] == 40
+    # the plan (#19.7): every roadway's centerline with its name, the workings where they are now
+    plan = json.loads(r[("/api/plan", False)][2])
+    assert len(plan["roadways"]) == 40 and all(len(x["points"]) >= 2 for x in plan["roadways"])
+    road = next(x for x in plan["roadways"] if x["id"] == "11901-return")
+    assert road["name"] == "11901回风巷" and road["node"] == "roadway/11901-return"
+    assert np.allclose(road["points"][0], app.model.roadways["11901-return"].centerline[0], atol=0.1)
+    face = next(w for w in plan["workings"] if w["node"] == "face/11901")
+    assert face["kind"] == "face" and len(face["line"]) == 2 and face["advanced_m"] > 0
+    assert {a["code"] for a in plan["areas"]} == set(app.model.areas)
     node = json.loads(r[("/api/nodes/sensor/002A02", False)][2])
     assert node["properties"]["ch4_alarm_upper"] == {"value": 1.0, "unit": "%"}
     assert node["parent"] == "group/sensors"

@@ -139,7 +139,7 @@ def test_a_point_a_table_rule_holds_in_alarm_is_never_shown_green(demo_dir, tmp_
                     "the value on the node")
     run_app(app, body)
     assert app.scene.visual("sensor/002A08").color == SENSOR_COLORS["alarm"]
-    assert app.scene.visual("sensor/002A08").label == "4.5m/s"
+    assert app.scene.visual("sensor/002A08").label == "002A08 风速 4.50 m/s"
 
 
 def test_a_dead_task_is_restarted_counted_and_turns_healthz_red(demo_dir, tmp_path):

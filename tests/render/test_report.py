@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +100,18 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
         assert (hour / "out2" / img).exists()
     assert rep["gas_points"] >= 3 and rep["areas"] >= 2 and rep["equipment"] >= 1
     assert "002A01" in html and "分区域人数" in html and "设备开机时间" in html
-    assert rep["pdf"] and (hour / "out2" / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    pdf = (hour / "out2" / "report.pdf").read_bytes()
+    art = Path(__file__).resolve().parents[2] / "test-artifacts"      # to look at (pdftoppm)
+    art.mkdir(exist_ok=True)
+    (art / "shift-report.pdf").write_bytes(pdf)
+    assert rep["pdf"] and pdf[:5] == b"%PDF-"
+    # #19.10: printed on A4 (595 × 842 pt), alarms in words, full scale marked as over range
+    boxes = {tuple(round(float(v)) for v in m.split()) for m in
+             re.findall(rb"/MediaBox\s*\[\s*([\d.\s]+?)\s*\]", pdf)}
+    assert boxes == {(0, 0, 595, 842)} or boxes == {(0, 0, 596, 843)}, boxes
+    assert "甲烷" in html and " % ≥ " in html and "级</td>" in html
+    if "≥4.00" in html:
+        assert "超量程" in html
     night = _report(hour, 1, hour / "out1", "--no-pdf", "--lang", "en")
     assert night["alarms"] == before and night["pdf"] is None
     assert "shift report" in (hour / "out1" / "index.html").read_text(encoding="utf-8")

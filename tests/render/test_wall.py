@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 
@@ -47,7 +48,10 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
     summary = json.loads(wall.stdout.strip().splitlines()[-1])
     assert summary["frames"] == 15 and summary["revision"] > 0
     assert summary["camera"] == {"position": position, "target": target, "fov": 40.0}
-    assert summary["banner"].startswith("报警 ")
+    # the alarm in words, with its level, place, quantity and unit (#19.4)
+    banner = summary["banner"]
+    assert re.match(r"[23]级  \S", banner) and any(
+        w in banner for w in ("%", "人", "SOS", "ppm", "m/s", "°C")), summary
     from PIL import Image
     img = np.asarray(Image.open(shot))
     assert img.shape == (240, 320, 3) and img[30:].std() > 5        # the mine under the banner

@@ -179,6 +179,60 @@ def test_alarm_life_cycle_is_kept_in_sqlite(tmp_path):
     assert [row[1] for row in again.audit(a.id)] == ["raised", "acknowledged", "cleared"]
 
 
+def test_an_alarm_flapping_before_anyone_acknowledged_it_is_one_counted_row(tmp_path):
+    """#19.4: 23 of 43 alarms were one area raised and cleared within seconds — a raise soon
+    after the clear of an alarm nobody acknowledged yet is that alarm again, counted."""
+    model = tiny_mine(("C", "co", None, NONE, None))
+    engine = RuleEngine(resolve_rules(model), clear_hold_s=0)
+    db = tmp_path / "a.sqlite"
+    book = AlarmBook(model, path=db, regroup_s=300)
+    (a,) = book.apply(raise_event(engine, "C", 30.0, 0))
+    for i in range(1, 5):                               # four more flaps within five minutes
+        book.apply(raise_event(engine, "C", 10.0, i * 20_000))
+        (again,) = book.apply(raise_event(engine, "C", 31.0, i * 20_000 + 5_000))
+        assert again.id == a.id and again.active and again.repeats == i
+    assert [x.id for x in book.listing()] == [a.id]
+    assert book.record(book.get(a.id))["text"]["zh"] == "一氧化碳 30 ppm ≥ 24 ppm，最高 31 ppm（反复 5 次）"
+    # acknowledged, the next excursion is a new row; so is one long after the clear
+    book.acknowledge(a.id, "x", "", 100_000)
+    book.apply(raise_event(engine, "C", 10.0, 110_000))
+    (b,) = book.apply(raise_event(engine, "C", 30.0, 120_000))
+    assert b.id != a.id and b.repeats == 0
+    book.apply(raise_event(engine, "C", 10.0, 130_000))
+    (c,) = book.apply(raise_event(engine, "C", 30.0, 130_000 + 301_000))
+    assert c.id not in (a.id, b.id)
+    assert [r[1] for r in book.audit(a.id)].count("raised again") == 4
+    book.close()
+    assert AlarmBook(model, path=db).get(a.id).repeats == 4          # kept in the book
+
+
+def test_alarms_read_in_plain_language_with_quantity_and_unit(demo_model):
+    """#19.4: "甲烷 1.60 % ≥ 1.00 %（断电）", "SOS 求救", "超员 9/8 人", "传感器数值不变 150 次"."""
+    from safety.alarms import Alarm
+    from safety.wording import alarm_text
+    ch4 = next(c for c, s in sorted(demo_model.sensors.items()) if s.type_code == "0001")
+    o2 = next((c for c, s in sorted(demo_model.sensors.items()) if s.type_code == "0012"), None)
+    card = sorted(demo_model.people)[0]
+    area = sorted(demo_model.areas)[0]
+
+    def text(rule, value, limit, kind="alarm", lang="zh", peak=None):
+        a = Alarm(1, rule, "", "", "", kind, 2, 0, value, limit, "", value if peak is None else peak)
+        return alarm_text(a, demo_model, lang)
+    assert text(f"{ch4}/ch4/main", 1.6, 1.0) == "甲烷 1.60 % ≥ 1.00 %"
+    assert text(f"{ch4}/ch4/main", 1.6, 1.5, "power_off") == "甲烷 1.60 % ≥ 1.50 %（断电）"
+    assert text(f"{ch4}/ch4/main", 1.6, 1.5, "power_off", "en") == "CH4 1.60 % ≥ 1.50 % (power off)"
+    assert text(f"{ch4}/ch4/main", 1.2, 1.0, peak=2.31) == "甲烷 1.20 % ≥ 1.00 %，最高 2.31 %"
+    if o2:
+        assert text(f"{o2}/o2/main", 17.5, 18.0) == "氧气 17.5 % ≤ 18.0 %"
+    assert text(f"{card}/personnel/sos", 1.0, 1.0) == "SOS 求救"
+    assert text(f"{area}/personnel/overcrowded", 9.0, 8.0) == "超员 9/8 人"
+    assert text(f"{area}/personnel/overcrowded", 9.0, 8.0, lang="en") == "overcrowded 9/8 people"
+    assert text(f"{ch4}/data/stuck", 0.05, 150.0) == "传感器数值不变 150 次（0.05 %）"
+    assert text(f"{ch4}/data/stale", 183.4, 120.0) == "无数据 183 秒（限 120 秒）"
+    assert text(f"{card}/personnel/overtime", 10.52, 10.0) == "超时下井 10.5 小时（限 10 小时）"
+    assert text("face:11901/outburst/K1", 0.6, 0.5) == "突出预测指标 K1 0.60 ≥ 0.50"
+
+
 def test_unacknowledged_alarms_escalate():
     model = tiny_mine(("C", "co", None, NONE, None))
     engine = RuleEngine(resolve_rules(model))

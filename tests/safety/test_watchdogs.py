@@ -67,7 +67,9 @@ def test_local_fans_stopped_with_gas_in_the_heading(dogs):
     wd.observe([pt(t1, 2000, 0.6)])
     assert ("raise", "fan stopped with gas", f"heading/{heading.id}") in kinds(wd.tick(3000))
     wd.observe([Observation("t", "equipment", fans[0], 4000, True, param="running")])
-    assert ("clear", "fan stopped with gas", f"heading/{heading.id}") in kinds(wd.tick(5000))
+    # cleared once it has held clear for clear_hold_s (10 s), not at the first good tick
+    assert kinds(wd.tick(5000)) == [] and kinds(wd.tick(14_000)) == []
+    assert ("clear", "fan stopped with gas", f"heading/{heading.id}") in kinds(wd.tick(15_000))
 
 
 def test_personnel_rules(dogs, tmp_path):
@@ -80,6 +82,20 @@ def test_personnel_rules(dogs, tmp_path):
     wd.observe(crowd)
     assert ("raise", "overcrowded", f"area/{face_area.code}") in kinds(wd.tick(1000))
     assert scene.property(f"area/{face_area.code}", "headcount") == face_area.rated_headcount + 1
+    # #19.4: a headcount hovering at the rating does not flap — one alarm, cleared only once
+    # the area has stayed at or under its rating for clear_hold_s (10 s)
+    last = crowd[-1].key
+    flaps = []
+    for i in range(8):                       # one person steps out and back every 2 s
+        t = 2000 + i * 2000
+        wd.observe([card(last, t, area=face_area.code if i % 2 else "")])
+        flaps += kinds(wd.tick(t))
+    assert [k for k in flaps if k[1] == "overcrowded"] == []
+    wd.observe([card(last, 20_000, area="")])
+    assert kinds(wd.tick(25_000)) == [] and kinds(wd.tick(34_000)) == []
+    assert ("clear", "overcrowded", f"area/{face_area.code}") in kinds(wd.tick(35_000))
+    wd.observe([card(last, 35_500, area=face_area.code)])
+    assert ("raise", "overcrowded", f"area/{face_area.code}") in kinds(wd.tick(36_000))
     # Overtime, SOS, restricted area.
     c = cards[0]
     assert kinds(wd.observe([card(c, 10 * 3_600_000 + 1000, area=face_area.code)])) == \

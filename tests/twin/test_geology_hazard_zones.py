@@ -101,6 +101,50 @@ def test_zone_meshes_are_closed_and_valid(zones, tmp_path, gltf_validator):
     assert (w.upper - w.lower).max() > 25.0
 
 
+def test_zones_are_drawn_as_smooth_outlines_and_a_footprint_not_voxel_slabs(zones, tmp_path,
+                                                                            gltf_validator):
+    """#19.1: the scene shows a zone as its outline draped on the seam (no stair steps of the
+    grid, nothing filling the inside) and, on demand, a thin footprint of the same area."""
+    from matplotlib.path import Path as Polygon
+
+    from assets.sweep import glb_from_mesh
+    from twin.geology.hazard_zones import zone_footprint_mesh, zone_outline_mesh, zone_outlines
+    found, (xs, ys), *_ = zones
+    step = float(xs[1] - xs[0])
+    cx, cy = np.meshgrid((xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2)
+    paths = []
+    for (kind, seam), z in found.items():
+        lines = zone_outlines(z, xs, ys)
+        assert lines and all(np.allclose(ln[0], ln[-1]) for ln in lines), (kind, seam)  # closed
+        # smooth: the grid's stair steps (turns of 45° and 90° at every other vertex of the
+        # cells' own outline, 16–43 % of them here) are gone — few turns over 30°, none square
+        turns = []
+        for ln in lines:
+            d = np.diff(ln, axis=0)
+            d = d[np.linalg.norm(d, axis=1) > 1e-6]
+            cos = (d[1:] * d[:-1]).sum(1) / np.linalg.norm(d[1:], axis=1) / np.linalg.norm(d[:-1], axis=1)
+            turns += list(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+        if z.mask.sum() > 4:
+            assert max(turns) < 85 and np.mean(np.array(turns) > 30) < 0.12, (kind, seam)
+        # the outline encloses the zone's cells (those well inside it) and not those well outside
+        inside = np.zeros(z.mask.shape, bool)
+        for ln in lines:
+            inside ^= Polygon(ln).contains_points(np.c_[cx.ravel(), cy.ravel()]).reshape(z.mask.shape)
+        from scipy.ndimage import binary_erosion
+        core, far = binary_erosion(z.mask, iterations=2), ~binary_erosion(~z.mask, iterations=2)
+        assert inside[core].all() and not inside[~far].any(), (kind, seam)
+        outline, fill = zone_outline_mesh(z, xs, ys), zone_footprint_mesh(z, xs, ys)
+        # draped on the seam: the outline's lowest point is the seam floor there, and it stands
+        # a few metres at most — the volume of the zone is not drawn
+        assert outline.bounds[1][2] - outline.bounds[0][2] < (z.lower.max() - z.lower.min()) + 10
+        area = float(z.mask.sum()) * step * step
+        assert 0.8 * area < fill.area < 1.2 * area, (kind, seam)            # the zone's area
+        for name, m in (("outline", outline), ("fill", fill)):
+            paths.append(tmp_path / f"{kind}-{seam}-{name}.glb")
+            paths[-1].write_bytes(glb_from_mesh(m, (200, 60, 40)))
+    assert all(r.errors == 0 for r in gltf_validator(paths))
+
+
 def test_goaf_caving_heights_from_the_code_or_the_mine(demo_model, tmp_path):
     from assets import AssetStore
     from twin.scene_build import build_scene
@@ -110,8 +154,10 @@ def test_goaf_caving_heights_from_the_code_or_the_mine(demo_model, tmp_path):
     assert overburden_zones(1.8, Criteria(caved_zone_m=9.0, fractured_zone_m=30.0)) == (9.0, 30.0)
     s = build_scene(demo_model, AssetStore(tmp_path / "s"), criteria=Criteria(caved_zone_m=9.0))
     assert s.property("hazard/goaf-11901", "caved_zone_height_m") == 9.0
+    assert s.property("hazard/goaf-11901", "mining_height_m") == 1.8
+    # drawn as its footprint on the seam floor (#19.1: a caved-zone volume hid the face)
     bounds = s.get_field("hazard/goaf-11901", "mesh").bounds
-    assert abs(bounds[5] - bounds[2] - (1.8 + 9.0)) < 1e-6
+    assert bounds[5] - bounds[2] < 0.5 and bounds[3] - bounds[0] > 100
 
 
 def test_bad_hazard_files_are_named(tmp_path):

@@ -186,13 +186,14 @@ def test_upload_files_written_by_the_simulator_parse(drill, tmp_path):
 def test_the_tick_loop_system_feeds_a_queue(demo_model):
     sim = Simulator(demo_model, seed=1)
     q = FeedQueue()
-    system = sim.system(q, rate=10.0, budget_s=10.0)
-    system(None, 1_000)
-    system(None, 2_000)                 # one wall second at ×10 = 10 simulated seconds
+    wall = iter([1.0, 2.0, 0.0, 1.0])
+    system = sim.system(q, rate=10.0, budget_s=10.0, wall=lambda: next(wall))
+    system(None, 0)
+    system(None, 0)                     # one wall second at ×10 = 10 simulated seconds
     assert sim.t_s == pytest.approx(10.0) and len(q) > 0 and sim.lag_s == 0
-    starved = sim.system(q, rate=3600.0, budget_s=0.0)
+    starved = sim.system(q, rate=3600.0, budget_s=0.0, wall=lambda: next(wall))
     starved(None, 0)
-    starved(None, 1_000)                # no time to simulate: it falls behind, and says so
+    starved(None, 0)                    # no time to simulate: it falls behind, and says so
     assert sim.t_s == pytest.approx(10.0) and sim.lag_s == pytest.approx(3600.0)
 
 

@@ -134,7 +134,7 @@ def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
     point = "002A01"
     s = demo_model.sensors[point]
     rules = RuleEngine(resolve_rules(demo_model), clear_hold_s=0)
-    dogs = Watchdogs(demo_model, limits=Limits(overtime_h=0.5))
+    dogs = Watchdogs(demo_model, limits=Limits(overtime_h=0.5), clear_hold_s=0)
     book = AlarmBook(demo_model)
     live = LiveRecords(demo_model)
     t0 = 1_793_577_600_000

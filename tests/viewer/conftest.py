@@ -41,16 +41,13 @@ class Server(NamedTuple):
     inbox: Path       # the upload-file inbox it watches ([ingest] inbox)
 
 
-@pytest.fixture(scope="session")
-def twin_server(demo_dir, viewer_build, tmp_path_factory):
-    """`minetwin serve` on the demo mine."""
-    tmp = tmp_path_factory.mktemp("server")
-    (tmp / "drill.toml").write_text(
-        '[[event]]\ntype = "gas_outburst"\nat = "00:03:00"\nplace = "face:11901"\n')
+def start_serve(tmp: Path, demo_dir: Path, viewer_dir: Path, *, rate: float, drill: str,
+                extra: str = "") -> tuple[subprocess.Popen, str]:
+    """`minetwin serve` on the demo mine in ``tmp`` (its files there), the simulator at
+    ``rate`` running the ``drill`` scenario (TOML), ``extra`` configuration appended; returns
+    the process and its base URL once /healthz answers (bench/shots.py uses it too)."""
+    (tmp / "drill.toml").write_text(drill)
     port = _free_port()
-    (tmp / "dest.toml").write_text(                  # a province that is not answering
-        f'[[destination]]\nname = "province"\nkind = "https"\n'
-        f'url = "https://127.0.0.1:{_free_port()}/upload"\ntimeout_s = 2.0\n')
     (tmp / "config.toml").write_text(f"""
 [mine]
 path = {json.dumps(str(demo_dir))}
@@ -59,9 +56,9 @@ path = {json.dumps(str(tmp / "assets"))}
 [server]
 port = {port}
 audit_log = {json.dumps(str(tmp / "audit.jsonl"))}
-viewer_dir = {json.dumps(str(viewer_build))}
+viewer_dir = {json.dumps(str(viewer_dir))}
 [sim]
-rate = 60.0
+rate = {rate}
 scenario = {json.dumps(str(tmp / "drill.toml"))}
 [alarms]
 db = {json.dumps(str(tmp / "alarms.sqlite"))}
@@ -70,42 +67,63 @@ db = {json.dumps(str(tmp / "history.sqlite"))}
 [ingest]
 inbox = {json.dumps(str(tmp / "inbox"))}
 scan_every_s = 0.5
-max_future_s = 86400.0    # the 60x simulator's clock runs ahead of the wall clock
+max_future_s = 86400.0    # the simulator's clock runs ahead of the wall clock
+[feeds]
+max_future_s = 86400.0    # (and a test's file may be dated ahead of the simulator's)
 [recording]
 folder = {json.dumps(str(tmp / "recordings"))}
 fsync_every_s = 0.5
-[uplink]
+[snapshots]
+software = true           # one thread: leave the cores to the browsers' software WebGL
+{extra}""")
+    exe = Path(sys.executable).with_name("minetwin")
+    log = open(tmp / "serve.log", "wb")
+    proc = subprocess.Popen([str(exe), "serve", "--config", str(tmp / "config.toml")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(base + "healthz", timeout=2).read()
+            return proc, base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the server did not start:\n" + (tmp / "serve.log").read_text())
+            time.sleep(0.2)
+
+
+def stop_serve(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def twin_server(demo_dir, viewer_build, tmp_path_factory):
+    """`minetwin serve` on the demo mine (60×, a gas outburst on 11901 at 00:03:00; a province
+    that is not answering)."""
+    tmp = tmp_path_factory.mktemp("server")
+    (tmp / "dest.toml").write_text(                  # a province that is not answering
+        f'[[destination]]\nname = "province"\nkind = "https"\n'
+        f'url = "https://127.0.0.1:{_free_port()}/upload"\ntimeout_s = 2.0\n')
+    try:
+        proc, base = start_serve(tmp, demo_dir, viewer_build, rate=60.0, drill=(
+            '[[event]]\ntype = "gas_outburst"\nat = "00:03:00"\nplace = "face:11901"\n'),
+            extra=f"""[uplink]
 enabled = true
 out = {json.dumps(str(tmp / "uplink"))}
 outbox = {json.dumps(str(tmp / "uplink.sqlite"))}
 destinations = {json.dumps(str(tmp / "dest.toml"))}
 realtime_every_s = 600.0
 send_every_s = 1.0
-[snapshots]
-software = true           # one thread: leave the cores to the browsers' software WebGL
 """)
-    exe = Path(sys.executable).with_name("minetwin")
-    log = open(tmp / "serve.log", "wb")
-    proc = subprocess.Popen([str(exe), "serve", "--config", str(tmp / "config.toml")],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "healthz", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the server did not start:\n" + (tmp / "serve.log").read_text())
-            time.sleep(0.2)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield Server(base, tmp / "inbox")
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_serve(proc)
 
 
 @pytest.fixture(scope="session")

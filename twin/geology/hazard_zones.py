@@ -29,6 +29,7 @@ from .boreholes import BoreholeError, Boreholes, _num, _rows
 from .surfaces import fit_surface
 
 __all__ = ["Criteria", "HazardData", "Zone", "load_hazard_data", "hazard_zones", "zone_mesh",
+           "zone_outlines", "zone_outline_mesh", "zone_footprint_mesh",
            "overburden_zones", "WATER_MPA_PER_M"]
 
 WATER_MPA_PER_M = 0.00981          # ρ g of water: MPa per metre of head
@@ -305,5 +306,94 @@ def zone_mesh(zone: Zone, xs: np.ndarray, ys: np.ndarray) -> trimesh.Trimesh:
         p, q = p[open_], q[open_]
         faces += [np.c_[p, q, q + n], np.c_[p, q + n, p + n]]
     mesh = trimesh.Trimesh(verts, np.vstack(faces), process=False)
+    mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+def _smooth_field(zone: Zone, xs: np.ndarray, ys: np.ndarray, upsample: int = 1,
+                  sigma: float = 0.8):
+    """The zone's cell mask as a smooth field on cell centres (padded by one empty cell, so
+    every outline closes): (x centres, y centres, field). A Gaussian over one cell rounds the
+    grid's stair steps; ``upsample`` > 1 resamples it finer (bilinear) for the footprint."""
+    from scipy.ndimage import gaussian_filter, zoom
+    step_x, step_y = float(xs[1] - xs[0]), float(ys[1] - ys[0])
+    field = np.pad(zone.mask.astype(float), 2)
+    if sigma:
+        field = gaussian_filter(field, sigma=sigma)
+    cx = (xs[0] - 1.5 * step_x) + step_x * np.arange(field.shape[1])
+    cy = (ys[0] - 1.5 * step_y) + step_y * np.arange(field.shape[0])
+    if upsample > 1:
+        field = zoom(field, upsample, order=1, grid_mode=False)
+        cx = np.linspace(cx[0], cx[-1], field.shape[1])
+        cy = np.linspace(cy[0], cy[-1], field.shape[0])
+    return cx, cy, field
+
+
+def _elevation(zone: Zone, xs: np.ndarray, ys: np.ndarray):
+    """The zone's lower surface (the seam floor) at any plan point, extrapolated past the grid."""
+    from scipy.interpolate import RegularGridInterpolator
+    f = RegularGridInterpolator((ys, xs), zone.lower, bounds_error=False, fill_value=None)
+    return lambda x, y: f(np.c_[np.asarray(y, float), np.asarray(x, float)])
+
+
+def zone_outlines(zone: Zone, xs: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
+    """The zone's boundary as smooth closed plan lines ((n, 2) each, contourpy on the
+    smoothed mask at one half): no stair steps of the grid."""
+    import contourpy
+    for sigma in (0.8, 0.0):     # a zone of a cell or two that smoothing would lose: unsmoothed
+        cx, cy, field = _smooth_field(zone, xs, ys, sigma=sigma)
+        gen = contourpy.contour_generator(cx, cy, field, line_type="Separate")
+        lines = [ln for ln in gen.lines(0.5) if len(ln) >= 4]
+        if lines:
+            return lines
+    return []
+
+
+def zone_outline_mesh(zone: Zone, xs: np.ndarray, ys: np.ndarray, *, width: float = 5.0,
+                      fence: float = 4.0, lift: float = 0.5) -> trimesh.Trimesh | None:
+    """The zone drawn as its outline draped on the seam floor: a flat band ``width`` m wide
+    (what a plan view shows as a line) and a low fence ``fence`` m tall on it (what an
+    oblique view shows) — the inside left clear, so the roadways and people in it show."""
+    z_at = _elevation(zone, xs, ys)
+    verts, faces = [], []
+    for ln in zone_outlines(zone, xs, ys):
+        d = np.gradient(ln, axis=0)
+        n = np.c_[-d[:, 1], d[:, 0]]
+        n /= np.maximum(np.linalg.norm(n, axis=1), 1e-9)[:, None]
+        z = z_at(ln[:, 0], ln[:, 1]) + lift
+        m = len(ln)
+        k = np.arange(m - 1)
+        for a, b in ((np.c_[ln + n * width / 2, z], np.c_[ln - n * width / 2, z]),   # band
+                     (np.c_[ln, z], np.c_[ln, z + fence])):                          # fence
+            base = sum(len(v) for v in verts)
+            verts.append(np.vstack([a, b]))
+            quads = np.r_[np.c_[k, k + m, k + 1], np.c_[k + 1, k + m, k + m + 1]]
+            faces.append(quads + base)           # the material is double-sided
+    if not verts:
+        return None
+    return trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False)
+
+
+def zone_footprint_mesh(zone: Zone, xs: np.ndarray, ys: np.ndarray, *, upsample: int = 2,
+                        lift: float = 0.3) -> trimesh.Trimesh | None:
+    """The zone's area as a thin surface draped on the seam floor, on a grid ``upsample``
+    times finer than the zone's, its edge following the smoothed outline — the light fill a
+    user switches on to see what lies inside."""
+    for sigma in (0.8, 0.0):
+        cx, cy, field = _smooth_field(zone, xs, ys, upsample, sigma)
+        inside = (field[:-1, :-1] + field[1:, :-1] + field[:-1, 1:] + field[1:, 1:]) / 4 >= 0.5
+        r, c = np.nonzero(inside)
+        if len(r):
+            break
+    else:
+        return None
+    gx, gy = np.meshgrid(cx, cy)
+    z = _elevation(zone, xs, ys)(gx.ravel(), gy.ravel()) + lift
+    verts = np.c_[gx.ravel(), gy.ravel(), z]
+    nx = len(cx)
+    a = r * nx + c
+    b, c2, d = a + 1, a + nx + 1, a + nx
+    faces = np.r_[np.c_[a, b, c2], np.c_[a, c2, d]]
+    mesh = trimesh.Trimesh(verts, faces, process=False)
     mesh.remove_unreferenced_vertices()
     return mesh

@@ -25,7 +25,7 @@ SHELL_COLOR = (255, 190, 40)
 SHELL_MOVE_M = 1.0
 STRATUM_COLOR = (120, 110, 95)
 CONTOUR_COLOR = (230, 230, 200)
-HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x2F7FE0, "stress": 0xA050D0,
+HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x7B68EE, "stress": 0xA050D0,
                  "fire": 0xFF3300, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
 
 
@@ -341,19 +341,33 @@ class GeologyScene:
 
     def hazard_nodes(self, seams=None) -> list[tuple[str, object, dict, dict]]:
         """(id, mesh, properties, how to add it) of every hazard zone (of ``seams``)."""
-        from twin.geology.hazard_zones import hazard_zones, zone_mesh
+        from twin.geology.hazard_zones import (hazard_zones, zone_footprint_mesh,
+                                               zone_outline_mesh)
         if self.hazards is None:
             return []
         zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step,
                                        seams)
         out = []
         for z in zones:
-            mesh = zone_mesh(z, xs, ys)
+            # Drawn as its smooth outline on the seam (a band and a low fence), the inside
+            # clear; its area as a thin fill beneath, a child the viewer shows on demand
+            # (tag ``hazard-fill``): volumes of grid cells hid the mine under stair-stepped slabs.
+            outline = zone_outline_mesh(z, xs, ys)
+            fill = zone_footprint_mesh(z, xs, ys)
+            if outline is None or fill is None:
+                continue
             nid = f"hazard/{z.kind}-{z.seam}" if z.kind != "fire" else f"hazard/fire-{z.name}"
-            ref = _glb(self.store, mesh, _rgb(HAZARD_COLORS[z.kind]), nid.replace("/", "-"), {
-                "kind": "hazard zone", "hazard": z.kind, "seam": z.seam})
-            out.append((nid, ref, z.props, {"name": z.name,
+            color = _rgb(HAZARD_COLORS[z.kind])
+            meta = {"kind": "hazard zone outline", "hazard": z.kind, "seam": z.seam}
+            ref = _glb(self.store, outline, color, nid.replace("/", "-"), meta)
+            out.append((nid, ref, z.props, {"parent": "group/hazards", "name": z.name,
+                                             "opacity": 0.7,
                                              "tags": ["hazard", f"hazard:{z.kind}"]}))
+            ref = _glb(self.store, fill, color, nid.replace("/", "-") + "-fill",
+                       {**meta, "kind": "hazard zone area"})
+            out.append((f"{nid}/fill", ref, {}, {
+                "parent": nid, "name": f"{z.name}（范围）", "opacity": 0.25,
+                "tags": ["hazard-fill", f"hazard:{z.kind}"]}))
         return out
 
     # ---------------------------------------------------------------- the scene
@@ -370,6 +384,8 @@ class GeologyScene:
         for nid, ref, props, how in self.strata_nodes() + self.contour_nodes():
             scene.add(nid, how["parent"], name=how["name"], tags=how["tags"], mesh=ref,
                       properties=props)
+            if "opacity" in how:
+                scene.set_visual(nid, opacity=how["opacity"])
             ids.append(nid)
         for nid, ref, props in self.fault_nodes():
             scene.add(nid, "group/geology", name=f"断层 {props['fault']}",
@@ -382,8 +398,10 @@ class GeologyScene:
         if self.hazards is not None and "group/hazards" not in scene:
             scene.add("group/hazards", name="灾害区域", tags=["group", "group:hazard"])
         for nid, ref, props, how in self.hazard_nodes():
-            scene.add(nid, "group/hazards", name=how["name"], tags=how["tags"], mesh=ref,
+            scene.add(nid, how["parent"], name=how["name"], tags=how["tags"], mesh=ref,
                       properties=props)
+            if "opacity" in how:
+                scene.set_visual(nid, opacity=how["opacity"])
             ids.append(nid)
         return ids
 
@@ -391,8 +409,7 @@ class GeologyScene:
         """New meshes and properties for the seams an update touched, and the shells that
         changed (in those seams, or moved with their working)."""
         out = [self.seam_node(s) for s in seams if s in self.geo.model.seams]
-        out += [(nid, ref, props, {"parent": "group/hazards", **how})
-                for nid, ref, props, how in self.hazard_nodes(set(seams))] if seams else []
+        out += self.hazard_nodes(set(seams)) if seams else []
         out += (self.strata_nodes(set(seams)) + self.contour_nodes(set(seams))) if seams else []
         return out + self.shell_nodes(set(seams))
 
@@ -435,6 +452,8 @@ def apply_edits(scene, edits) -> int:
                 continue
             h = how[0]
             scene.add(nid, h["parent"], name=h["name"], tags=h["tags"])
+            if "opacity" in h:
+                scene.set_visual(nid, opacity=h["opacity"])
         scene.set_mesh(nid, ref)
         for k, v in props.items():
             if isinstance(v, tuple):

@@ -162,10 +162,11 @@ class Simulator:
     def run_until(self, t_s: float) -> list[Observation]:
         return self.advance(max(0.0, t_s - self.t_s))
 
-    def system(self, queue: FeedQueue, *, rate: float = 1.0, budget_s: float = 0.05
-               ) -> Callable:
+    def system(self, queue: FeedQueue, *, rate: float = 1.0, budget_s: float = 0.05,
+               wall: Callable[[], float] = time.monotonic) -> Callable:
         """A tick-loop system: moves the simulation's target time on by ``rate`` × the wall
-        time since the last tick, simulates towards it for at most ``budget_s`` of CPU time
+        time since the last tick (``wall``, seconds — not the tick's time, which in a drill is
+        the simulation's own clock), simulates towards it for at most ``budget_s`` of CPU time
         per tick, and queues what it emits (the tick drains the queue like any feed's).
 
         A simulator that cannot keep up with ``rate`` falls behind — ``lag_s`` says by how
@@ -173,10 +174,11 @@ class Simulator:
         state = {"last": None, "target": self.t_s}
 
         def system(scene, now_ms: int) -> None:
+            now = wall()
             if state["last"] is None:
-                state["last"] = now_ms
-            state["target"] += (now_ms - state["last"]) / 1000 * rate
-            state["last"] = now_ms
+                state["last"] = now
+            state["target"] += (now - state["last"]) * rate
+            state["last"] = now
             deadline = time.perf_counter() + budget_s
             out: list[Observation] = []
             while self.t_s + self.step_s <= state["target"] + 1e-9 and \

@@ -100,7 +100,10 @@ export class Connection extends EventTarget {
       case "diff": this.standing = false; this.onFrame(m.data); break;
       case "alarm": {
         const a = m.alarm;
-        const isNew = !this.alarms.has(a.id) && !this.standing;
+        // new: an alarm not seen before, or one raised again after it had cleared (the same
+        // record, counted: docs/alarms.md) — not the alarms standing at a (re)subscribe
+        const prev = this.alarms.get(a.id);
+        const isNew = !this.standing && (!prev || (prev.cleared_ms != null && a.cleared_ms == null));
         this.alarms.set(a.id, a);
         this.dispatchEvent(new CustomEvent("alarm", { detail: { alarm: a, isNew } }));
         break;
@@ -153,6 +156,18 @@ export class Connection extends EventTarget {
   }
 
   followCamera(group) { this.follow.add(group); return this.command("camera_follow", { group }); }
+
+  /** Now on the data clock (docs/viewer.md "One clock"): the time of the scene last shown —
+   * the simulator's in a drill, the replay's in a replay — moved on by the wall time since
+   * (× the replay's speed; not at all while it is paused). Ages, charts and alarm times are
+   * read against it, never against this PC's clock. */
+  dataNow() {
+    const t = this.replica.time;
+    if (t == null || this.lastFrameAt == null) return Date.now();
+    if (this.replay && !this.replay.playing) return t;
+    const speed = this.replay ? this.replay.speed : 1;
+    return t + Math.max(0, performance.now() - this.lastFrameAt) * speed;
+  }
 }
 
 export { ReplicaError };

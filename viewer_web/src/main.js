@@ -1,11 +1,15 @@
 // The viewer's composition: sign in, connect, mirror the scene, and lay out the panels (or,
 // in wall mode, one kiosk tile of a video wall).
 import "uplot/dist/uPlot.min.css";
+import { setTimeZone } from "./clock.js";
+import { PlanView } from "./plan2d.js";
 import { Connection } from "./connection.js";
 import { setLanguage, t } from "./strings.js";
 import { AlarmPanel } from "./ui/alarms.js";
 import { el } from "./ui/dom.js";
 import { Inspector } from "./ui/inspect.js";
+import { KpiStrip } from "./ui/kpi.js";
+import { MapFurniture } from "./ui/mapkit.js";
 import { CameraPanel, HeadcountPanel, LayerPanel, SearchPanel, StatusBar } from "./ui/panels.js";
 import { ReplayPanel } from "./ui/replay.js";
 import { parseWall, startTile, WallPanel } from "./ui/wall.js";
@@ -44,19 +48,33 @@ function start(token) {
   document.body.replaceChildren(stage, side, right);
   // ?aa=0 turns antialiasing off (weak display PCs, software rendering); wall tiles default off.
   const view = new View3D(stage, { antialias: query.get("aa") ? query.get("aa") !== "0" : !wall });
+  // the side panels cover the picture's edges: the home view frames the mine between them
+  view.insets = wall ? { left: 0, right: 0 } : { left: 316, right: 376 };
   // ?hide=seam,fault,… starts those layers hidden (a main kind hides all of its layers); a
-  // wall's tiles start without the geology (dispatchers watch roadways, people and alarms),
-  // and so does a PC without a GPU (its see-through volumes would cost most frames); ?hide=
-  // (empty) shows everything.
+  // wall's tiles start without the geology (dispatchers watch roadways, people and alarms)
+  // until the view driving them says what it shows, and so does a PC without a GPU (its
+  // see-through volumes would cost most frames); ?hide= (empty) shows everything. Hazard zones
+  // show as outlines everywhere; their fill (hazard-fill) is switched on by hand.
   const geology = "seam,contour,stratum,fault,prediction";
-  const broad = ",hazard:gas,hazard:stress";        // zones spread over much of the field
   // strata (the rock between seams, the aquiclude) start hidden everywhere: switch them on
-  const hide = query.get("hide") ?? (wall ? geology : view.software ? geology + broad : "stratum");
+  // gas enrichment and stress concentration spread over much of the field, on every seam:
+  // on demand (Layers), so the zones that matter at a glance — outburst, water, fire, goaf — read
+  const broad = "hazard:gas,hazard:stress";
+  // the zones' fill only on demand (its switch, or ?fill=1), whatever ?hide says
+  const hide = (query.get("hide") ?? `${wall || view.software ? geology : "stratum"},${broad}`)
+    + (query.get("fill") === "1" ? "" : ",hazard-fill");
   if (!query.has("hide") && !wall && view.software) view.softwareNote = true;
   for (const k of hide.split(",").map((x) => x.trim()).filter(Boolean)) view.setLayer(k, false);
-  const select = (id) => inspector.select(id);
+  // the 2D plan, linked: a pick there frames the thing in 3D; a selection here centres the plan
+  const planBox = el("div#plan", { title: t("plan.hint") });
+  stage.append(planBox);
+  const planView = new PlanView(view, planBox);
+  if (wall || query.get("plan") === "0") planBox.hidden = true;
+  const select = (id, from = "3d") => { inspector.select(id); if (from !== "plan") planView.frame(id); };
+  planView.addEventListener("pick", (e) => { view.focus(e.detail.id, 40); select(e.detail.id, "plan"); });
   const inspector = new Inspector({ conn, view });
   const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall });
+  const kpi = new KpiStrip({ conn, alarms, onSelect: (id) => { view.focus(id, 40); select(id); } });
   const status = new StatusBar({ conn, onLanguage: () => location.reload(), softwareNote: !!view.softwareNote });
   document.body.prepend(status.root);
   if (wall) {
@@ -79,10 +97,25 @@ function start(token) {
   });
   view.addEventListener("pick", (e) => { if (e.detail) select(e.detail.id); });
   conn.start();
+  // The mine's time zone: every time on the screen is the mine's (clock.js).
+  fetch("api/mine").then((r) => (r.ok ? r.json() : null)).then((m) => { if (m?.time_zone) setTimeZone(m.time_zone); })
+    .catch(() => {});
+  // The plan: roadway lines and names in the 3D view, the legend, north arrow and scale bar.
+  const furniture = new MapFurniture({ view, kiosk: !!wall });
+  // on a wall, the headline numbers on the top-left tile, the map furniture on the bottom-left
+  if (wall && (wall.x || wall.y)) kpi.root.hidden = true;
+  if (wall && (wall.x || wall.y !== wall.rows - 1)) furniture.root.hidden = true;
+  fetch("api/plan").then((r) => (r.ok ? r.json() : null)).then((plan) => {
+    if (!plan) return;
+    view.setPlan(plan);
+    furniture.setPlan(plan);
+    kpi.setPlan(plan);
+    planView.setPlan(plan);
+  }).catch((e) => console.warn("plan:", e.message));
 
   // For tests, benchmarks and integrators' own scripts.
   window.minetwin = {
-    conn, view, alarms, inspector,
+    conn, view, alarms, inspector, furniture, kpi, plan: planView,
     get replica() { return conn.replica; },
     stats() {
       return {

@@ -12,6 +12,11 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { FlyControls } from "three/addons/controls/FlyControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
 import { Interpolator } from "./interp.js";
+import { NAMES_M, OVERVIEW_M, PeopleLayer } from "./people.js";
+import { PlanLines } from "./plan3d.js";
+
+/** Colours that say a sensor is not normal (live_bindings SENSOR_COLORS: warning, alarm, fault, off). */
+const NOT_NORMAL = new Set([0xf39c12, 0xe74c3c, 0x95a5a6, 0x7f8c8d]);
 
 /** Tags whose nodes move every tick and are interpolated. */
 const MOVERS = ["person", "equipment", "face"];
@@ -56,6 +61,8 @@ export class View3D extends EventTarget {
     this.world = new THREE.Group();
     this.world.rotation.x = -Math.PI / 2;     // scene z-up → three y-up (scene/_axes.py)
     this.scene.add(this.world);
+    this.people = new PeopleLayer(this);      // everyone underground: one Points draw call
+    this.planLines = new PlanLines(this);     // roadways as lines of a few pixels (GET /api/plan)
 
     this.camera = new THREE.PerspectiveCamera(50, 1, 0.5, 60000);
     this.orbit = new OrbitControls(this.camera, this.renderer.domElement);
@@ -127,6 +134,9 @@ export class View3D extends EventTarget {
     this.visual(v, n);
   }
 
+  /** A person's label is their name (shown close up); everyone else's is the node's label. */
+  labelText(n) { return n.tags.includes("person") ? n.name || null : n.label; }
+
   remove(h) {
     const v = this.views.get(h);
     if (!v) return;
@@ -139,6 +149,7 @@ export class View3D extends EventTarget {
   change(n, fields, now) {
     const v = this.views.get(n?.handle);
     if (!v) return;
+    if (fields.has("name") && n.tags.includes("person")) this.setLabel(v, n);
     if (fields.has("parent")) {
       (n.parent ? this.views.get(n.parent)?.group : this.world)?.add(v.group);
     }
@@ -174,7 +185,8 @@ export class View3D extends EventTarget {
   }
 
   setMesh(v, n) {
-    const asset = n.mesh?.asset ?? null;
+    // People are drawn as screen-space markers (people.js), not as meshes.
+    const asset = n.tags.includes("person") ? null : n.mesh?.asset ?? null;
     if (asset === v.asset) return;
     v.asset = asset;
     if (v.mesh) { v.mesh.removeFromParent(); v.mesh = null; v.materials = []; this.refreshPickTargets(); }
@@ -186,7 +198,8 @@ export class View3D extends EventTarget {
       // Geology meshes are closed volumes: their outside is all there is to see, so one side
       // in one pass (a see-through double-sided material costs three.js two passes, and each
       // seam would cover the screen twice over — heavy on software-rendered GPUs).
-      const closed = (this.replica?.nodes.get(v.handle)?.tags ?? []).some((t) => CLOSED.has(t));
+      // (a zone's fill is a surface seen from above: one side too)
+      const closed = (this.replica?.nodes.get(v.handle)?.tags ?? []).some((t) => CLOSED.has(t) || t === "hazard-fill");
       obj.traverse((o) => {
         if (!o.isMesh) return;
         o.material = o.material.clone();    // each node tints its own
@@ -208,19 +221,86 @@ export class View3D extends EventTarget {
   }
 
   setLabel(v, n) {
-    if (!n.label) {
+    const text = this.labelText(n);
+    if (!text) {
       if (v.label) { v.label.removeFromParent(); v.label.element.remove(); v.label = null; }
       return;
     }
     if (!v.label) {
       const el = document.createElement("div");
-      el.className = "label";
+      el.className = n.tags.includes("person") ? "label name" : "label";
       v.label = new CSS2DObject(el);
-      const top = n.mesh?.bounds ? n.mesh.bounds[5] : 0;
+      const top = n.tags.includes("person") ? 0.6 : n.mesh?.bounds ? n.mesh.bounds[5] : 0;
       v.label.position.set(0, 0, top + 0.6);
+      // a name beside its marker, not on it
+      if (n.tags.includes("person")) v.label.center.set(-0.12, 0.5);
       v.group.add(v.label);
     }
-    v.label.element.textContent = n.label;
+    if (v.label.element.textContent !== text) { v.label.element.textContent = text; v.labelW = null; }
+  }
+
+  /** How much a label matters: 0 normal … 3 in alarm (alarms win the space on screen). */
+  labelPriority(n) {
+    if (n.tags.includes("person")) return this.people.alarmed(n) ? 3 : 0;
+    if (n.blink > 0 || (n.props.get("alarm_level") ?? 0) > 0 || n.props.get("power_off") === true) return 3;
+    if (NOT_NORMAL.has(n.color) || (n.props.get("data_state") ?? "ok") !== "ok") return 2;
+    return 1;
+  }
+
+  /** Labels never overlap: the most important placed first (alarms, then warnings, then the
+   * nearest), any label that would cover one already placed is hidden. At overview scale
+   * only what is not normal is labelled, and each area's headcount; names only close up. */
+  /** Overview or close up, set before the labels render (area headcounts show at overview). */
+  setScaleMode() {
+    this.overview = this.camera.position.distanceTo(this.orbit.target) > OVERVIEW_M;
+    this.people.setScale(this.overview);
+  }
+
+  declutter() {
+    const overview = this.overview;
+    const cam = this.camera.position;
+    const r = this.renderer.domElement.getBoundingClientRect();
+    const p = new THREE.Vector3();
+    const items = [];
+    const consider = (obj, priority, key) => {
+      const el = obj.element;
+      if (!obj.visible) { el.style.display = "none"; return; }
+      if (el.style.display === "none") return;
+      obj.getWorldPosition(p);
+      const dist = p.distanceTo(cam);
+      p.project(this.camera);
+      items.push({ obj, el, priority, dist, key, x: (p.x + 1) / 2 * r.width, y: (1 - p.y) / 2 * r.height });
+    };
+    for (const v of this.views.values()) {
+      if (!v.label) continue;
+      const n = this.replica?.nodes.get(v.handle);
+      if (!n) continue;
+      const pr = this.labelPriority(n);
+      if (n.tags.includes("person")) {
+        // a name close up (or an alarmed person's at any distance)
+        v.label.getWorldPosition(p);
+        if (pr < 3 && (overview || p.distanceTo(cam) > NAMES_M)) { v.label.element.style.display = "none"; continue; }
+      } else if (overview && pr < 2) { v.label.element.style.display = "none"; continue; }
+      consider(v.label, pr, v);
+    }
+    for (const obj of this.people.counts.values()) if (obj.visible) consider(obj, 2.5, obj);
+    for (const obj of this.planLines.names) if (obj.visible) consider(obj, 1.5, obj);
+    items.sort((a, b) => b.priority - a.priority || a.dist - b.dist);
+    // parts of the picture covered by an inset (the 2D plan) take no labels
+    const placed = (this.occluders ?? []).map((f) => f()).filter(Boolean).map((o) => [o.x, o.y, o.x + o.w, o.y + o.h]);
+    for (const it of items) {
+      const k = it.key;
+      if (k.labelW == null || k.labelText !== it.el.textContent) {
+        k.labelW = it.el.offsetWidth; k.labelH = it.el.offsetHeight; k.labelText = it.el.textContent;
+      }
+      const c = it.obj.center;                     // the label's anchor (CSS2DObject.center)
+      const box = [it.x - k.labelW * c.x - 1, it.y - k.labelH * c.y - 1,
+        it.x + k.labelW * (1 - c.x) + 1, it.y + k.labelH * (1 - c.y) + 1];
+      const free = placed.every((b) => box[2] <= b[0] || box[0] >= b[2] || box[3] <= b[1] || box[1] >= b[3]);
+      if (free) placed.push(box);
+      else it.el.style.display = "none";
+    }
+    this.labelsShown = placed.length - (this.occluders?.length ?? 0);
   }
 
   layerHidden(n) { return n.tags.some((t) => this.hiddenLayers.has(t)); }
@@ -269,6 +349,17 @@ export class View3D extends EventTarget {
     if (visible) this.hiddenLayers.delete(tag); else this.hiddenLayers.add(tag);
     this.refreshVisuals();
   }
+
+  /** Exactly these layers hidden (a wall tile takes its driving view's). */
+  setHiddenLayers(tags) {
+    const next = new Set(tags);
+    if (next.size === this.hiddenLayers.size && [...next].every((t) => this.hiddenLayers.has(t))) return;
+    this.hiddenLayers = next;
+    this.refreshVisuals();
+  }
+
+  /** The mine in plan (GET /api/plan): roadway lines and names over the meshes. */
+  setPlan(plan) { this.planLines.set(plan); this.dirty = true; }
 
   setLabels(on) { this.showLabels = on; this.refreshVisuals(); }
   setGeologyOpacity(a) { this.geologyOpacity = a; this.refreshVisuals(); }
@@ -341,28 +432,61 @@ export class View3D extends EventTarget {
 
   emitCamera() { this.dispatchEvent(new Event("camera")); }
 
-  /** Frames the whole mine. */
-  home() {
+  /** The plan extent of the roadways (scene metres): their meshes' corners, not their centres. */
+  mineBox() {
     const box = new THREE.Box3();
+    const p = new THREE.Vector3();
     for (const n of this.replica?.nodes.values() ?? []) {
-      if (n.tags.includes("roadway") || n.tags.includes("sensor") || n.tags.includes("reader")) {
-        const p = this.nodePosition(n.id);
-        if (p) box.expandByPoint(new THREE.Vector3(...p));
+      if (!n.tags.includes("roadway")) continue;
+      const v = this.views.get(n.handle);
+      const b = n.mesh?.bounds;
+      if (!v) continue;
+      v.group.updateWorldMatrix(true, false);
+      const corners = b ? [[b[0], b[1], b[2]], [b[3], b[4], b[5]], [b[0], b[4], b[2]], [b[3], b[1], b[5]]] : [[0, 0, 0]];
+      for (const c of corners) {
+        p.set(...c).applyMatrix4(v.group.matrixWorld);
+        box.expandByPoint(new THREE.Vector3(...this.toScene(p)));
       }
     }
     if (box.isEmpty()) box.set(new THREE.Vector3(-500, -500, -500), new THREE.Vector3(500, 500, 0));
+    return box;
+  }
+
+  /** Frames the whole mine: nearly in plan (55° down, from the south), filling the part of
+   * the picture the side panels leave free (`insets`: {left, right} CSS pixels they cover). */
+  home() {
+    const box = this.mineBox();
     const c = box.getCenter(new THREE.Vector3());
     const size = box.getSize(new THREE.Vector3());
-    const r = Math.max(size.x, size.y, 100);
-    this.setCamera({ position: [c.x, c.y - r * 0.55, c.z + r * 0.45], target: [c.x, c.y, c.z], fov: 50 });
+    const fov = 50, tan = Math.tan((fov / 2) * Math.PI / 180);
+    const W = Math.max(1, this.container.clientWidth);
+    const { left = 0, right = 0 } = this.wall ? {} : this.insets ?? {};
+    const free = Math.max(0.3, (W - left - right) / W);
+    const aspect = Math.max(this.camera.aspect, 0.5);
+    const fit = Math.max(size.x / (aspect * free), size.y * 0.85, 100);
+    const d = 1.05 * fit / (2 * tan);
+    // the free area's centre is (left − right) / 2 px right of the canvas centre: put the mine there
+    const metresPerPx = 2 * d * tan * aspect / W;
+    const x = c.x - (left - right) / 2 * metresPerPx;
+    const elev = 55 * Math.PI / 180;
+    this.setCamera({ position: [x, c.y - d * Math.cos(elev), c.z + d * Math.sin(elev)], target: [x, c.y, c.z], fov });
   }
 
   /** Moves the camera to look at a node from `distance` metres. */
   focus(id, distance = 25) {
     const p = this.nodePosition(id);
     if (!p) return false;
+    const b = this.replica?.node(id)?.mesh?.bounds;
+    if (b) distance = Math.max(distance, 0.9 * Math.hypot(b[3] - b[0], b[4] - b[1], b[5] - b[2]));
     const dir = this.camera.position.clone().sub(this.orbit.target).normalize();
     if (!Number.isFinite(dir.x) || dir.lengthSq() === 0) dir.set(0, 1, 1).normalize();
+    // From above, 25–50° down (three's y is up): never from under the seam, inside the goaf
+    // or the rock, and never a plan view that hides what stands on the floor (the shearer
+    // under the face, people in a roadway).
+    const horizontal = Math.hypot(dir.x, dir.z) || 1;
+    const up = Math.min(Math.max(dir.y, 0.42), 0.77);
+    const k = Math.sqrt(1 - up * up) / horizontal;
+    if (horizontal < 1e-6) dir.set(0, up, Math.sqrt(1 - up * up)); else dir.set(dir.x * k, up, dir.z * k);
     const target = this.toThree(p);
     this.camera.position.copy(target.clone().add(dir.multiplyScalar(distance)));
     this.orbit.target.copy(target);
@@ -446,6 +570,12 @@ export class View3D extends EventTarget {
     const ndc = new THREE.Vector2((clientX - r.left) / r.width * 2 - 1, -((clientY - r.top) / r.height) * 2 + 1);
     const ray = new THREE.Raycaster();
     ray.setFromCamera(ndc, this.camera);
+    // A person's marker is a few pixels wide at any zoom: picked on the screen, first.
+    const person = this.people.pick(clientX, clientY);
+    if (person) {
+      const pos = this.nodePosition(person.id);
+      return { id: person.id, handle: person.handle, point: pos, distance: 0 };
+    }
     // Shells (roadways, areas, geology) are see-through: a sensor, person or piece of
     // equipment just behind the shell that was hit is what the user meant.
     let first = null;
@@ -502,11 +632,20 @@ export class View3D extends EventTarget {
     }
     if (this.fly) { this.fly.update((now - this.lastTick) / 1000); animate = true; }
     this.lastTick = now;
+    // a person in alarm blinks (4 Hz): render when the blink turns
+    const phase = Math.floor(now / 250);
+    if (this.peopleBlink && phase !== this.blinkPhase) animate = true;
+    this.blinkPhase = phase;
     if (!(this.dirty || animate)) return;
     this.dirty = false;
     const t0 = performance.now();
+    this.peopleBlink = this.people.update(now);
+    this.setScaleMode();
+    this.planLines.update();
     this.renderer.render(this.scene, this.camera);
     this.labels.render(this.scene, this.camera);
+    this.declutter();
+    this.dispatchEvent(new Event("rendered"));
     this.renderMs += performance.now() - t0;
     this.renders++;
     if (this.firstRenderAt === null && this.views.size && !this.pending) {

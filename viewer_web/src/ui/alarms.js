@@ -1,6 +1,6 @@
 // The live alarm list: level, place, value and age; new alarms draw the eye (banner, flash,
 // optional sound); a click focuses the camera; an operator acknowledges with a comment.
-import { age, t } from "../strings.js";
+import { age, language, t } from "../strings.js";
 import { el, fmt, panel } from "./dom.js";
 
 const CAN_ACK = new Set(["operator", "instructor", "admin"]);
@@ -24,7 +24,37 @@ export class AlarmPanel {
     this.banner = el("div#banner.hidden", { onclick: () => this.focus(this.bannerAlarm) });
     document.body.append(this.banner);
     conn.addEventListener("alarm", (e) => this.onAlarm(e.detail));
+    conn.addEventListener("replay", () => this.onReplay());
     setInterval(() => this.render(), 1000);
+  }
+
+  /** In a replay the list shows the alarms as they stood at the replay's time (from the alarm
+   * history: raised by then, not yet cleared or acknowledged by then), not today's. */
+  async onReplay() {
+    const r = this.conn.replay;
+    if (!r) { this.replayAlarms = null; this.replayId = null; this.render(); return; }
+    if (this.replayId === r.id) return;
+    this.replayId = r.id;
+    this.replayAlarms = [];
+    const since = Math.max(0, (r.span?.[0] ?? r.time_ms) - 86400e3);
+    try {
+      const res = await fetch(`api/alarms/history?since=${Math.floor(since)}`);
+      if (this.replayId === r.id) this.replayAlarms = (await res.json()).alarms ?? [];
+    } catch (e) { console.warn("alarm history:", e.message); }
+    this.render();
+  }
+
+  /** Alarm records as they were at time `at`: what happened later is not known yet. */
+  static asAt(alarms, at) {
+    const out = [];
+    for (const a of alarms) {
+      if (a.raised_ms > at) continue;
+      const b = { ...a };
+      if (b.cleared_ms != null && b.cleared_ms > at) b.cleared_ms = null;
+      if (b.acked_ms != null && b.acked_ms > at) { b.acked_ms = null; b.acked_by = null; b.comment = null; }
+      out.push(b);
+    }
+    return out;
   }
 
   get root() { return this.p.root; }
@@ -40,16 +70,21 @@ export class AlarmPanel {
   }
 
   onAlarm({ alarm, isNew }) {
-    if (isNew && alarm.cleared_ms == null) this.announce(alarm);
+    if (isNew && alarm.cleared_ms == null && !this.conn.replay) this.announce(alarm);
     this.render();
   }
 
   place(a) {
+    if (a.place) return a.place;             // the mine's name for it, from the server
     const n = a.node ? this.conn.replica.node(a.node) : null;
     return n?.name || a.point || a.node || a.rule;
   }
 
-  what(a) { return `${t(`alarm.kind.${a.kind}`)} ${fmt(a.value)}`; }
+  /** The alarm in words, as the server wrote it from its rule: "甲烷 1.60 % ≥ 1.00 %（断电）". */
+  what(a) {
+    const words = a.text?.[language().startsWith("en") ? "en" : "zh"];
+    return words ?? `${t(`alarm.kind.${a.kind}`)} ${t("alarm.value", { value: fmt(a.value), threshold: fmt(a.threshold) })}`;
+  }
 
   announce(a) {
     this.bannerAlarm = a;
@@ -83,7 +118,9 @@ export class AlarmPanel {
 
   /** Active or unacknowledged alarms, the worst and newest first. */
   shown() {
-    return [...this.conn.alarms.values()]
+    const all = this.conn.replay && this.replayAlarms
+      ? AlarmPanel.asAt(this.replayAlarms, this.conn.dataNow()) : [...this.conn.alarms.values()];
+    return all
       .filter((a) => a.cleared_ms == null || a.acked_ms == null)
       .sort((a, b) => (b.cleared_ms == null) - (a.cleared_ms == null) || b.level - a.level || b.raised_ms - a.raised_ms);
   }
@@ -91,8 +128,8 @@ export class AlarmPanel {
   /** Rows are kept per alarm and updated in place (ages tick every second): a button is
    * never re-created under an operator's click. */
   render() {
-    const canAck = CAN_ACK.has(this.conn.role);
-    const now = this.conn.replay ? this.conn.replica.time : Date.now();
+    const canAck = CAN_ACK.has(this.conn.role) && !this.conn.replay;   // a replay shows the past
+    const now = this.conn.dataNow();
     this.rows ??= new Map();
     this.none ??= el("li.none", {}, t("alarm.none"));
     const shown = this.shown();
@@ -116,9 +153,11 @@ export class AlarmPanel {
     const row = { alarm: a };
     const span = (cls) => (row[cls] = el(`span.${cls}`));
     row.ack = el("button.ack", { onclick: (e) => { e.stopPropagation(); this.askAck(row.alarm); } }, t("alarm.ack"));
+    // One layout that holds with a picture: level and place, then what happened (the widest
+    // line, in words), then age and state, then the picture across the whole row.
     row.li = el("li.alarm", { "data-alarm": a.id, onclick: () => this.focus(row.alarm) },
-      span("level"), span("place"), span("kind"), span("value"), span("age"), span("state"),
-      this.kiosk ? null : row.ack);
+      span("level"), span("place"), this.kiosk ? null : row.ack, span("what"),
+      el("div.info", {}, span("age"), span("state")));
     return row;
   }
 
@@ -129,12 +168,11 @@ export class AlarmPanel {
     const text = (k, v) => { if (row[k].textContent !== v) row[k].textContent = v; };
     text("level", t(`alarm.level${a.level}`));
     text("place", this.place(a));
-    text("kind", t(`alarm.kind.${a.kind}`));
-    text("value", t("alarm.value", { value: fmt(a.value), threshold: fmt(a.threshold) }));
-    text("age", t("alarm.age", { age: age(now - a.raised_ms) }));
+    text("what", this.what(a));
+    text("age", t("alarm.age", { age: age(Math.max(0, now - a.raised_ms)) }));
     text("state", a.cleared_ms != null ? t("alarm.cleared")
       : a.acked_ms != null ? t("alarm.acked", { by: a.acked_by }) : "");
-    if (a.snapshot && !row.pic) {
+    if (a.snapshot && !row.pic && !this.kiosk) {
       // The picture the server rendered when the alarm rose (framed on its node).
       const src = `api/alarms/${a.id}/snapshot`;
       row.pic = el("a.snapshot", { href: src, target: "_blank", title: t("alarm.snapshot"),

@@ -30,8 +30,17 @@ export function panel(id, title) {
   return { root, body, head };
 }
 
-export function fmt(v, digits = 2) {
+/** A number as a dispatcher reads it (as twin.sensor_types.fmt_reading): whole numbers as
+ * they are, else two decimals under 10 (0.46, 1.50), one under 100 (25.4), none above. */
+export function fmt(v) {
+  if (typeof v === "number" && Number.isInteger(v)) return String(v);
+  return fmtReading(v);
+}
+
+/** A measured value (with a unit): always to its precision, 4 → "4.00", 25 → "25.0". */
+export function fmtReading(v) {
   if (typeof v !== "number") return String(v);
-  if (Number.isInteger(v)) return String(v);
-  return v.toFixed(Math.abs(v) >= 100 ? 1 : digits);
+  if (!Number.isFinite(v)) return "—";
+  const a = Math.abs(v);
+  return v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
 }

@@ -57,7 +57,9 @@ export class StatusBar {
   render() {
     const c = this.conn;
     const state = c.replay ? "replay" : c.state;
-    const ageMs = c.replica.time == null ? null : Date.now() - c.replica.time;
+    // How long since the scene last changed here (wall time): a drill's clock runs ahead of
+    // this PC's, so the data's own time stamp says nothing about the link.
+    const ageMs = c.lastFrameAt == null ? null : performance.now() - c.lastFrameAt;
     fill(this.info,
       el(`span.conn.${state}`, { "data-state": state }, t(`conn.${state}`)),
       c.state === "live" && !c.replay && ageMs !== null ? el("span.age", {}, t("status.age", { age: age(ageMs) })) : null,
@@ -75,6 +77,7 @@ export function layersOf(replica) {
   const counts = new Map();
   const split = ["seam", "stratum", "hazard"];   // one layer per seam, stratum, hazard kind
   for (const n of replica.nodes.values()) {
+    if (n.tags.includes("hazard-fill")) continue;     // a zone's fill: one switch for all
     const keys = new Set();
     for (const tag of n.tags) {
       const main = tag.split(":")[0];
@@ -141,6 +144,8 @@ export class LayerPanel {
     clipSlider.oninput = applyClip;
     fill(this.p.body, 
       ...rows,
+      el("label.layer", { "data-layer": "hazard-fill" }, el("input", { type: "checkbox", checked: !v.hiddenLayers.has("hazard-fill"),
+        onchange: (e) => v.setLayer("hazard-fill", e.target.checked) }), ` ${t("layer.hazard-fill")}`),
       el("label.layer", {}, el("input", { type: "checkbox", checked: v.showLabels, onchange: (e) => v.setLabels(e.target.checked) }),
         ` ${t("layer.labels")}`),
       el("div.slider", {}, t("layer.roadwayOpacity"),

@@ -23,7 +23,11 @@ export function startTile({ conn, view, wall }) {
   view.setWall(wall);
   conn.follow.add(wall.group);
   conn.addEventListener("camera", (e) => {
-    if (e.detail.group === wall.group) { view.setCamera(e.detail); view.cameraFrom = e.detail; }
+    if (e.detail.group !== wall.group) return;
+    view.setCamera(e.detail);
+    view.cameraFrom = e.detail;
+    // The layers the driving view shows: the wall shows the same (docs/protocol.md "camera").
+    if (Array.isArray(e.detail.hidden)) view.setHiddenLayers(e.detail.hidden);
   });
 }
 
@@ -49,7 +53,8 @@ export class CameraDriver {
 
   send() {
     this.last = performance.now();
-    return this.conn.command("camera_set", { group: this.group, ...this.view.cameraState() });
+    return this.conn.command("camera_set", { group: this.group, ...this.view.cameraState(),
+      hidden: [...this.view.hiddenLayers] });
   }
 }
 
@@ -76,7 +81,8 @@ export class WallPanel {
     const next = () => {
       const v = views[i++ % views.length];
       this.view.setCamera(v);
-      this.conn.command("camera_set", { group, position: v.position, target: v.target, fov: v.fov ?? 50 });
+      this.conn.command("camera_set", { group, position: v.position, target: v.target, fov: v.fov ?? 50,
+        hidden: [...this.view.hiddenLayers] });
       this.tour = setTimeout(next, (v.dwell ?? dwell) * 1000);
     };
     next();

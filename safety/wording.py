@@ -1,0 +1,119 @@
+"""Alarms in plain language, from the rule that raised them (docs/alarms.md "Wording"): what a
+dispatcher reads on the banner, the list, the wall, the alarm's picture and the shift report —
+the quantity, its value and unit against the limit, or what happened to whom:
+
+    甲烷 1.60 % ≥ 1.00 %（断电）     SOS 求救     超员 9/8 人     传感器数值不变 150 次
+
+One function, in Chinese (the default) and English; every surface uses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from twin import MineModel, fmt_reading, quantity_of
+
+__all__ = ["alarm_text", "alarm_words", "fmt_value", "place_name", "QUANTITY_EN"]
+
+#: English names of the quantities (twin.sensor_types names them in Chinese).
+QUANTITY_EN = {
+    "ch4": "CH4", "air_velocity": "air velocity", "temperature": "temperature", "co": "CO",
+    "air_pressure": "air pressure", "negative_pressure": "negative pressure", "o2": "O2",
+    "co2": "CO2", "dust": "dust", "air_quantity": "air quantity",
+    "roof_separation": "roof separation", "pipe_ch4": "pipe CH4", "rock_stress": "rock stress",
+    "borehole_stress": "borehole stress", "bolt_stress": "bolt stress",
+    "mixed_gas_flow": "mixed gas flow", "pure_gas_flow": "pure gas flow", "h2": "H2",
+    "c2h4": "C2H4", "c2h6": "C2H6",
+}
+
+
+fmt_value = fmt_reading          # one way to write a reading (twin.sensor_types)
+
+
+#: Units read in whole numbers (gas in parts per million: "24 ppm", not "24.0 ppm").
+_WHOLE = {"ppm"}
+
+
+def _num(v: float, unit: str | None) -> str:
+    if not unit:
+        return fmt_value(v)
+    return f"{v:.0f} {unit}" if unit in _WHOLE else f"{fmt_value(v)} {unit}"
+
+
+def alarm_words(rule_id: str, model: MineModel | None = None) -> tuple[str, str, str, str | None]:
+    """(quantity key, Chinese name, English name, unit) of the rule an alarm came from."""
+    point, _, rest = rule_id.partition("/")
+    quantity = rest.rsplit("/", 1)[0] if "/" in rest else rest
+    s = model.sensors.get(point) if model is not None else None
+    if s is not None:
+        q = quantity_of(s.type_code)
+        unit = q.unit or (s.unit or None)
+        return q.key, q.name, QUANTITY_EN.get(q.key, q.key.replace("_", " ")), unit
+    names = {"ch4": ("甲烷", "CH4", "%")}
+    zh, en, unit = names.get(quantity, (quantity, quantity, None))
+    return quantity, zh, en, unit
+
+
+def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
+               lang: str = "zh") -> str:
+    """One alarm record (an Alarm or its dict) in words, in ``lang`` ("zh" or "en")."""
+    get = a.get if isinstance(a, Mapping) else (lambda k, d=None: getattr(a, k, d))
+    rule_id, kind = str(get("rule", "")), str(get("kind", "alarm"))
+    value, limit = float(get("value", 0.0)), float(get("threshold", 0.0))
+    peak = get("peak")
+    name = rule_id.rsplit("/", 1)[-1]
+    quantity, zh_name, en_name, unit = alarm_words(rule_id, model)
+    zh = lang != "en"
+    n, lim = fmt_value(value), fmt_value(limit)
+    vi, li = f"{value:.0f}", f"{limit:.0f}"          # people, seconds, readings: whole numbers
+    special = {
+        "sos": ("SOS 求救", "SOS call"),
+        "overcrowded": (f"超员 {vi}/{li} 人", f"overcrowded {vi}/{li} people"),
+        "overtime": (f"超时下井 {value:.1f} 小时（限 {limit:g} 小时）",
+                     f"underground {value:.1f} h (limit {limit:g} h)"),
+        "restricted area": ("进入限制区域", "in a restricted area"),
+        "reader offline": ("定位基站离线", "reader offline"),
+        "stale": (f"无数据 {vi} 秒（限 {li} 秒）", f"no data for {vi} s (limit {li} s)"),
+        "stuck": (f"传感器数值不变 {li} 次（{_num(value, unit)}）",
+                  f"value unchanged {li} times ({_num(value, unit)})"),
+        "rising fast": (f"{zh_name}上升 {n} %/分 > {lim} %/分",
+                        f"{en_name} rising {n} %/min > {lim} %/min"),
+        "fan stopped with gas": (f"局扇停止，甲烷 {n} % ≥ {lim} %",
+                                 f"local fan stopped with CH4 {n} % ≥ {lim} %"),
+        "stage": (f"自然发火 第 {value:.0f} 阶段", f"spontaneous combustion stage {value:.0f}"),
+    }
+    if quantity == "outburst":
+        text = (f"突出预测指标 {name} {n} ≥ {lim}", f"outburst index {name} {n} ≥ {lim}")
+    elif name in special and (name != "stage" or quantity == "combustion"):
+        text = special[name]
+    else:
+        op = "≥" if value >= limit else "≤"
+        zh_t = f"{zh_name} {_num(value, unit)} {op} {_num(limit, unit)}"
+        en_t = f"{en_name} {_num(value, unit)} {op} {_num(limit, unit)}"
+        if peak is not None and abs(float(peak) - limit) > abs(value - limit) + 1e-9:
+            zh_t += f"，最高 {_num(float(peak), unit)}"
+            en_t += f", peak {_num(float(peak), unit)}"
+        text = (zh_t, en_t)
+    zh_t, en_t = text
+    if kind == "power_off":
+        zh_t, en_t = zh_t + "（断电）", en_t + " (power off)"
+    repeats = int(get("repeats", 0) or 0)
+    if repeats:
+        zh_t, en_t = zh_t + f"（反复 {repeats + 1} 次）", en_t + f" ({repeats + 1} times)"
+    return zh_t if zh else en_t
+
+
+def place_name(node: str, model: MineModel | None) -> str:
+    """Where an alarm is, as the mine names it: a point's code and location ("002A02 11901回风
+    巷 T2"), a person's name, an area's, a face's, a roadway's, a machine's."""
+    kind, _, ident = node.partition("/")
+    m = model
+    if m is None:
+        return ident or node
+    if kind == "sensor" and ident in m.sensors:
+        return f"{ident} {m.sensors[ident].location}"
+    tables = {"person": m.people, "area": m.areas, "equipment": m.equipment,
+              "face": m.longwalls, "heading": m.headings, "roadway": m.roadways,
+              "reader": m.readers}
+    item = tables.get(kind, {}).get(ident)
+    return getattr(item, "name", None) or ident or node

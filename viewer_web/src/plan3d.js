@@ -1,0 +1,75 @@
+// The mine's plan drawn into the 3D view (GET /api/plan): every roadway's centreline as a line
+// a few pixels wide at any zoom (three's LineSegments2, coloured intake / return / belt as the
+// roadway meshes), so at overview scale the network reads instead of 1–2 px meshes, and the
+// longer roadways' names. Close up the meshes themselves show and the lines step back.
+import * as THREE from "three";
+import { LineMaterial } from "three/addons/lines/LineMaterial.js";
+import { LineSegments2 } from "three/addons/lines/LineSegments2.js";
+import { LineSegmentsGeometry } from "three/addons/lines/LineSegmentsGeometry.js";
+import { CSS2DObject } from "three/addons/renderers/CSS2DRenderer.js";
+
+/** Roadways at least this long (m) carry their name at overview scale. */
+const NAMED_M = 250;
+
+export class PlanLines {
+  constructor(view) {
+    this.view = view;
+    this.material = new LineMaterial({ linewidth: 3, vertexColors: true, transparent: true, opacity: 0.95,
+      depthTest: false, depthWrite: false });
+    this.lines = null;
+    this.names = [];           // CSS2DObjects, userData.node = the roadway node id
+    this.plan = null;
+  }
+
+  set(plan) {
+    this.plan = plan;
+    const v = this.view;
+    this.lines?.removeFromParent();
+    for (const n of this.names) { n.removeFromParent(); n.element.remove(); }
+    this.names = [];
+    const pos = [], col = [];
+    const c = new THREE.Color();
+    for (const r of plan.roadways ?? []) {
+      c.setHex(r.color ?? 0xb8b0a0);
+      for (let i = 0; i + 1 < r.points.length; i++) {
+        pos.push(...r.points[i], ...r.points[i + 1]);
+        col.push(c.r, c.g, c.b, c.r, c.g, c.b);
+      }
+      if ((r.length_m ?? 0) >= NAMED_M && r.points.length >= 2) {
+        const el = document.createElement("div");
+        el.className = "label road";
+        el.textContent = r.name;
+        const obj = new CSS2DObject(el);
+        const mid = r.points[Math.floor((r.points.length - 1) / 2)], next = r.points[Math.floor((r.points.length - 1) / 2) + 1] ?? mid;
+        obj.position.set((mid[0] + next[0]) / 2, (mid[1] + next[1]) / 2, (mid[2] + next[2]) / 2 + 3);
+        obj.userData.node = r.node;
+        v.world.add(obj);
+        this.names.push(obj);
+      }
+    }
+    const geo = new LineSegmentsGeometry();
+    geo.setPositions(pos);
+    geo.setColors(col);
+    this.lines = new LineSegments2(geo, this.material);
+    this.lines.renderOrder = 5;
+    this.lines.userData.plan = true;
+    v.world.add(this.lines);
+    this.update();
+  }
+
+  /** Called before each render: the lines' pixel size, and whether they (and the names) show. */
+  update() {
+    const v = this.view;
+    const r = v.renderer.domElement;
+    this.material.resolution.set(r.width, r.height);
+    const hidden = v.hiddenLayers.has("roadway");
+    const far = v.camera.position.distanceTo(v.orbit.target);
+    if (this.lines) {
+      this.lines.visible = !hidden;
+      // close up the roadway meshes are the picture: the lines thin out and fade
+      this.material.linewidth = far > 400 ? 3 : 1.5;
+      this.material.opacity = far > 400 ? 0.95 : 0.5;
+    }
+    for (const n of this.names) n.visible = !hidden && v.showLabels && far > 400;
+  }
+}

@@ -1,0 +1,113 @@
+// What the details panel calls a node's properties, in Chinese and English, and how it shows
+// their values (area codes as area names, states in words): no raw keys on the screen.
+import { language } from "./strings.js";
+
+/** Quantities by their scene key (twin/sensor_types.py). */
+export const QUANTITIES = {
+  ch4: ["甲烷", "CH4"], air_velocity: ["风速", "air velocity"], temperature: ["温度", "temperature"],
+  co: ["一氧化碳", "CO"], air_pressure: ["风压", "air pressure"], negative_pressure: ["负压", "negative pressure"],
+  o2: ["氧气", "O2"], co2: ["二氧化碳", "CO2"], dust: ["粉尘", "dust"], air_quantity: ["风量", "air quantity"],
+  roof_separation: ["顶板离层", "roof separation"], pipe_ch4: ["管道甲烷", "pipe CH4"],
+  rock_stress: ["矿压", "rock stress"], borehole_stress: ["钻孔应力", "borehole stress"],
+  bolt_stress: ["锚杆应力", "bolt stress"], mixed_gas_flow: ["混合流量", "mixed gas flow"],
+  pure_gas_flow: ["纯流量", "pure gas flow"], h2: ["氢气", "H2"], c2h4: ["乙烯", "C2H4"], c2h6: ["乙烷", "C2H6"],
+  local_fan: ["局部通风机", "local fan"], air_door: ["风门", "air door"], duct: ["风筒", "duct"],
+  equipment_on: ["设备开停", "equipment on/off"], air_direction: ["风向", "air direction"], smoke: ["烟雾", "smoke"],
+  breaker: ["馈电", "feed"], main_fan: ["主通风机", "main fan"], feed: ["馈电", "feed"], output: ["产量", "output"],
+  drained_gas: ["抽采量", "drained gas"], outstation: ["分站", "outstation"], power: ["电源", "power"],
+};
+
+/** Property names (scene keys → [zh, en]). */
+const NAMES = {
+  point_code: ["测点编号", "point code"], quantity: ["监测量", "quantity"], quantity_name: ["测点类型", "sensor type"],
+  sensor_type: ["传感器类型代码", "sensor type code"], value_type: ["数值类型", "value type"],
+  location: ["安装位置", "location"], category: ["测点类别", "position category"], outstation: ["所属分站", "outstation"],
+  roadway: ["所在巷道", "roadway"], chainage_m: ["巷道里程", "chainage"], area: ["所在区域", "area"],
+  area_kind: ["区域类型", "area kind"], rated_headcount: ["核定人数", "rated headcount"], headcount: ["当前人数", "people now"],
+  roadways: ["包含巷道", "roadways"], card: ["定位卡号", "card"], team: ["所在队组", "team"], post: ["职务", "post"],
+  trade: ["工种", "trade"], leader: ["带班领导", "shift leader"], special_worker: ["特种作业人员", "special worker"],
+  underground: ["在井下", "underground"], reader: ["当前基站", "reader"], reader_code: ["基站编号", "reader code"],
+  badge: ["卡号", "badge"], online: ["在线", "online"], sos: ["求救", "SOS"],
+  alarm_level: ["报警级别", "alarm level"], power_off: ["断电", "power cut"], data_state: ["数据状态", "data state"],
+  point_state: ["测点状态", "point state"], outburst_danger: ["突出危险", "outburst danger"],
+  combustion_stage: ["自然发火阶段", "spontaneous combustion stage"],
+  equipment_kind: ["设备类型", "equipment kind"], advanced_m: ["推进/掘进距离", "advanced"],
+  plan_m_per_day: ["计划日进度", "planned advance per day"], face_length_m: ["工作面长度", "face length"],
+  mining_height_m: ["采高", "mining height"], seam: ["煤层", "seam"], area_m2: ["面积", "area"],
+  caved_zone_height_m: ["冒落带高度", "caved zone height"], fractured_zone_height_m: ["导水裂隙带高度", "fractured zone height"],
+  length_m: ["长度", "length"], width_m: ["宽度", "width"], height_m: ["高度", "height"], profile: ["断面形状", "profile"],
+  air: ["通风方向", "ventilation"], roadway_type: ["巷道类型代码", "roadway type code"], roadway_type_name: ["巷道类型", "roadway type"],
+  mine_code: ["矿井编码", "mine code"], gas_class: ["瓦斯等级", "gas class"], time_zone: ["时区", "time zone"],
+  crs: ["坐标系", "coordinate system"], origin_x: ["原点 X", "origin x"], origin_y: ["原点 Y", "origin y"],
+  origin_z: ["原点 Z", "origin z"], running: ["运行", "running"], hazard: ["灾害类型", "hazard"],
+  fault: ["断层", "fault"], strike_deg: ["走向", "strike"], dip_deg: ["倾角", "dip"], throw_m: ["落差", "throw"],
+  working: ["采掘工作面", "working"], ahead_m: ["预测距离", "ahead"], interval_m: ["等高距", "interval"],
+  lowest_m: ["最低标高", "lowest"], highest_m: ["最高标高", "highest"], between: ["层位", "between"],
+  aquifer: ["含水层", "aquifer"], reason: ["原因", "reason"], since_ms: ["开始时间", "since"], place: ["位置", "place"],
+  sealed_since: ["封闭时间", "sealed since"], thickness_m: ["厚度", "thickness"],
+};
+
+const WORDS = {
+  model: ["型号", "model"], power_kW: ["功率", "power"], voltage_kV: ["电压", "voltage"], speed_m_s: ["速度", "speed"],
+  speed_m_min: ["速度", "speed"], width_m: ["宽度", "width"], length_m: ["长度", "length"], flow_m3_h: ["流量", "flow"],
+  flow_m3_min: ["流量", "flow"], head_m: ["扬程", "head"], pressure_MPa: ["压力", "pressure"], pressure_Pa: ["风压", "pressure"],
+  air_m3_min: ["风量", "air quantity"], cutting_height_m: ["截高", "cutting height"], rope_speed_m_s: ["绳速", "rope speed"],
+  rated_resistance_kN: ["额定工作阻力", "rated resistance"], current_A: ["电流", "current"], running: ["运行", "running"],
+  pressure: ["压力", "pressure"], position_m: ["位置", "position"], load_pct: ["负载", "load"],
+};
+
+/** Limits by their suffix: `<quantity>_alarm_upper` … */
+const LIMITS = [
+  ["_alarm_upper_clear", ["报警解除值", "alarm clears below"]], ["_alarm_lower_clear", ["下限解除值", "low alarm clears above"]],
+  ["_alarm_upper", ["报警上限", "upper alarm"]], ["_alarm_lower", ["报警下限", "lower alarm"]],
+  ["_power_off_upper", ["断电值", "power off at"]], ["_re_power_upper", ["复电值", "power back below"]],
+];
+
+const STATES = {
+  data_state: { ok: ["正常", "ok"], stale: ["无数据", "no data"], stuck: ["数值不变", "stuck"] },
+  air: { forward: ["进风", "intake"], reverse: ["回风", "return"], none: ["无", "none"] },
+  area_kind: { key: ["重点区域", "key area"], restricted: ["限制区域", "restricted"], general: ["一般区域", "general"] },
+};
+
+function pick(pair) { return pair[language().startsWith("en") ? 1 : 0]; }
+
+function words(key) {
+  if (WORDS[key]) return pick(WORDS[key]);
+  if (QUANTITIES[key]) return pick(QUANTITIES[key]);
+  return null;
+}
+
+/** A property's name on the screen; null when nothing is known (the caller shows the key). */
+export function propName(key) {
+  if (NAMES[key]) return pick(NAMES[key]);
+  if (QUANTITIES[key]) return pick(QUANTITIES[key]);
+  for (const [suffix, name] of LIMITS) {
+    if (key.endsWith(suffix)) {
+      const q = QUANTITIES[key.slice(0, -suffix.length)];
+      if (q) return language().startsWith("en") ? `${pick(q)} ${pick(name)}` : `${pick(q)}${pick(name)}`;
+    }
+  }
+  const m = /^(param|live)_(.+)$/.exec(key);
+  if (m) {
+    const w = words(m[2]);
+    const head = m[1] === "live" ? ["实时", "live"] : ["参数", "rated"];
+    if (w) return language().startsWith("en") ? `${pick(head)} ${w}` : `${pick(head)}·${w}`;
+  }
+  return null;
+}
+
+/** A property's value in words where a code or state stands for one. */
+export function propValue(key, v, replica) {
+  if (typeof v === "boolean") return pick(v ? ["是", "yes"] : ["否", "no"]);
+  if (STATES[key]?.[v]) return pick(STATES[key][v]);
+  if (key === "quantity" && QUANTITIES[v]) return pick(QUANTITIES[v]);
+  if (key === "area" && typeof v === "string" && replica) {
+    const a = replica.node(`area/${v}`);
+    if (a?.name) return `${a.name} (${v})`;
+  }
+  if (key === "roadway" && typeof v === "string" && replica) {
+    const r = replica.node(`roadway/${v}`);
+    if (r?.name) return r.name;
+  }
+  return null;
+}
