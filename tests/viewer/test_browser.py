@@ -309,6 +309,15 @@ def test_two_wall_tiles_render_two_parts_of_one_view_and_follow_the_camera(open_
     for t in tiles:
         assert t.js("document.body.classList.contains('kiosk')")
         assert t.page.is_hidden("#side")
+        # #19.8: type sizes for 3–5 m; room for at least the five newest alarms
+        sizes = t.js("""() => { const px = (s) => { const e = document.querySelector(s);
+              return e ? parseFloat(getComputedStyle(e).fontSize) : null; };
+            const list = document.querySelector('#alarms .alarm-list');
+            return { status: px('#status'), banner: px('#banner'), list: list ? parseFloat(getComputedStyle(list).maxHeight) : null,
+                     pictures: document.querySelectorAll('#alarms img.snapshot').length }; }""")
+        assert sizes["status"] >= 22 and sizes["banner"] >= 40 and sizes["pictures"] == 0, sizes
+        # the list may take over half the tile: at 1080 px that is five rows of ≈ 100 px
+        assert sizes["list"] >= 0.55 * 400, sizes
     # The target is the centre of the 1280 × 400 virtual screen: the right edge of the left
     # tile and the left edge of the right one.
     left, right = (t.js("id => window.minetwin.view.screenPosition(id)", sensor) for t in tiles)
@@ -548,12 +557,12 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
     # the markers are drawn: the canvas has the markers' cyan where a marker is
     s0 = page.js("""() => { const v = window.minetwin.view;
         const s = v.people.shown.find(s => !s.n.tags.includes('person:leader') && !v.people.alarmed(s.n));
-        return v.screenPosition(s.n.id); }""")
+        return v.people.markerAt(s.n.id); }""")
     cyan = page.js("""([x, y]) => { const c = window.minetwin.view.renderer.domElement;
         const r = c.getBoundingClientRect(), k = document.createElement('canvas');
         k.width = c.width; k.height = c.height; const g = k.getContext('2d'); g.drawImage(c, 0, 0);
-        const sx = c.width / r.width, d = g.getImageData(Math.round((x - r.left) * sx) - 12,
-          Math.round((y - r.top) * sx) - 24, 24, 36).data;
+        const sx = c.width / r.width, d = g.getImageData(Math.round((x - r.left) * sx) - 8,
+          Math.round((y - r.top) * sx) - 8, 16, 16).data;
         let n = 0; for (let i = 0; i < d.length; i += 4)
           if (Math.abs(d[i] - 34) + Math.abs(d[i + 1] - 211) + Math.abs(d[i + 2] - 238) < 90) n++;
         return n; }""", [s0["x"], s0["y"]])
@@ -580,8 +589,8 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
     person = page.js("""() => { const v = window.minetwin.view;
       const s = v.people.shown[0]; v.focus(s.n.id, 30); return s.n.id; }""")
     page.page.wait_for_timeout(500)
-    at = page.js("id => window.minetwin.view.screenPosition(id)", person)
-    hit = page.js("([x, y]) => window.minetwin.view.pick(x, y)?.id", [at["x"], at["y"] - 0])
+    at = page.js("id => window.minetwin.view.people.markerAt(id)", person)
+    hit = page.js("([x, y]) => window.minetwin.view.pick(x, y)?.id", [at["x"], at["y"]])
     assert hit is not None and hit.startswith("person/"), hit
     assert page.errors == []
 

@@ -130,6 +130,15 @@ export class PeopleLayer {
     for (const obj of this.counts.values()) obj.visible = overview && !this.hidden;
   }
 
+  /** Where a person's marker is on the page ({x, y}), or null when not shown. */
+  markerAt(id) {
+    const s = this.shown.find((x) => x.n.id === id);
+    if (!s) return null;
+    const v = this.view, r = v.renderer.domElement.getBoundingClientRect();
+    const p = new THREE.Vector3(s.x, s.y, s.z).project(v.camera);
+    return { x: r.left + (p.x + 1) / 2 * r.width, y: r.top + (1 - p.y) / 2 * r.height };
+  }
+
   /** The person marker under a page position (within the marker's radius + 3 px), or null. */
   pick(clientX, clientY) {
     const v = this.view;
