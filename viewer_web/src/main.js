@@ -69,7 +69,9 @@ function start(token) {
   const planBox = el("div#plan", { title: t("plan.hint") });
   stage.append(planBox);
   const planView = new PlanView(view, planBox);
-  if (wall || query.get("plan") === "0") planBox.hidden = true;
+  // shown by default; on a PC without a GPU only when asked (a second WebGL picture costs it a
+  // third of its frame rate: docs/benchmarks.md) — the status bar's 平面图 button, or ?plan=1
+  planBox.hidden = !!wall || query.get("plan") === "0" || (view.software && query.get("plan") !== "1");
   const select = (id, from = "3d") => { inspector.select(id); if (from !== "plan") planView.frame(id); };
   planView.addEventListener("pick", (e) => { view.focus(e.detail.id, 40); select(e.detail.id, "plan"); });
   const inspector = new Inspector({ conn, view });
@@ -77,6 +79,16 @@ function start(token) {
   const kpi = new KpiStrip({ conn, alarms, onSelect: (id) => { view.focus(id, 40); select(id); } });
   const status = new StatusBar({ conn, onLanguage: () => location.reload(), softwareNote: !!view.softwareNote });
   document.body.prepend(status.root);
+  if (!wall) {
+    const toggle = el("button.plan-toggle", { onclick: () => {
+      planBox.hidden = !planBox.hidden;
+      toggle.classList.toggle("on", !planBox.hidden);
+      view.dirty = true;
+      planView.request();
+    } }, t("plan.toggle"));
+    toggle.classList.toggle("on", !planBox.hidden);
+    status.root.insertBefore(toggle, status.lang);
+  }
   if (wall) {
     startTile({ conn, view, wall });
     right.append(alarms.root);

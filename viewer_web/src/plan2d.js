@@ -2,7 +2,7 @@
 // looking straight down, of the same replica — its roadways (GET /api/plan), workings, sensors
 // in their state's colour and everyone underground (the 3D view's own marker buffer) — in a
 // renderer and scene of its own that hold only those few thousand vertices, drawn at most four
-// times a second: a second full render of the 3D scene per frame halved the 3D view's rate on
+// times a second (two without a GPU): a second full render of the 3D scene per frame halved the 3D view's rate on
 // a PC without a GPU. North is up; the wheel zooms, a drag pans (OrbitControls, no rotation).
 // A 2D canvas on top writes the names (roadways, workings, area headcounts), a north arrow and
 // a scale bar. A click picks the nearest sensor, person or working and frames it in 3D;
@@ -23,7 +23,9 @@ export class PlanView extends EventTarget {
     super();
     this.view = view;
     this.box = box;
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    // on a PC without a GPU: no multisampling, and two pictures a second (docs/benchmarks.md)
+    this.renderer = new THREE.WebGLRenderer({ antialias: !view.software, preserveDrawingBuffer: true });
+    this.interval = view.software ? 2 * MIN_INTERVAL_MS : MIN_INTERVAL_MS;
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.domElement.className = "plan-canvas";
     box.append(this.renderer.domElement);
@@ -157,7 +159,7 @@ export class PlanView extends EventTarget {
   /** Asks for a picture: at most four a second. */
   request() {
     if (this.timer) return;
-    const wait = Math.max(0, this.last + MIN_INTERVAL_MS - performance.now());
+    const wait = Math.max(0, this.last + this.interval - performance.now());
     this.timer = setTimeout(() => { this.timer = null; this.render(); }, wait);
   }
 

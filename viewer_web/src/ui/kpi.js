@@ -57,7 +57,8 @@ export class KpiStrip {
     const active = this.alarms.shown().filter((a) => a.cleared_ms == null);
     const by = [3, 2, 1].map((l) => active.filter((a) => a.level === l).length);
     const names = new Map((this.plan?.areas ?? []).map((a) => [a.code, a.name]));
-    const gas = [...maxCh4ByArea(r, this.plan)].sort(([, a], [, b]) => b.value - a.value).slice(0, 4);
+    // the three highest districts: one row between the panels, under the status bar
+    const gas = [...maxCh4ByArea(r, this.plan)].sort(([, a], [, b]) => b.value - a.value).slice(0, 3);
     fill(this.root,
       el("div.kpi.people", { "data-kpi": "people", "data-value": String(under) },
         el("span.k", {}, t("kpi.people")), el("span.v", {}, String(under)), el("span.u", {}, t("kpi.people.unit"))),
