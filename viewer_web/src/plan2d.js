@@ -12,9 +12,10 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { LineMaterial } from "three/addons/lines/LineMaterial.js";
 import { LineSegments2 } from "three/addons/lines/LineSegments2.js";
 import { LineSegmentsGeometry } from "three/addons/lines/LineSegmentsGeometry.js";
+import { roadwaySegments } from "./plan3d.js";
+import { niceLength } from "./ui/mapkit.js";
 import { hex } from "./view3d.js";
 
-const NICE = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 const PICK_PX = 10;
 const MIN_INTERVAL_MS = 250;
 
@@ -82,17 +83,10 @@ export class PlanView extends EventTarget {
   setPlan(plan) {
     this.plan = plan;
     for (const o of [this.roads, this.works]) o?.removeFromParent();
-    const pos = [], col = [], c = new THREE.Color();
-    for (const r of plan.roadways ?? []) {
-      c.setHex(r.color ?? 0xb8b0a0);
-      for (let i = 0; i + 1 < r.points.length; i++) {
-        pos.push(...r.points[i], ...r.points[i + 1]);
-        col.push(c.r, c.g, c.b, c.r, c.g, c.b);
-      }
-    }
+    const { positions, colors } = roadwaySegments(plan);
     const g = new LineSegmentsGeometry();
-    g.setPositions(pos);
-    g.setColors(col);
+    g.setPositions(positions);
+    g.setColors(colors);
     this.roads = new LineSegments2(g, this.lineMaterial);
     this.world.add(this.roads);
     const wp = [];
@@ -260,8 +254,7 @@ export class PlanView extends EventTarget {
     g.beginPath(); g.moveTo(w - 18, 18); g.lineTo(w - 23, 34); g.lineTo(w - 13, 34); g.closePath();
     g.fillStyle = "#e74c3c"; g.fill();
     const pxPerM = w / ((this.camera.right - this.camera.left) / this.camera.zoom);
-    const metres = [...NICE].reverse().find((m) => m * pxPerM <= 120) ?? NICE[0];
-    const px = metres * pxPerM;
+    const { metres, px } = niceLength(pxPerM, 120);
     g.strokeStyle = "#e6edf3"; g.lineWidth = 2;
     g.beginPath(); g.moveTo(10, h - 12); g.lineTo(10, h - 8); g.lineTo(10 + px, h - 8); g.lineTo(10 + px, h - 12); g.stroke();
     g.fillStyle = "#e6edf3"; g.textAlign = "left"; g.font = "11px sans-serif";

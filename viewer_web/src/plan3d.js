@@ -11,6 +11,20 @@ import { CSS2DObject } from "three/addons/renderers/CSS2DRenderer.js";
 /** Roadways at least this long (m) carry their name at overview scale. */
 const NAMED_M = 250;
 
+/** The plan's roadways as line segments: {positions, colors} (flat arrays, scene metres),
+ * coloured by each roadway's role — what both the 3D view's and the 2D plan's lines draw. */
+export function roadwaySegments(plan) {
+  const positions = [], colors = [], c = new THREE.Color();
+  for (const r of plan.roadways ?? []) {
+    c.setHex(r.color ?? 0xb8b0a0);
+    for (let i = 0; i + 1 < r.points.length; i++) {
+      positions.push(...r.points[i], ...r.points[i + 1]);
+      colors.push(c.r, c.g, c.b, c.r, c.g, c.b);
+    }
+  }
+  return { positions, colors };
+}
+
 export class PlanLines {
   constructor(view) {
     this.view = view;
@@ -27,14 +41,7 @@ export class PlanLines {
     this.lines?.removeFromParent();
     for (const n of this.names) { n.removeFromParent(); n.element.remove(); }
     this.names = [];
-    const pos = [], col = [];
-    const c = new THREE.Color();
     for (const r of plan.roadways ?? []) {
-      c.setHex(r.color ?? 0xb8b0a0);
-      for (let i = 0; i + 1 < r.points.length; i++) {
-        pos.push(...r.points[i], ...r.points[i + 1]);
-        col.push(c.r, c.g, c.b, c.r, c.g, c.b);
-      }
       if ((r.length_m ?? 0) >= NAMED_M && r.points.length >= 2) {
         const el = document.createElement("div");
         el.className = "label road";
@@ -47,9 +54,10 @@ export class PlanLines {
         this.names.push(obj);
       }
     }
+    const { positions, colors } = roadwaySegments(plan);
     const geo = new LineSegmentsGeometry();
-    geo.setPositions(pos);
-    geo.setColors(col);
+    geo.setPositions(positions);
+    geo.setColors(colors);
     this.lines = new LineSegments2(geo, this.material);
     this.lines.renderOrder = 5;
     this.lines.userData.plan = true;

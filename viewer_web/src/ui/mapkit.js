@@ -7,6 +7,12 @@ import { el } from "./dom.js";
 
 const NICE = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
+/** A scale bar's length: the longest round length (m) at most `maxPx` long, and its pixels. */
+export function niceLength(pxPerM, maxPx) {
+  const metres = [...NICE].reverse().find((m) => m * pxPerM <= maxPx) ?? NICE[0];
+  return { metres, px: metres * pxPerM };
+}
+
 /** Screen pixels per scene metre at the orbit target, and the screen angle of north (rad). */
 export function mapGeometry(view) {
   const r = view.renderer.domElement.getBoundingClientRect();
@@ -59,7 +65,7 @@ export class MapFurniture {
     }
     const { pxPerM, northAngle } = mapGeometry(this.view);
     if (!(pxPerM > 0) || !Number.isFinite(northAngle)) return;
-    const metres = [...NICE].reverse().find((m) => m * pxPerM <= 180) ?? NICE[0];
+    const { metres } = niceLength(pxPerM, 180);
     const px = Math.round(metres * pxPerM);
     this.barLine.style.width = `${px}px`;
     this.barText.textContent = metres >= 1000 ? `${metres / 1000} km` : `${metres} m`;
