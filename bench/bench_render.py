@@ -1,5 +1,6 @@
 """Rendering benchmark (issue: server-side rendering with Panda3D): alarm-snapshot render
-time and wall-client frames per second on the demo mine, with Panda3D's software renderer
+time, the plan picture (``render --view overview``, an area's alarm picture) and
+wall-client frames per second on the demo mine, with Panda3D's software renderer
 (tinydisplay) and with OpenGL over EGL (here Mesa's llvmpipe — a CPU; a GPU's driver on a
 display PC).
 
@@ -22,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> None:
     from assets import AssetStore
     from live_bindings import DefaultBindings
+    from render.plan import plan_hidden, plan_picture, plan_region
     from render.renderer import PandaMirror, Renderer, frame_node, node_picture, overview
+    from twin.plan import mine_plan
     from twin.demo.generator import generate_demo
     from twin.minefolder import load_mine
     from twin.scene_build import build_scene
@@ -57,6 +60,24 @@ def main() -> None:
         print(f"| snapshot 960×540, {label}: {r.driver} | mirror built in {t_mirror:.2f} s; "
               f"picture + labels + PNG {statistics.median(times) * 1000:.0f} ms median, "
               f"{max(times) * 1000:.0f} ms max ({len(times)} alarms) |")
+        plan = mine_plan(model, scene)
+        area = next(a for a in plan["areas"] if len(a["roadways"]) >= 3)
+        for size, what in (((1920, 1080), "whole mine"), ((960, 540), "an area's alarm")):
+            r = Renderer(size, software=software)
+            mirror = PandaMirror(scene, r.render.attach_new_node("scene"), store.path,
+                                 hide=plan_hidden)
+            kw = {} if what == "whole mine" else {
+                "region": plan_region(plan, set(area["roadways"]), 40.0),
+                "highlight_area": area["code"], "legend": False, "banner": "超员"}
+            plan_picture(r, mirror, plan, title=model.mine.name, **kw)          # warm
+            times = []
+            for _ in range(5):
+                t = time.perf_counter()
+                plan_picture(r, mirror, plan, title=model.mine.name, **kw).save(tmp / "p.png")
+                times.append(time.perf_counter() - t)
+            r.close()
+            print(f"| plan picture {size[0]}×{size[1]} ({what}), {label} | picture + lines + "
+                  f"labels + PNG **{statistics.median(times) * 1000:.0f} ms** median |")
         for size in ((1920, 1080), (960, 540)):
             r = Renderer(size, software=software)
             mirror = PandaMirror(scene, r.render.attach_new_node("scene"), store.path)

@@ -3,7 +3,12 @@ and the frame rate with every person moving, in Debian's headless Chromium with 
 WebGL (SwiftShader) — so the figures are relative: what the viewer costs on a machine with
 no GPU, not what a control-room PC shows.
 
-    .venv/bin/python bench/bench_viewer.py [--seconds 10] [--loads 3]
+    .venv/bin/python bench/bench_viewer.py [--seconds 10] [--loads 3] [--open 4]
+                                           [--query '&fps=2']
+
+``--open N``: N views on this one machine (a display PC driving several screens, a test run),
+opened one after another and left open while everyone moves: how long each took to show its
+first frame with the others drawing meanwhile (``&fps=2`` caps each view's pictures).
 
 The whole twin runs in this process (simulator off); every person of the demo mine reports a
 position every 100 ms through the real bindings, walking along a roadway at 1.5 m/s, so every
@@ -37,6 +42,8 @@ def main() -> None:
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--query", default="", help="extra page query, e.g. '&aa=0'")
     ap.add_argument("--screenshot", help="also save the first load's picture (PNG) here")
+    ap.add_argument("--open", type=int, default=0,
+                    help="then open this many views one after another, leaving them open")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     from playwright.async_api import async_playwright
@@ -92,10 +99,10 @@ def main() -> None:
             """A fresh profile (no cache) showing the viewer's first frame."""
             ctx = await browser.new_context(viewport={"width": width, "height": height})
             page = await ctx.new_page()
-            await page.goto(url)
+            await page.goto(url, timeout=300_000)
             await page.wait_for_function(
                 "window.minetwin && window.minetwin.stats().firstFrameMs !== null",
-                timeout=120_000)
+                timeout=300_000)
             return ctx, page
 
         async def run():
@@ -130,6 +137,13 @@ def main() -> None:
                 walking["on"] = False
                 await asyncio.sleep(1.0)
                 out["idle"] = await measure(page, args.seconds)
+                await ctx.close()
+                walking["on"] = True
+                out["stacked"], held = [], []
+                for _ in range(args.open):
+                    t0 = time.perf_counter()
+                    held.append(await open_page(browser, url))
+                    out["stacked"].append(time.perf_counter() - t0)
                 await browser.close()
             walker.cancel()
             stop.set()
@@ -151,6 +165,10 @@ def main() -> None:
           f"{m['ms']:.1f} ms per drawn frame |")
     print(f"| nothing moving (render on demand) | {i['fps']:.1f} frames/s drawn of "
           f"{i['raf']:.1f} animation frames/s |")
+    if r["stacked"]:
+        print(f"| {len(r['stacked'])} views opened one after another, the others left open, "
+              f"everyone moving: seconds to each one's first frame | "
+              f"{', '.join(f'{v:.1f}' for v in r['stacked'])} s |")
 
 
 if __name__ == "__main__":

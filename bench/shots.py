@@ -5,7 +5,7 @@ headless Chromium taking a picture of each screen at 1920×1080 (software WebGL,
     .venv/bin/python bench/shots.py [--out shots] [--rate 10] [--size 1920x1080]
 
 Writes overview.png, geology.png, face.png, person.png, details.png, alarms.png,
-wall-0.png (a 2×1 wall's left tile), replay.png — open them and judge them as a dispatcher
+wall-0.png and wall-1.png (a 2×1 wall's tiles; wall.png both side by side), replay.png — open them and judge them as a dispatcher
 4 m from the wall would (`make shots`).
 """
 
@@ -98,11 +98,20 @@ def main() -> None:
             geo = page("&hide=")
             shot(geo, "geology")
             geo.context.close()
-            tile = page("&wall=wall-1&grid=2x1&tile=0,0", role="viewer")
+            tiles = [page(f"&wall=wall-1&grid=2x1&tile={x},0", role="viewer") for x in (0, 1)]
             op.evaluate("window.minetwin.conn.command('camera_set', {group: 'wall-1', "
-                        "...window.minetwin.view.cameraState()})")
-            shot(tile, "wall-0")
-            tile.context.close()
+                        "...window.minetwin.view.cameraState(), "
+                        "hidden: [...window.minetwin.view.hiddenLayers]})")
+            for x, tile in enumerate(tiles):
+                shot(tile, f"wall-{x}")
+            from PIL import Image                    # the two screens side by side
+            halves = [Image.open(out / f"wall-{x}.png") for x in (0, 1)]
+            wall = Image.new("RGB", (halves[0].width * 2 + 8, halves[0].height), (0, 0, 0))
+            for x, im in enumerate(halves):
+                wall.paste(im, (x * (halves[0].width + 8), 0))
+            wall.save(out / "wall.png")
+            for tile in tiles:
+                tile.context.close()
             ins = page("", role="instructor")
             opened = ins.evaluate("window.minetwin.conn.command('replay_open', {start_ms: 0})")
             if opened.get("ok"):

@@ -32,11 +32,32 @@ class AppError(Exception):
     """The twin cannot start (bad mine folder, bad bindings file …); the message says why."""
 
 
-def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = False):
+def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = False,
+                    geology: bool = False):
     """(model, asset store, scene) of a mine folder, generating the demo there first when
-    asked and absent. A bad folder raises AppError with every problem."""
-    model, store, scene, _ = _load_mine(config, mine_dir, generate_demo=generate_demo)
+    asked and absent; with ``geology``, the geological model's nodes too (seams, hazard
+    zones) where the folder has boreholes. A bad folder raises AppError with every problem."""
+    model, store, scene, hazards = _load_mine(config, mine_dir, generate_demo=generate_demo)
+    if geology:
+        _add_geology(config, mine_dir, model, store, scene, hazards)
     return model, store, scene
+
+
+def _add_geology(config: Config, mine_dir: Path, model, store, scene, hazards):
+    """The geological model built from the folder's boreholes and added to ``scene``:
+    (geology, its scene maker, the node ids added), or None when the folder has no boreholes or no seam."""
+    from twin import BoreholeError, GeologyScene, build_geology
+    if not (mine_dir / "geology" / "collars.csv").exists():
+        return None
+    m, cfg = model.mine, config.geology
+    try:
+        geo = build_geology(mine_dir, m.origin, m.time_zone)
+    except BoreholeError as exc:
+        raise AppError(str(exc)) from None
+    if not geo.model.seams:
+        return None
+    maker = GeologyScene(geo, model, store, cfg.seam_step_m, cfg.ahead_m, hazards=hazards)
+    return geo, maker, maker.add(scene)
 
 
 def _load_mine(config: Config, mine_dir: Path, *, generate_demo: bool = False):
@@ -168,11 +189,14 @@ class TwinApp:
         self.snapshots = None
         if config.snapshots.enabled:
             from render import SnapshotWorker
+
+            from twin import mine_plan
             sc = config.snapshots
             self.snapshots = SnapshotWorker(scene, self.store.root, config.resolve_path(sc.folder),
                                             (sc.width, sc.height),
                                             software=True if sc.software else None,
-                                            min_interval_s=sc.min_interval_s)
+                                            min_interval_s=sc.min_interval_s,
+                                            plan=mine_plan(model, scene))
         consumers = [self._publish]
         if self.snapshots is not None:
             consumers.append(self.snapshots.publish)
@@ -210,22 +234,12 @@ class TwinApp:
     def _geology(self, hazards):
         """The geological model in the scene and its live-update service; None when the
         mine has no boreholes."""
-        from twin import BoreholeError
-        from twin import build_geology
-        from twin import GeologyScene
         from twin import GeologyService
-        if not (self.mine_dir / "geology" / "collars.csv").exists():
+        built = _add_geology(self.config, self.mine_dir, self.model, self.store, self.scene,
+                             hazards)
+        if built is None:
             return None
-        m, cfg = self.model.mine, self.config.geology
-        try:
-            geo = build_geology(self.mine_dir, m.origin, m.time_zone)
-        except BoreholeError as exc:
-            raise AppError(str(exc)) from None
-        if not geo.model.seams:
-            return None
-        maker = GeologyScene(geo, self.model, self.store, cfg.seam_step_m, cfg.ahead_m,
-                             hazards=hazards)
-        ids = maker.add(self.scene)
+        geo, maker, ids = built
         rep = geo.report()
         log.info("geology: %d seams, %d faults, %d exposure points; held-out floor RMSE "
                  "%.2f m, face %s m; %d scene nodes", len(geo.model.seams),
@@ -524,41 +538,9 @@ class TwinApp:
                 for p in sorted(self.recorder.folder.glob("minetwin-*.mcap"))]
 
     def _plan_json(self) -> dict:
-        """The mine in plan (GET /api/plan): what the 2D plan view draws, in scene metres
-        (x east, y north, z up). Roadways are fixed while the twin runs; workings move."""
-        import numpy as np
-
-        from twin import HAZARD_COLORS, LAYER_COLORS, roadway_role
-        m, s = self.model, self.scene
-        if getattr(self, "_plan_roads", None) is None:
-            self._plan_roads = [{"id": r.id, "node": f"roadway/{r.id}", "name": r.name,
-                                 "type": r.type, "air": r.air, "role": roadway_role(r),
-                                 "color": LAYER_COLORS[roadway_role(r)],
-                                 "length_m": round(r.length_m, 1),
-                                 "points": np.round(r.centerline, 1).tolist()}
-                                for r in m.roadways.values()]
-            self._plan_areas = [{"code": a.code, "node": f"area/{a.code}", "name": a.name,
-                                 "kind": a.kind, "rated_headcount": a.rated_headcount,
-                                 "roadways": list(a.roadways)} for a in m.areas.values()]
-        workings = []
-        for f in m.longwalls.values():
-            node = f"face/{f.id}"
-            adv = s.property(node, "advanced_m", f.advanced_m) if node in s else f.advanced_m
-            workings.append({"id": f.id, "node": node, "kind": "face", "name": f.name,
-                             "advanced_m": round(float(adv), 1),
-                             "line": np.round(f.face_line(float(adv)), 1).tolist()})
-        for h in m.headings.values():
-            node = f"heading/{h.id}"
-            adv = s.property(node, "advanced_m", h.advanced_m) if node in s else h.advanced_m
-            at = m.roadways[h.roadway].point_at(float(adv))
-            workings.append({"id": h.id, "node": node, "kind": "heading", "name": h.name,
-                             "advanced_m": round(float(adv), 1),
-                             "line": [np.round(at, 1).tolist()]})
-        return {"roadways": self._plan_roads, "areas": self._plan_areas, "workings": workings,
-                "colors": {"roadway": {k: LAYER_COLORS[k] for k in ("intake", "return", "belt",
-                                                                    "other")},
-                           "hazard": dict(HAZARD_COLORS)},
-                "revision": s.revision}
+        """The mine in plan (GET /api/plan, twin/plan.py)."""
+        from twin import mine_plan
+        return mine_plan(self.model, self.scene)
 
     def _mine_json(self) -> dict:
         m = self.model.mine

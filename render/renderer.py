@@ -156,6 +156,7 @@ class Renderer:
         if not (0 <= x < cols and 0 <= y < rows):
             raise RenderError(f"tile {x},{y} is outside a {cols}x{rows} grid")
         self.spec = spec
+        self.camera.node().set_lens(self.lens)
         w, h = self.size[0] * cols, self.size[1] * rows           # the whole wall, in pixels
         film_w, film_h = w / h, 1.0                  # the whole wall's film (height 1)
         self.lens.set_film_size(film_w, film_h)
@@ -169,6 +170,22 @@ class Renderer:
         if np.linalg.norm(np.cross(d, up)) < 1e-6 * max(np.linalg.norm(d), 1e-9):
             up = (0, 1, 0)                                           # looking straight down
         self.camera.look_at(tuple(spec.target), up)
+
+    def look_plan(self, centre_xy, width_m: float, height_m: float,
+                  z_range=(-5000.0, 5000.0)) -> None:
+        """Look straight down, north up, through an orthographic lens ``width_m × height_m``
+        centred on ``centre_xy`` (the plan picture, render/plan.py); :meth:`look` returns to
+        the perspective lens."""
+        from panda3d.core import OrthographicLens, Point3, Vec3
+        lens = OrthographicLens()
+        lens.set_film_size(float(width_m), float(height_m))
+        lo, hi = z_range
+        lens.set_near_far(1.0, float(hi - lo) + 2.0)
+        self.camera.node().set_lens(lens)
+        self.camera.set_pos(float(centre_xy[0]), float(centre_xy[1]), float(hi) + 1.0)
+        self.camera.look_at(Point3(float(centre_xy[0]), float(centre_xy[1]), float(lo)),
+                            Vec3(0, 1, 0))
+        self.spec = None
 
     def frame(self) -> None:
         self.engine.render_frame()
@@ -426,9 +443,26 @@ class PandaMirror:
                 else:
                     np_.hide()
 
-    def world_bounds(self, nid: str) -> tuple[np.ndarray, np.ndarray]:
-        """(min, max) of a node's mesh bounds (or its position) in scene coordinates."""
+    def members(self, nid: str) -> list[str]:
+        """The nodes a thing is drawn as: itself, or an area's roadways (an area has no
+        mesh of its own: its ``roadways`` property names them)."""
         s = self.scene
+        if s.node(nid).mesh is None:
+            roads = s.property(nid, "roadways", None)
+            if isinstance(roads, str) and roads:
+                ids = [f"roadway/{r}" for r in roads.split("|") if f"roadway/{r}" in s]
+                if ids:
+                    return ids
+        return [nid]
+
+    def world_bounds(self, nid: str) -> tuple[np.ndarray, np.ndarray]:
+        """(min, max) of a node's mesh bounds (an area's: its roadways'; or its position)
+        in scene coordinates."""
+        s = self.scene
+        parts = self.members(nid)
+        if parts != [nid]:
+            b = [self.world_bounds(p) for p in parts]
+            return np.min([lo for lo, _ in b], axis=0), np.max([hi for _, hi in b], axis=0)
         m = s.world_matrix(nid)
         ref = s.node(nid).mesh
         if ref is None or not any(ref.bounds):
@@ -568,11 +602,14 @@ def node_picture(renderer: Renderer, mirror: PandaMirror, nid: str, banner: str 
         raise RenderError(f"no node {nid!r} in the scene")
     spec = frame_node(mirror, nid, margin_m=margin_m)
     renderer.look(spec)
-    mirror.highlight(nid)
+    parts = mirror.members(nid)
+    for p in parts:
+        mirror.highlight(p)
     try:
         img = renderer.picture()
     finally:
-        mirror.highlight(nid, False)
+        for p in parts:
+            mirror.highlight(p, False)
     lo, hi = mirror.world_bounds(nid)
     centre = (lo + hi) / 2
     reach = float(np.linalg.norm(hi - lo)) / 2 + margin_m

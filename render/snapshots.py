@@ -22,11 +22,13 @@ __all__ = ["SnapshotWorker"]
 log = logging.getLogger("minetwin.snapshots")
 
 
-def _worker(frames, results, store_root: str, out_dir: str, size, software) -> None:
-    """The worker process: a replica from the frames, a Panda3D mirror, pictures on request."""
+def _worker(frames, results, store_root: str, out_dir: str, size, software, plan) -> None:
+    """The worker process: a replica from the frames, a Panda3D mirror, pictures on request
+    (an area's in plan, when the mine's plan was given: an area is its roadways)."""
     from assets import AssetStore
     from scene import Replica
     from scene import WireDecoder
+    from render.plan import plan_hidden, plan_picture, plan_region
     from render.renderer import PandaMirror, Renderer, RenderError, node_picture
     store = AssetStore(store_root)
     replica, decoder = Replica(), WireDecoder()
@@ -49,7 +51,7 @@ def _worker(frames, results, store_root: str, out_dir: str, size, software) -> N
                 if mirror is not None:
                     mirror.root.remove_node()
                 mirror = PandaMirror(replica.scene, renderer.render.attach_new_node("scene"),
-                                     store.path)
+                                     store.path, hide=plan_hidden)
             else:
                 mirror.apply(cs)
         elif kind == "snap":
@@ -59,7 +61,15 @@ def _worker(frames, results, store_root: str, out_dir: str, size, software) -> N
                 if mirror is None:
                     raise RenderError("no scene yet")
                 name = f"alarm-{alarm_id}.png"
-                node_picture(renderer, mirror, node, banner=banner).save(out / name)
+                area = next((a for a in (plan or {}).get("areas", ())
+                             if a["node"] == node and a["roadways"]), None)
+                if area is not None:
+                    im = plan_picture(renderer, mirror, plan, banner=banner, legend=False,
+                                      region=plan_region(plan, set(area["roadways"]), 40.0),
+                                      highlight_area=area["code"])
+                else:
+                    im = node_picture(renderer, mirror, node, banner=banner)
+                im.save(out / name)
                 results.put(("done", alarm_id, name, time.perf_counter() - t0))
             except Exception as exc:                  # a picture must never stop the worker
                 results.put(("error", alarm_id, f"{type(exc).__name__}: {exc}", 0.0))
@@ -69,12 +79,14 @@ def _worker(frames, results, store_root: str, out_dir: str, size, software) -> N
 class SnapshotWorker:
     def __init__(self, scene, store_root: str | Path, out_dir: str | Path, size=(960, 540),
                  software: bool | None = None, min_interval_s: float = 60.0,
-                 precision: int = 8):
+                 precision: int = 8, plan: dict | None = None):
+        """``plan``: the mine in plan (twin/plan.py): an area's alarm is pictured in plan,
+        its roadways highlighted (without it, framed on the area's roadways in 3D)."""
         from scene import WireEncoder
         self.scene = scene
         self.out = Path(out_dir)
         self.encoder = WireEncoder(precision)
-        self._args = (str(store_root), str(out_dir), tuple(size), software)
+        self._args = (str(store_root), str(out_dir), tuple(size), software, plan)
         self._ctx = mp.get_context("spawn")
         self.min_interval_ms = int(min_interval_s * 1000)
         self._last: dict[str, int] = {}               # node -> when its last picture was asked

@@ -34,7 +34,7 @@ SURFACES = {
         "Simulator", "TickLoop", "TickStats", "TrueGeology", "UploadFile",
         "UploadFormatError", "build_geology", "build_scene", "check_keys",
         "equipment_model", "fmt_reading", "generate_demo", "load_exposures", "load_hazard_data",
-        "load_mine", "load_scenario", "open_sqlite", "parse_file_name", "parse_time",
+        "load_mine", "load_scenario", "mine_plan", "open_sqlite", "parse_file_name", "parse_time",
         "parse_upload", "quantity_of", "read_toml", "roadway_role", "section", "section_mesh",
         "section_png", "short_name", "write_exposures"],
     "live_bindings": [
@@ -50,7 +50,7 @@ SURFACES = {
     "render": [
         "CameraSpec", "PandaMirror", "RenderError", "Renderer", "ReportError",
         "SnapshotWorker", "build_report", "draw_labels", "node_picture", "overview",
-        "run_wall", "shift_window", "thumbnail", "write_pdf"],
+        "plan_hidden", "plan_picture", "plan_region", "run_wall", "shift_window", "thumbnail", "write_pdf"],
     "uplink": [
         "DEFINITIONS", "Dialect", "GasExportError", "GasFormat", "LiveRecords", "Outbox",
         "REALTIME", "STANDARD", "SecurityError", "UplinkError", "UplinkService",

@@ -1,7 +1,8 @@
 """The mine: its model (``model.py``) loaded from a mine folder (``minefolder.py``), the
 roadway network, the KJ upload-file format (``kj_format.py``), observations and the feed
 queue, their one validation (``validation.py``), the geological model and hazard zones (``geology/``), the simulator (``sim/``) and the
-demo mine (``demo/``), the mine's scene (``scene_build.py``) and the tick loop (``tick.py``).
+demo mine (``demo/``), the mine's scene (``scene_build.py``), the mine in plan (``plan.py``) and
+the tick loop (``tick.py``).
 The wiring of all rooms into one process is ``minetwin/``.
 """
 
@@ -17,7 +18,7 @@ __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeErr
            "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
            "load_scenario", "open_sqlite", "check_keys", "read_toml", "ObservationGate",
            "REFUSAL_REASONS", "fmt_reading", "short_name", "roadway_role", "LAYER_COLORS",
-           "HAZARD_COLORS"]
+           "HAZARD_COLORS", "mine_plan"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -58,6 +59,7 @@ _LAZY = {
     "roadway_role": "scene_build",
     "LAYER_COLORS": "scene_build",
     "HAZARD_COLORS": "geology.meshes",
+    "mine_plan": "plan",
     "quantity_of": "sensor_types",
     "fmt_reading": "sensor_types",
     "short_name": "sensor_types",

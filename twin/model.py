@@ -283,6 +283,20 @@ class MineModel:
     def roadway_length_km(self) -> float:
         return sum(r.length_m for r in self.roadways.values()) / 1000
 
+    def working_area(self, working_id: str) -> str | None:
+        """The personnel-location area (its code) a longwall face or heading works in: the
+        area that holds the heading's roadway, or the most of a face's intake and return
+        roadways; None when no area does."""
+        if working_id in self.longwalls:
+            f = self.longwalls[working_id]
+            roads = {f.intake_roadway, f.return_roadway}
+        elif working_id in self.headings:
+            roads = {self.headings[working_id].roadway}
+        else:
+            return None
+        best = max(self.areas.values(), key=lambda a: len(roads & set(a.roadways)), default=None)
+        return best.code if best is not None and roads & set(best.roadways) else None
+
     def summary(self) -> dict[str, float | int | str]:
         return {
             "mine": f"{self.mine.name} ({self.mine.code}, {self.mine.gas_class} gas)",

@@ -55,6 +55,12 @@ def _rgb(color: int) -> tuple[int, int, int]:
     return (color >> 16) & 255, (color >> 8) & 255, color & 255
 
 
+def _area_prop(model: MineModel, working_id: str) -> dict[str, str]:
+    """``{"area": code}`` of a working's personnel-location area (its headcount), if any."""
+    code = model.working_area(working_id)
+    return {"area": code} if code else {}
+
+
 def roadway_role(r: Roadway) -> str:
     """What a roadway is drawn as: ``intake``, ``return``, ``belt`` or ``other`` (its colour,
     LAYER_COLORS; the plan view and the legend use the same)."""
@@ -158,7 +164,8 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
                   "seam": f.seam, "face_length_m": (f.face_length_m, "m"),
                   "mining_height_m": (f.mining_height_m, "m"),
                   "plan_m_per_day": (f.plan_m_per_day, "m/d"),
-                  "advanced_m": (f.advanced_m, "m")})
+                  "advanced_m": (f.advanced_m, "m"),
+                  **_area_prop(model, f.id)})
         if f.advanced_m > 0:
             # The goaf (采空区): the mined-out area, drawn as its footprint on the seam floor
             # (a volume as tall as the caved zone hid the face, its roadways and the people
@@ -187,7 +194,7 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
         s.add(f"heading/{hd.id}", GROUPS["face"][0], name=hd.name, tags=["face", "face:heading"],
               translation=r.point_at(hd.advanced_m), properties={
                   "roadway": hd.roadway, "advanced_m": (hd.advanced_m, "m"),
-                  "plan_m_per_day": (hd.plan_m_per_day, "m/d")})
+                  "plan_m_per_day": (hd.plan_m_per_day, "m/d"), **_area_prop(model, hd.id)})
 
     marker = a.shared("sensor-marker", lambda: (
         marker_glb(0.35, _rgb(LAYER_COLORS["sensor"]), "sensor"), (-0.35,) * 3 + (0.35,) * 3,

@@ -1,10 +1,12 @@
 """``minetwin render`` and ``minetwin wall`` (docs/rendering.md).
 
     minetwin render --mine DIR (--view NAME | --node ID) --out FILE.png [--size WxH]
-                    [--seconds S] [--software]
-        the mine offscreen: a named view (``overview``, or one of the mine folder's
-        ``views.toml``) or framed on a node with the sensors and people near it labelled;
-        ``--seconds`` of simulated live data first (0: the model as loaded)
+                    [--seconds S] [--start T] [--software] [--lang zh|en]
+        the mine offscreen: a named view (``overview``: the mine in plan with roadways,
+        workings, people, alarm states, a title, legend, north arrow and scale bar;
+        ``oblique``; or one of the mine folder's ``views.toml``) or framed on a node with
+        the sensors and people near it labelled; ``--seconds`` of simulated live data from
+        ``--start`` first (0: the model as loaded)
     minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T]
                   [--size WxH] [--offscreen --frames N --screenshot FILE.png]
         the native wall client (render/wall.py)
@@ -56,35 +58,67 @@ def load_views(mine_dir: Path, origin) -> dict:
         raise ValueError(f"{p}: {exc}") from None
 
 
+def _local_time(ms: int, zone: str) -> str:
+    """The data's time as the mine reads it (its time zone, local date format)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    t = datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)) if ms > 0 else \
+        datetime.now(ZoneInfo(zone))
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _start(text: str, model):
+    """The simulated clock's start (the mine's local time)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: --start is YYYY-MM-DDTHH:MM, not {text!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=ZoneInfo(model.mine.time_zone))
+
+
 def _cmd_render(args) -> int:
     from live_bindings import DefaultBindings
-    from render import PandaMirror, RenderError, Renderer, draw_labels, node_picture, overview
+    from render import (PandaMirror, RenderError, Renderer, draw_labels, node_picture,
+                        overview, plan_hidden, plan_picture)
+    from render.renderer import hidden_by_default
 
     from minetwin.app import AppError, load_mine_scene
     from minetwin.config import parse_config
-    from twin import Simulator
+    from twin import Simulator, mine_plan
     size = _size(args.size)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             config = parse_config({"assets": {"path": f"{tmp}/assets"}}, Path(tmp) / "c.toml")
-            model, store, scene = load_mine_scene(config, Path(args.mine))
+            model, store, scene = load_mine_scene(config, Path(args.mine),
+                                                  geology=args.view == "overview")
             views = load_views(Path(args.mine), model.mine.origin)
         except (AppError, ValueError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        data_ms = None                   # the data's time: the simulator's clock
         if args.seconds > 0:
             bindings = DefaultBindings(model, scene)
-            scene.commit()
-            bindings.apply(Simulator(model, seed=args.seed).advance(args.seconds))
-        scene.commit()
+            sim = Simulator(model, seed=args.seed, start=_start(args.start, model))
+            scene.commit(sim.now_ms)
+            bindings.apply(sim.advance(args.seconds))
+            data_ms = sim.now_ms
+        scene.commit(data_ms)
         try:
             r = Renderer(size, software=True if args.software else None)
-            mirror = PandaMirror(scene, r.render, store.path)
+            plan_view = args.view == "overview"
+            mirror = PandaMirror(scene, r.render, store.path,
+                                 hide=plan_hidden if plan_view else hidden_by_default)
             if args.node:
                 im = node_picture(r, mirror, args.node, banner=args.banner)
+            elif plan_view:
+                im = plan_picture(r, mirror, mine_plan(model, scene), title=model.mine.name,
+                                  subtitle=_local_time(data_ms or 0, model.mine.time_zone),
+                                  banner=args.banner, lang=args.lang)
             else:
-                if args.view != "overview" and args.view not in views:
-                    raise RenderError(f"no view {args.view!r} (overview, "
+                if args.view != "oblique" and args.view not in views:
+                    raise RenderError(f"no view {args.view!r} (overview, oblique, "
                                       f"{', '.join(views) or 'no views.toml'})")
                 r.look(views.get(args.view) or overview(mirror, aspect=size[0] / size[1]))
                 im = draw_labels(r.picture(), [], banner=args.banner)
@@ -145,14 +179,20 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("render", help="render the mine offscreen (Panda3D) to a PNG")
     r.add_argument("--mine", required=True)
     g = r.add_mutually_exclusive_group(required=True)
-    g.add_argument("--view", help="overview, or a view of the mine folder's views.toml")
+    g.add_argument("--view", help="overview (the mine in plan, with legend, people and alarm "
+                                  "states), oblique (from the south, 60° up), or a view of the "
+                                  "mine folder's views.toml")
     g.add_argument("--node", help="frame this node, label the sensors and people near it")
     r.add_argument("--out", required=True)
     r.add_argument("--size", default="1280x720")
-    r.add_argument("--seconds", type=float, default=30.0,
+    r.add_argument("--seconds", type=float, default=600.0,
                    help="simulated seconds of live data first (0: the model as loaded)")
+    r.add_argument("--start", default="2026-11-02T09:00",
+                   help="the simulated clock's start, mine local time (default: an hour into "
+                        "the day shift, its people on their way in)")
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--banner", help="a line across the top")
+    r.add_argument("--lang", default="zh", choices=["zh", "en"])
     r.add_argument("--software", action="store_true",
                    help="Panda3D's software renderer even where OpenGL is available")
     r.set_defaults(func=_cmd_render)

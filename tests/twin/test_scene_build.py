@@ -30,6 +30,18 @@ def test_every_thing_has_a_node_with_a_stable_id_and_tags(built):
     assert s.parent_of("sensor/002A01") == "group/sensors"
 
 
+def test_each_working_knows_the_area_it_works_in(built):
+    """A face's or heading's headcount is its personnel-location area's: the area that holds
+    its roadways (the face's intake and return, the heading's roadway)."""
+    m, _, s = built
+    for f in m.longwalls.values():
+        code = s.property(f"face/{f.id}", "area")
+        assert {f.intake_roadway, f.return_roadway} <= set(m.areas[code].roadways)
+    for h in m.headings.values():
+        assert h.roadway in m.areas[s.property(f"heading/{h.id}", "area")].roadways
+    assert m.working_area("no-such-working") is None
+
+
 def test_sensors_sit_at_their_real_positions_with_typed_thresholds(built):
     m, _, s = built
     for code, sensor in m.sensors.items():

@@ -159,6 +159,11 @@ class Page:
     def js(self, expr: str, arg=None):
         return self.page.evaluate(expr, arg)
 
+    def next_frame(self) -> None:
+        """Wait until the view has drawn a new picture (of what was just changed)."""
+        self.page.evaluate("""() => new Promise((done) => { const v = window.minetwin.view;
+            v.addEventListener('rendered', () => done(true), { once: true }); v.dirty = true; })""")
+
     def close(self) -> None:
         self.context.close()
 
@@ -175,6 +180,11 @@ def open_page(browser, twin_server):
         # (geology None: the address as given, the viewer's own defaults)
         if geology is not None and "hide=" not in query and "wall=" not in query:
             query += "&hide=" if geology else "&hide=seam,contour,fault,prediction,hazard"
+        # Every page draws at most 2 pictures a second (?fps=2): pages left open by a test
+        # would otherwise redraw the gliding people as fast as SwiftShader can, and starve
+        # the page under test of the two cores (loads took 4-7 times longer).
+        if "fps=" not in query:
+            query += "&fps=2"
         p = Page(browser, f"{twin_server.url}?token={TOKENS[role]}{query}", size)
         pages.append(p)
         return p

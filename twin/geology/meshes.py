@@ -26,7 +26,7 @@ SHELL_MOVE_M = 1.0
 STRATUM_COLOR = (120, 110, 95)
 CONTOUR_COLOR = (230, 230, 200)
 HAZARD_COLORS = {"outburst": 0xE03A3A, "gas": 0xF08C28, "water": 0x7B68EE, "stress": 0xA050D0,
-                 "fire": 0xFF3300, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
+                 "fire": 0xFF5CA8, "goaf": 0x6B5B4B}          # a working's shell is redrawn once it has advanced this far
 
 
 def model_extent(points_xy: np.ndarray, margin: float = 100.0) -> tuple[float, float, float, float]:
@@ -135,14 +135,32 @@ def fault_surface(fault, model: SeamModel, extent: tuple[float, float, float, fl
     return slab
 
 
-def floor_contours(model: SeamModel, seam: str, extent, interval: float = 10.0,
-                   step: float = 25.0, width: float = 2.0, lift: float = 0.3):
-    """The seam floor's contour lines every ``interval`` metres (contourpy on a ``step``
-    grid), each drawn as a flat strip ``width`` m wide lying ``lift`` m above the floor, as
-    one mesh; and the levels drawn. Faults show as crowded contours across the step."""
+#: Contour intervals (m) to choose from, and at most how many lines a seam's map gets:
+#: a 560 m relief at 10 m drew 57 lines per seam — with three seams on, a striped wash.
+CONTOUR_INTERVALS = (5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0)
+MAX_CONTOURS = 15
+
+
+def contour_interval(relief_m: float, max_lines: int = MAX_CONTOURS) -> float:
+    """The finest round interval that draws at most ``max_lines`` contours over a relief."""
+    return next((i for i in CONTOUR_INTERVALS if relief_m / i <= max_lines),
+                CONTOUR_INTERVALS[-1])
+
+
+def floor_contours(model: SeamModel, seam: str, extent, interval: float | None = None,
+                   step: float = 25.0, width: float | None = None, lift: float = 0.3):
+    """The seam floor's contour lines every ``interval`` metres (default: the finest round
+    interval giving at most MAX_CONTOURS lines; contourpy on a ``step`` grid), each drawn as
+    a flat strip ``width`` m wide (default a tenth of the interval, at least 2 m: a solid line
+    at overview distances) lying ``lift`` m above the floor, as one mesh; and the levels
+    drawn. Faults show as crowded contours across the step."""
     import contourpy
     gx, gy = extent_grid(extent, step)
     z = model.floor(seam, gx, gy)
+    if interval is None:
+        interval = contour_interval(float(z.max() - z.min()))
+    if width is None:
+        width = max(2.0, interval / 10)
     gen = contourpy.contour_generator(gx, gy, z, line_type="Separate")
     levels = np.arange(np.ceil(z.min() / interval) * interval, z.max(), interval)
     verts, faces, drawn = [], [], []
@@ -234,9 +252,10 @@ class GeologyScene:
             if mesh is None:
                 continue
             nid = f"geology/contours-{seam}"
+            interval = float(np.diff(levels).min()) if len(levels) > 1 else 0.0
             ref = _glb(self.store, mesh, CONTOUR_COLOR, nid.replace("/", "-"),
-                       {"kind": "seam floor contours", "seam": seam, "interval_m": 10.0})
-            out.append((nid, ref, {"seam": seam, "interval_m": (10.0, "m"),
+                       {"kind": "seam floor contours", "seam": seam, "interval_m": interval})
+            out.append((nid, ref, {"seam": seam, "interval_m": (interval, "m"),
                                    "lowest_m": (min(levels), "m"), "highest_m": (max(levels), "m")},
                         {"parent": "group/geology", "name": f"{seam}底板等高线",
                          "tags": ["geology", "contour", f"contour:{seam}"]}))

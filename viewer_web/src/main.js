@@ -48,6 +48,7 @@ function start(token) {
   document.body.replaceChildren(stage, side, right);
   // ?aa=0 turns antialiasing off (weak display PCs, software rendering); wall tiles default off.
   const view = new View3D(stage, { antialias: query.get("aa") ? query.get("aa") !== "0" : !wall });
+  view.maxFps = Math.max(0, Number(query.get("fps")) || 0);
   // the side panels cover the picture's edges: the home view frames the mine between them
   view.insets = wall ? { left: 0, right: 0 } : { left: 316, right: 376 };
   // ?hide=seam,fault,… starts those layers hidden (a main kind hides all of its layers); a
@@ -117,6 +118,10 @@ function start(token) {
   // on a wall, the headline numbers on the top-left tile, the map furniture on the bottom-left
   if (wall && (wall.x || wall.y)) kpi.root.hidden = true;
   if (wall && (wall.x || wall.y !== wall.rows - 1)) furniture.root.hidden = true;
+  // the alarm list on the top-right tile; a new alarm's banner on the top row's middle tile
+  // (each once on the wall, not on every screen)
+  if (wall && (wall.x !== wall.cols - 1 || wall.y)) alarms.root.hidden = true;
+  if (wall && (wall.x !== Math.floor(wall.cols / 2) || wall.y)) alarms.banner.hidden = true;
   fetch("api/plan").then((r) => (r.ok ? r.json() : null)).then((plan) => {
     if (!plan) return;
     view.setPlan(plan);

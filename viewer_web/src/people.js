@@ -40,6 +40,7 @@ export class PeopleLayer {
     view.scene.add(this.points);
     this.shown = [];               // [{handle, x, y, z}] in three's world coordinates
     this.counts = new Map();       // area code → CSS2DObject (overview headcounts)
+    this.byArea = new Map();       // area code → {x, y, z, n} of the people shown
     this.hidden = false;
     this.resize(64);
   }
@@ -104,9 +105,13 @@ export class PeopleLayer {
       a.x += s.x; a.y += s.y; a.z += s.z; a.n += 1;
       by.set(area, a);
     }
+    this.byArea = by;                // (the workings' labels take their headcount from here)
     const replica = this.view.replica;
-    for (const [code, obj] of this.counts) if (!by.has(code)) { obj.removeFromParent(); obj.element.remove(); this.counts.delete(code); }
+    // an area with a working face or heading: its label carries the headcount
+    const badge = (code) => by.has(code) && !this.view.workings?.areas.has(code);
+    for (const [code, obj] of this.counts) if (!badge(code)) { obj.removeFromParent(); obj.element.remove(); this.counts.delete(code); }
     for (const [code, a] of by) {
+      if (!badge(code)) continue;
       let obj = this.counts.get(code);
       if (!obj) {
         const el = document.createElement("div");

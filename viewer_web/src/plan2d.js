@@ -12,7 +12,7 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { LineMaterial } from "three/addons/lines/LineMaterial.js";
 import { LineSegments2 } from "three/addons/lines/LineSegments2.js";
 import { LineSegmentsGeometry } from "three/addons/lines/LineSegmentsGeometry.js";
-import { roadwaySegments } from "./plan3d.js";
+import { roadwaySegments, workingText } from "./plan3d.js";
 import { niceLength } from "./ui/mapkit.js";
 import { hex } from "./view3d.js";
 
@@ -228,7 +228,10 @@ export class PlanView extends EventTarget {
       const mid = pts.length > 1 ? pts[0].map((c, i) => (c + pts[1][i]) / 2) : pts[0];
       const q = at(mid);
       if (inside(q)) {
-        text(`${wk.name} ${wk.advanced_m} m`, [q[0], q[1] + 14], "#f1c40f", "bold 12px sans-serif");
+        const n = v.replica?.node(wk.node);              // live advance and headcount
+        const area = n?.props.get("area");
+        const label = n ? workingText(n, (area && v.people.byArea.get(area)?.n) || 0) : `${wk.name} ${wk.advanced_m} m`;
+        text(label, [q[0], q[1] + 14], "#f1c40f", "bold 12px sans-serif");
         this.dots.push({ id: wk.node, x: q[0], y: q[1] });
       }
     }

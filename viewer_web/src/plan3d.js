@@ -7,6 +7,7 @@ import { LineMaterial } from "three/addons/lines/LineMaterial.js";
 import { LineSegments2 } from "three/addons/lines/LineSegments2.js";
 import { LineSegmentsGeometry } from "three/addons/lines/LineSegmentsGeometry.js";
 import { CSS2DObject } from "three/addons/renderers/CSS2DRenderer.js";
+import { t } from "./strings.js";
 
 /** Roadways at least this long (m) carry their name at overview scale. */
 const NAMED_M = 250;
@@ -79,5 +80,59 @@ export class PlanLines {
       this.material.opacity = far > 400 ? 0.95 : 0.5;
     }
     for (const n of this.names) n.visible = !hidden && v.showLabels && far > 400;
+  }
+}
+
+const UP = new THREE.Vector3(0, 14, 0);
+
+/** What a working face's or heading's label says: name, advance and headcount. */
+export function workingText(n, count) {
+  const adv = Number(n.props.get("advanced_m") ?? 0);
+  return t("working.label", { name: n.name, adv: adv.toFixed(1), n: count });
+}
+
+/** Every longwall face and heading labelled where it works (its node), with its advance and
+ * the headcount of its area (people.byArea) — always shown, the most important after alarms. */
+export class WorkingLabels {
+  constructor(view) {
+    this.view = view;
+    this.labels = new Map();     // node id → CSS2DObject
+    this.areas = new Set();      // the areas the workings are in
+  }
+
+  /** Called before each render (after the people's counts). */
+  update() {
+    const v = this.view, replica = v.replica;
+    const seen = new Set();
+    this.areas = new Set();
+    if (replica) {
+      for (const n of replica.nodes.values()) {
+        if (!n.tags.includes("face:longwall") && !n.tags.includes("face:heading")) continue;
+        const p = v.nodePosition(n.id);
+        if (!p) continue;
+        seen.add(n.id);
+        let obj = this.labels.get(n.id);
+        if (!obj) {
+          const el = document.createElement("div");
+          el.className = "label working";
+          obj = new CSS2DObject(el);
+          obj.userData.node = n.id;
+          v.scene.add(obj);
+          this.labels.set(n.id, obj);
+        }
+        const area = n.props.get("area");
+        if (area) this.areas.add(area);
+        const count = (area && v.people.byArea.get(area)?.n) || 0;
+        const rated = area && replica.node(`area/${area}`)?.props.get("rated_headcount");
+        const text = workingText(n, count);
+        if (obj.element.textContent !== text) obj.element.textContent = text;
+        obj.element.classList.toggle("over", !!rated && count > rated);
+        obj.position.copy(v.toThree(p)).add(UP);          // above it (three's y is up)
+        obj.visible = v.showLabels && !v.hiddenLayers.has("face");
+      }
+    }
+    for (const [id, obj] of this.labels) {
+      if (!seen.has(id)) { obj.removeFromParent(); obj.element.remove(); this.labels.delete(id); }
+    }
   }
 }

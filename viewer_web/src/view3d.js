@@ -13,7 +13,7 @@ import { FlyControls } from "three/addons/controls/FlyControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
 import { Interpolator } from "./interp.js";
 import { NAMES_M, OVERVIEW_M, PeopleLayer } from "./people.js";
-import { PlanLines } from "./plan3d.js";
+import { PlanLines, WorkingLabels } from "./plan3d.js";
 
 /** Colours that say a sensor is not normal (live_bindings SENSOR_COLORS: warning, alarm, fault, off). */
 const NOT_NORMAL = new Set([0xf39c12, 0xe74c3c, 0x95a5a6, 0x7f8c8d]);
@@ -63,6 +63,7 @@ export class View3D extends EventTarget {
     this.scene.add(this.world);
     this.people = new PeopleLayer(this);      // everyone underground: one Points draw call
     this.planLines = new PlanLines(this);     // roadways as lines of a few pixels (GET /api/plan)
+    this.workings = new WorkingLabels(this);  // each face and heading: name, advance, headcount
 
     this.camera = new THREE.PerspectiveCamera(50, 1, 0.5, 60000);
     this.orbit = new OrbitControls(this.camera, this.renderer.domElement);
@@ -77,6 +78,8 @@ export class View3D extends EventTarget {
     this.interp = new Interpolator();
     this.hiddenLayers = new Set();
     this.showLabels = true;
+    this.maxFps = 0;                 // 0: as many pictures as the machine draws (?fps=N caps it)
+    this.lastRenderAt = -Infinity;
     this.geologyOpacity = 0.35;      // seams and strata see-through by default: the mine inside shows
     this.roadwayOpacity = 0.6;       // see-through roadway shells: the "transparent mine"
     this.exaggeration = 1;
@@ -199,11 +202,16 @@ export class View3D extends EventTarget {
       // in one pass (a see-through double-sided material costs three.js two passes, and each
       // seam would cover the screen twice over — heavy on software-rendered GPUs).
       // (a zone's fill is a surface seen from above: one side too)
-      const closed = (this.replica?.nodes.get(v.handle)?.tags ?? []).some((t) => CLOSED.has(t) || t === "hazard-fill");
+      const tags = this.replica?.nodes.get(v.handle)?.tags ?? [];
+      const closed = tags.some((t) => CLOSED.has(t) || t === "hazard-fill");
+      // what lies draped on a seam (its floor contours, a hazard zone's outline) is drawn in
+      // front of the surface it lies on: never the dashed stripes of two surfaces fighting
+      const draped = tags.includes("contour") || (tags.includes("hazard") && !tags.includes("hazard-fill"));
       obj.traverse((o) => {
         if (!o.isMesh) return;
         o.material = o.material.clone();    // each node tints its own
         if (closed) { o.material.side = THREE.FrontSide; o.material.forceSinglePass = true; }
+        if (draped) Object.assign(o.material, { polygonOffset: true, polygonOffsetFactor: -2, polygonOffsetUnits: -8 });
         o.material.userData.base = { color: o.material.color.clone(), opacity: o.material.opacity };
         o.userData.handle = v.handle;
         v.materials.push(o.material);
@@ -252,8 +260,17 @@ export class View3D extends EventTarget {
    * only what is not normal is labelled, and each area's headcount; names only close up. */
   /** Overview or close up, set before the labels render (area headcounts show at overview). */
   setScaleMode() {
-    this.overview = this.camera.position.distanceTo(this.orbit.target) > OVERVIEW_M;
+    const far = this.camera.position.distanceTo(this.orbit.target);
+    this.overview = far > OVERVIEW_M;
     this.people.setScale(this.overview);
+    // the near plane follows the distance (a thousandth of it): the depth buffer's precision
+    // where the picture is (1 m at 3 km with a fixed 0.5 m near plane — the seams' floor
+    // contours, 0.3 m above it, fought it in stripes; 0.2 m now)
+    const near = Math.min(Math.max(far / 1000, 0.1), 20);
+    if (Math.abs(near - this.camera.near) > 0.1 * this.camera.near) {
+      this.camera.near = near;
+      this.camera.updateProjectionMatrix();
+    }
   }
 
   declutter() {
@@ -283,6 +300,7 @@ export class View3D extends EventTarget {
       } else if (overview && pr < 2) { v.label.element.style.display = "none"; continue; }
       consider(v.label, pr, v);
     }
+    for (const obj of this.workings.labels.values()) if (obj.visible) consider(obj, 2.8, obj);
     for (const obj of this.people.counts.values()) if (obj.visible) consider(obj, 2.5, obj);
     for (const obj of this.planLines.names) if (obj.visible) consider(obj, 1.5, obj);
     items.sort((a, b) => b.priority - a.priority || a.dist - b.dist);
@@ -480,6 +498,21 @@ export class View3D extends EventTarget {
     if (b) distance = Math.max(distance, 0.9 * Math.hypot(b[3] - b[0], b[4] - b[1], b[5] - b[2]));
     const dir = this.camera.position.clone().sub(this.orbit.target).normalize();
     if (!Number.isFinite(dir.x) || dir.lengthSq() === 0) dir.set(0, 1, 1).normalize();
+    // a longwall face is seen from the solid coal ahead of it, across the face, 35° down:
+    // the shearer in front of the supports, the goaf behind them (not a plan view of the
+    // canopies with the goaf over half the picture)
+    if (this.replica?.node(id)?.tags.includes("face:longwall")) {
+      const goaf = this.nodePosition(`hazard/goaf-${id.slice("face/".length)}`);
+      if (goaf) {
+        const ahead = this.toThree(p).sub(this.toThree(goaf));
+        ahead.y = 0;
+        if (ahead.lengthSq() > 1e-6) {
+          ahead.normalize();
+          const el = 35 * Math.PI / 180;
+          dir.set(ahead.x * Math.cos(el), Math.sin(el), ahead.z * Math.cos(el));
+        }
+      }
+    }
     // From above, 25–50° down (three's y is up): never from under the seam, inside the goaf
     // or the rock, and never a plan view that hides what stands on the floor (the shearer
     // under the face, people in a roadway).
@@ -637,9 +670,14 @@ export class View3D extends EventTarget {
     if (this.peopleBlink && phase !== this.blinkPhase) animate = true;
     this.blinkPhase = phase;
     if (!(this.dirty || animate)) return;
+    // ?fps=N: at most N pictures a second (a display PC without a GPU driving several
+    // screens, a machine shared by many views); what changed meanwhile waits for the next
+    if (this.maxFps > 0 && now - this.lastRenderAt < 1000 / this.maxFps) { this.dirty = true; return; }
+    this.lastRenderAt = now;
     this.dirty = false;
     const t0 = performance.now();
     this.peopleBlink = this.people.update(now);
+    this.workings.update();
     this.setScaleMode();
     this.planLines.update();
     this.renderer.render(this.scene, this.camera);

@@ -75,7 +75,7 @@ const LAYERS = ["roadway", "face", "seam", "contour", "stratum", "fault", "predi
 
 export function layersOf(replica) {
   const counts = new Map();
-  const split = ["seam", "stratum", "hazard"];   // one layer per seam, stratum, hazard kind
+  const split = ["seam", "contour", "stratum", "hazard"];   // one layer per seam, stratum, hazard kind
   for (const n of replica.nodes.values()) {
     if (n.tags.includes("hazard-fill")) continue;     // a zone's fill: one switch for all
     const keys = new Set();
