@@ -99,10 +99,11 @@ def test_the_overview_is_the_mine_in_plan_with_people_alarms_and_a_legend(drill,
     assert info["line_px"] >= 3
     # everyone underground is a cyan dot; the SOS red; the sensor in alarm red
     assert info["people"] == len(drill.under)
-    sos_at = drill.scene.world_position(drill.sos)
-    calm = max((n for n in drill.under if "person:leader" not in drill.scene.node(n).tags),
-               key=lambda n: np.linalg.norm(drill.scene.world_position(n)[:2] - sos_at[:2]))
-    assert _near(img, at(drill.scene.world_position(calm)), 0x22D3EE) > 0
+    # (a dot may lie under a label — the labels are drawn over the dots — but most do not)
+    calm = [n for n in drill.under
+            if n != drill.sos and "person:leader" not in drill.scene.node(n).tags]
+    cyan = [_near(img, at(drill.scene.world_position(n)), 0x22D3EE) > 0 for n in calm]
+    assert sum(cyan) >= 0.6 * len(calm), (sum(cyan), len(calm))
     assert _near(img, at(drill.scene.world_position(drill.sos)), 0xFF3B30, radius=10) > 10
     assert _near(img, at(drill.scene.world_position(drill.sensor)), 0xE74C3C, radius=8) > 10
     assert info["alarms"] >= 2                                    # the sensor and the area
