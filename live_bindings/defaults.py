@@ -22,7 +22,8 @@ from typing import Iterable
 import numpy as np
 
 from scene import Scene
-from twin import CARD_STATE, MineModel, Observation, POINT_STATE, fmt_reading, quantity_of, short_name
+from twin import (CARD_STATE, MineModel, Observation, POINT_STATE, fmt_reading, quantity_of,
+                  short_name, switch_states)
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS"]
 
@@ -45,6 +46,7 @@ class _PointBinding:
     range_low: float | None = None
     range_high: float | None = None
     tag: str = ""                 # what the label calls it: "T0 CH4", "002A05 风速"
+    states: tuple[str, str] | None = None    # a switch's 0 and 1 in words ("关", "开")
 
 
 class DefaultBindings:
@@ -68,7 +70,8 @@ class DefaultBindings:
                                                          sensor.thresholds.lower_alarm))
             tag = f"{sensor.category or code} {short_name(q)}"
             self.points[code] = _PointBinding(s.handle(node), q.key, q.unit, switch,
-                                              upper, lower, *sensor.range, tag=tag)
+                                              upper, lower, *sensor.range, tag=tag,
+                                              states=switch_states(sensor))
         s.define_property("point_state", "int")
         s.define_property("underground", "bool")
         s.define_property("sos", "bool")
@@ -166,7 +169,8 @@ class DefaultBindings:
             label = f"{b.tag} " + ("校准" if o.state & POINT_STATE["calibrating"] else "故障")
         elif b.switch:
             kind = "normal"
-            label = f"{b.tag} " + ("开" if o.value else "停")
+            # its state in words: its own CDDY texts, else the code table's (风门 关 / 开)
+            label = f"{b.tag} " + (b.states or ("停", "开"))[1 if o.value else 0]
         else:
             v = float(o.value)
             kind = "normal"

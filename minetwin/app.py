@@ -454,7 +454,9 @@ class TwinApp:
 
         from streaming import HttpApi
         from streaming import StreamServer
+        from twin import quantity_table
         api = HttpApi(self.scene, asset=self.store.get, mine=self._mine_json, plan=self._plan_json,
+                      quantities=quantity_table,
                       history=self.history.query,
                       alarms=lambda: [self.alarms.record(a) for a in self.alarms.listing()],
                       alarm_history=lambda since: [self.alarms.record(a)

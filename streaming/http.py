@@ -7,6 +7,7 @@
 | `GET /assets/<sha256>` | the asset's bytes; `ETag`, `Cache-Control: immutable`; `If-None-Match` → 304 |
 | `GET /api/mine` | the mine's summary |
 | `GET /api/plan` | the mine in plan, for the 2D plan view and the overview's lines: roadways (id, name, type, ventilation, centerline), workings (faces and headings: where they stand now, advance), areas (docs/viewer.md) |
+| `GET /api/quantities` | every quantity by its scene key: Chinese and English names, unit, kind, a switch's two states, the sensor type codes that give it (twin/sensor_codes.toml) |
 | `GET /api/nodes/<id>` | one node: name, parent, children, tags, transform, world position, visual, properties with units, mesh |
 | `GET /api/history/<series>?from=&to=&max_points=` | samples or min/max/mean buckets (docs/bindings.md) |
 | `GET /api/alarms` | the alarm list (active or unacknowledged) |
@@ -57,6 +58,7 @@ class HttpApi:
     asset: Callable[[str], bytes] | None = None            # asset id -> bytes (KeyError)
     mine: Callable[[], dict] | None = None
     plan: Callable[[], dict] | None = None
+    quantities: Callable[[], dict] | None = None
     history: Callable[[str, int, int, int], list] | None = None
     alarms: Callable[[], list] | None = None
     alarm_history: Callable[[int], list] | None = None
@@ -107,6 +109,8 @@ class HttpApi:
             return _json(200, self.mine())
         if path == "/api/plan" and self.plan:
             return _json(200, self.plan())
+        if path == "/api/quantities" and self.quantities:
+            return _json(200, self.quantities())
         if path.startswith("/api/nodes/"):
             return _json(200, self._node(path[len("/api/nodes/"):]))
         if path.startswith("/api/history/") and self.history:

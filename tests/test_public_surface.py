@@ -35,8 +35,8 @@ SURFACES = {
         "UploadFormatError", "build_geology", "build_scene", "check_keys",
         "equipment_model", "fmt_reading", "generate_demo", "load_exposures", "load_hazard_data",
         "load_mine", "load_scenario", "mine_plan", "open_sqlite", "parse_file_name", "parse_time",
-        "parse_upload", "quantity_of", "read_toml", "roadway_role", "section", "section_mesh",
-        "section_png", "short_name", "write_exposures"],
+        "parse_upload", "quantity_of", "quantity_table", "read_toml", "roadway_role", "section", "section_mesh",
+        "section_png", "short_name", "switch_states", "write_exposures"],
     "live_bindings": [
         "BindingError", "Bucket", "DeclarativeBindings", "DefaultBindings", "FileOutcome",
         "History", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",

@@ -18,7 +18,7 @@ __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeErr
            "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
            "load_scenario", "open_sqlite", "check_keys", "read_toml", "ObservationGate",
            "REFUSAL_REASONS", "fmt_reading", "short_name", "roadway_role", "LAYER_COLORS",
-           "HAZARD_COLORS", "mine_plan"]
+           "HAZARD_COLORS", "mine_plan", "quantity_table", "switch_states"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -63,6 +63,8 @@ _LAZY = {
     "quantity_of": "sensor_types",
     "fmt_reading": "sensor_types",
     "short_name": "sensor_types",
+    "quantity_table": "sensor_types",
+    "switch_states": "sensor_types",
     "Simulator": "sim",
     "load_scenario": "sim",
     "open_sqlite": "storage",

@@ -181,6 +181,12 @@ def load_mine(folder: str | Path) -> MineModel:
     if not folder.is_dir():
         raise MineDataError(folder, [Problem(str(folder), 0, None, "not a folder")])
     ck = _Checker(folder)
+    if (folder / "sensor_codes.toml").exists():      # the platform's own code rows
+        from .sensor_types import use_codes
+        try:
+            use_codes(folder / "sensor_codes.toml")
+        except ValueError as exc:
+            ck.add("sensor_codes.toml", 0, None, str(exc))
 
     meta = _read_toml(ck, "mine.toml")
     m = meta.get("mine", {}) if isinstance(meta.get("mine"), dict) else {}

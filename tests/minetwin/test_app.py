@@ -93,6 +93,7 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
         results = {}
         asset = app.scene.node("roadway/11901-return").mesh.asset
         for path, hdrs in (("/healthz", None), ("/api/mine", None), ("/api/plan", None),
+                           ("/api/quantities", None),
                            ("/api/nodes/sensor/002A02", None), ("/api/nodes/nope", None),
                            (f"/assets/{asset}", None),
                            (f"/assets/{asset}", {"If-None-Match": f'"{asset}"'}),
@@ -123,6 +124,12 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     face = next(w for w in plan["workings"] if w["node"] == "face/11901")
     assert face["kind"] == "face" and len(face["line"]) == 2 and face["advanced_m"] > 0
     assert {a["code"] for a in plan["areas"]} == set(app.model.areas)
+    assert face["area"] == app.model.working_area("11901")
+    # #20.3 the code table, for the viewer's names and a switch's states
+    qt = json.loads(r[("/api/quantities", False)][2])
+    assert qt["no2"]["codes"] == ["0041"] and qt["no2"]["unit"] == "ppm"
+    assert qt["air_door"]["states"] == ["关", "开"] and qt["air_door"]["states_en"][1] == "open"
+    assert qt["ch4"]["codes"] == ["0001", "0011", "0043"] and qt["ch4"]["en"] == "CH4"
     node = json.loads(r[("/api/nodes/sensor/002A02", False)][2])
     assert node["properties"]["ch4_alarm_upper"] == {"value": 1.0, "unit": "%"}
     assert node["parent"] == "group/sensors"

@@ -3,6 +3,7 @@
 import "uplot/dist/uPlot.min.css";
 import { setTimeZone } from "./clock.js";
 import { PlanView } from "./plan2d.js";
+import { setQuantities } from "./props.js";
 import { Connection } from "./connection.js";
 import { setLanguage, t } from "./strings.js";
 import { AlarmPanel } from "./ui/alarms.js";
@@ -110,6 +111,8 @@ function start(token) {
   });
   view.addEventListener("pick", (e) => { if (e.detail) select(e.detail.id); });
   conn.start();
+  // What every quantity is called and what a switch's 0 / 1 mean (the server's code table).
+  fetch("api/quantities").then((r) => (r.ok ? r.json() : null)).then(setQuantities).catch(() => {});
   // The mine's time zone: every time on the screen is the mine's (clock.js).
   fetch("api/mine").then((r) => (r.ok ? r.json() : null)).then((m) => { if (m?.time_zone) setTimeZone(m.time_zone); })
     .catch(() => {});

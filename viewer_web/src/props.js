@@ -2,20 +2,18 @@
 // their values (area codes as area names, states in words): no raw keys on the screen.
 import { language } from "./strings.js";
 
-/** Quantities by their scene key (twin/sensor_types.py). */
-export const QUANTITIES = {
-  ch4: ["甲烷", "CH4"], air_velocity: ["风速", "air velocity"], temperature: ["温度", "temperature"],
-  co: ["一氧化碳", "CO"], air_pressure: ["风压", "air pressure"], negative_pressure: ["负压", "negative pressure"],
-  o2: ["氧气", "O2"], co2: ["二氧化碳", "CO2"], dust: ["粉尘", "dust"], air_quantity: ["风量", "air quantity"],
-  roof_separation: ["顶板离层", "roof separation"], pipe_ch4: ["管道甲烷", "pipe CH4"],
-  rock_stress: ["矿压", "rock stress"], borehole_stress: ["钻孔应力", "borehole stress"],
-  bolt_stress: ["锚杆应力", "bolt stress"], mixed_gas_flow: ["混合流量", "mixed gas flow"],
-  pure_gas_flow: ["纯流量", "pure gas flow"], h2: ["氢气", "H2"], c2h4: ["乙烯", "C2H4"], c2h6: ["乙烷", "C2H6"],
-  local_fan: ["局部通风机", "local fan"], air_door: ["风门", "air door"], duct: ["风筒", "duct"],
-  equipment_on: ["设备开停", "equipment on/off"], air_direction: ["风向", "air direction"], smoke: ["烟雾", "smoke"],
-  breaker: ["馈电", "feed"], main_fan: ["主通风机", "main fan"], feed: ["馈电", "feed"], output: ["产量", "output"],
-  drained_gas: ["抽采量", "drained gas"], outstation: ["分站", "outstation"], power: ["电源", "power"],
-};
+/** Quantities by their scene key → [zh, en] (GET /api/quantities: twin/sensor_codes.toml). */
+export const QUANTITIES = {};
+/** A switch quantity's two states → [[zh 0, zh 1], [en 0, en 1]]. */
+const SWITCH_STATES = {};
+
+/** The server's table of quantities (GET /api/quantities): names, and what a switch's 0 / 1 mean. */
+export function setQuantities(table) {
+  for (const [key, q] of Object.entries(table ?? {})) {
+    QUANTITIES[key] = [q.zh, q.en || q.zh];
+    if (q.states) SWITCH_STATES[key] = [q.states, q.states_en ?? q.states];
+  }
+}
 
 /** Property names (scene keys → [zh, en]). */
 const NAMES = {
@@ -98,6 +96,7 @@ export function propName(key) {
 
 /** A property's value in words where a code or state stands for one. */
 export function propValue(key, v, replica) {
+  if (typeof v === "boolean" && SWITCH_STATES[key]) return pick(SWITCH_STATES[key])[v ? 1 : 0];
   if (typeof v === "boolean") return pick(v ? ["是", "yes"] : ["否", "no"]);
   if (STATES[key]?.[v]) return pick(STATES[key][v]);
   if (key === "quantity" && QUANTITIES[v]) return pick(QUANTITIES[v]);

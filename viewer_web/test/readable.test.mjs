@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fmtTime, setTimeZone } from "../src/clock.js";
-import { propName, propValue } from "../src/props.js";
+import { propName, propValue, setQuantities } from "../src/props.js";
 import { Replica } from "../src/replica.js";
 import { setLanguage } from "../src/strings.js";
 import { AlarmPanel } from "../src/ui/alarms.js";
@@ -33,6 +33,9 @@ test("readings to their precision; whole numbers as they are", () => {
 });
 
 test("every property of the demo's nodes has a name, in Chinese and English", () => {
+  // (the quantities' names come from the server's code table, GET /api/quantities)
+  setQuantities({ ch4: { zh: "甲烷", en: "CH4" }, co: { zh: "一氧化碳", en: "CO" },
+    o2: { zh: "氧气", en: "O2" } });
   const keys = ["point_code", "ch4_alarm_upper", "ch4_power_off_upper", "o2_alarm_lower_clear",
     "param_power_kW", "live_current_A", "live_running", "area", "rated_headcount", "data_state",
     "caved_zone_height_m", "roadway_type_name", "special_worker", "co"];
@@ -89,4 +92,18 @@ test("the KPI strip's highest CH4 per district, a face's point by its nearest re
   const by = maxCh4ByArea(r, { areas: [{ code: "main", roadways: ["r1"] }] });
   assert.deepEqual([...by].map(([k, v]) => [k, v.value, v.level]).sort(),
     [["face", 1.6, "alarm"], ["main", 0.9, "warning"]]);
+});
+
+test("a switch point's value reads as its state, from the server's code table", () => {
+  setQuantities({ air_door: { zh: "风门", en: "air door", kind: "switch", states: ["关", "开"], states_en: ["closed", "open"] },
+    feed: { zh: "馈电器", en: "feeder", kind: "switch", states: ["无电", "有电"], states_en: ["no voltage", "voltage"] } });
+  setLanguage("zh-CN");
+  assert.equal(propName("air_door"), "风门");
+  assert.equal(propValue("air_door", true), "开");
+  assert.equal(propValue("feed", false), "无电");
+  setLanguage("en");
+  assert.equal(propValue("air_door", false), "closed");
+  assert.equal(propName("feed"), "feeder");
+  assert.equal(propValue("underground", true), "yes");          // not a switch: yes / no
+  setLanguage("zh-CN");
 });
