@@ -94,7 +94,8 @@ class TwinApp:
                  simulate: bool = True, import_file: str | None = None,
                  host: str | None = None, port: int | None = None):
         from live_bindings import BindingError, DefaultBindings, History, load_bindings
-        from safety import AlarmBook, HazardRules, Limits, RuleEngine, Watchdogs, resolve_rules
+        from safety import (AlarmBook, HazardRules, Limits, RuleEngine, TubeBundle, Watchdogs,
+                            resolve_rules, rule_table)
 
         self.config = config
         self.mine_dir = mine_dir
@@ -136,7 +137,8 @@ class TwinApp:
                                     keep=config.resolve_path(f.refused_log) if f.refused_log
                                     else None)
         r = config.rules
-        self.rules = RuleEngine(resolve_rules(model, mine_rules=mine_dir / "rules.toml"),
+        table = rule_table(mine_dir / "rules.toml")
+        self.rules = RuleEngine(resolve_rules(model, table),
                                 clear_hold_s=r.clear_hold_s)
         # One resolved rule per point: the colour on the screen and the alarm agree.
         self.bindings = DefaultBindings(model, scene, thresholds=self.rules.alarm_bounds())
@@ -152,6 +154,7 @@ class TwinApp:
             rise_per_min=r.ch4_rise_per_min, window_s=r.ch4_rise_window_s,
             interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h), clear_hold_s=r.clear_hold_s)
         self.hazards = HazardRules(model, scene)
+        self.tube_bundle = TubeBundle(model, scene, table=table)
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                                 escalate_after_s=config.alarms.escalate_after_s,
                                 regroup_s=config.alarms.regroup_s)
@@ -274,7 +277,8 @@ class TwinApp:
         for name, fn, args in (("rules", self.rules.evaluate, (batch,)),
                                ("watchdogs", self.watchdogs.observe, (batch,)),
                                ("watchdogs", self.watchdogs.tick, (now_ms,)),
-                               ("hazards", self.hazards.observe, (batch,))):
+                               ("hazards", self.hazards.observe, (batch,)),
+                               ("hazards", self.tube_bundle.observe, (batch,))):
             events += stage(name, fn, *args) or []
         changed = stage("alarms", self.alarms.apply, events) or []
         if self.uplink is not None:

@@ -1,15 +1,17 @@
 """The mine's safety logic: alarm rules as data (the regulation table ``default_rules.toml``,
 a mine's own overrides, the sensors' thresholds — ``rules.py``), data-quality,
 rate-of-change, interlock and personnel watchdogs (``watchdogs.py``), hazard-index rules —
-outburst indicators, spontaneous-combustion stage (``hazard_indices.py``) — and the alarm book
+outburst indicators, spontaneous-combustion stage (``hazard_indices.py``), the Graham ratio,
+Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.py``) — and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
 
 from .alarms import Alarm, AlarmBook, AlarmError
 from .hazard_indices import HazardRules
-from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules
+from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules, rule_table
+from .tube_bundle import TubeBundle
 from .watchdogs import Limits, Watchdogs
 
 __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngine",
-           "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs"]
+           "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "rule_table"]

@@ -21,7 +21,7 @@ __all__ = ["Rule", "RuleEvent", "RuleEngine", "RulesError", "load_rule_table", "
 DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
 #: The tables of a rule file: thresholds (AQ 1029), air velocities (规程 §136), outburst and
 #: spontaneous-combustion indices (hazard_indices.py).
-RULE_TABLES = ("threshold", "velocity", "outburst", "combustion")
+RULE_TABLES = ("threshold", "velocity", "outburst", "combustion", "tube_bundle")
 _THRESHOLD_KEYS = {"quantity", "category", "name", "alarm", "alarm_clear", "low_alarm",
                    "low_alarm_clear", "power_off", "re_power", "level", "note"}
 #: States that make a reading untrustworthy: no alarm is raised or cleared on them
@@ -93,7 +93,16 @@ def _merge(base: dict, override: dict) -> dict:
         rows = {key(r): r for r in base.get(table, [])}
         rows.update({key(r): r for r in override.get(table, [])})
         out[table] = list(rows.values())
+    out["tube_bundle"] = {**base.get("tube_bundle", {}), **override.get("tube_bundle", {})}
     return out
+
+
+def rule_table(mine_rules: str | Path | None = None, table: dict | None = None) -> dict:
+    """The rule table (``table``, or the shipped one) with a mine's ``rules.toml`` over it."""
+    doc = table if table is not None else load_rule_table()
+    if mine_rules is not None and Path(mine_rules).exists():
+        doc = _merge(doc, load_rule_table(mine_rules))
+    return doc
 
 
 def resolve_rules(model: MineModel, table: dict | None = None,
@@ -101,9 +110,7 @@ def resolve_rules(model: MineModel, table: dict | None = None,
     """Every point's rules: the table row for its quantity and category (a category row
     beats a general one), second tiers beside it, velocity limits by roadway type, and the
     sensor's own CDDY thresholds over all of them."""
-    doc = table if table is not None else load_rule_table()
-    if mine_rules is not None and Path(mine_rules).exists():
-        doc = _merge(doc, load_rule_table(mine_rules))
+    doc = rule_table(mine_rules, table)
     rows = doc.get("threshold", [])
     out: dict[str, list[Rule]] = {}
     for code, s in model.sensors.items():

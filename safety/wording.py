@@ -13,19 +13,7 @@ from typing import Any, Mapping
 
 from twin import MineModel, fmt_reading, quantity_of
 
-__all__ = ["alarm_text", "alarm_words", "fmt_value", "place_name", "QUANTITY_EN"]
-
-#: English names of the quantities (twin.sensor_types names them in Chinese).
-QUANTITY_EN = {
-    "ch4": "CH4", "air_velocity": "air velocity", "temperature": "temperature", "co": "CO",
-    "air_pressure": "air pressure", "negative_pressure": "negative pressure", "o2": "O2",
-    "co2": "CO2", "dust": "dust", "air_quantity": "air quantity",
-    "roof_separation": "roof separation", "pipe_ch4": "pipe CH4", "rock_stress": "rock stress",
-    "borehole_stress": "borehole stress", "bolt_stress": "bolt stress",
-    "mixed_gas_flow": "mixed gas flow", "pure_gas_flow": "pure gas flow", "h2": "H2",
-    "c2h4": "C2H4", "c2h6": "C2H6",
-}
-
+__all__ = ["alarm_text", "alarm_words", "fmt_value", "place_name"]
 
 fmt_value = fmt_reading          # one way to write a reading (twin.sensor_types)
 
@@ -48,8 +36,9 @@ def alarm_words(rule_id: str, model: MineModel | None = None) -> tuple[str, str,
     if s is not None:
         q = quantity_of(s.type_code)
         unit = q.unit or (s.unit or None)
-        return q.key, q.name, QUANTITY_EN.get(q.key, q.key.replace("_", " ")), unit
-    names = {"ch4": ("甲烷", "CH4", "%")}
+        return q.key, q.name, q.en or q.key.replace("_", " "), unit     # (the code table's)
+    names = {"ch4": ("甲烷", "CH4", "%"), "graham": ("格雷厄姆指数", "Graham ratio", None),
+             "graham_trend": ("格雷厄姆指数日增", "Graham ratio rise a day", None)}
     zh, en, unit = names.get(quantity, (quantity, quantity, None))
     return quantity, zh, en, unit
 
@@ -114,6 +103,6 @@ def place_name(node: str, model: MineModel | None) -> str:
         return f"{ident} {m.sensors[ident].location}"
     tables = {"person": m.people, "area": m.areas, "equipment": m.equipment,
               "face": m.longwalls, "heading": m.headings, "roadway": m.roadways,
-              "reader": m.readers}
+              "reader": m.readers, "tubebundle": m.tube_bundle}
     item = tables.get(kind, {}).get(ident)
     return getattr(item, "name", None) or ident or node

@@ -43,7 +43,7 @@ SURFACES = {
         "UploadWatcher", "decode_upload", "load_bindings"],
     "safety": [
         "Alarm", "AlarmBook", "AlarmError", "HazardRules", "Limits", "Rule", "RuleEngine",
-        "RuleEvent", "RulesError", "Watchdogs", "resolve_rules"],
+        "RuleEvent", "RulesError", "TubeBundle", "Watchdogs", "resolve_rules", "rule_table"],
     "streaming": [
         "FramePublisher", "Gateway", "HttpApi", "PROTOCOL_VERSION", "ProtocolError",
         "ROLES", "Recorder", "SUBPROTOCOL", "StreamClient", "StreamServer"],

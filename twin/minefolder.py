@@ -17,8 +17,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .model import (AIR_DIRECTIONS, EQUIPMENT_KINDS, GAS_CLASSES, PROFILE_KINDS,
-                    ROADWAY_TYPES, Area, Equipment, Heading, LongwallPanel, Mine, MineModel,
-                    Outstation, Person, Profile, Reader, Roadway, Sensor, Thresholds)
+                    ROADWAY_TYPES, TUBE_BUNDLE_GASES, TUBE_BUNDLE_TEMPERATURES, Area,
+                    Equipment, Heading, LongwallPanel, Mine, MineModel, Outstation, Person,
+                    Profile, Reader, Roadway, Sensor, Thresholds, TubeBundlePoint)
 from twin.kj_format import Problem, UploadFile, UploadFormatError, parse_file_name, parse_upload
 
 __all__ = ["MineDataError", "load_mine", "DEFINITION_TYPES", "AREA_TYPE_CODES"]
@@ -230,12 +231,50 @@ def load_mine(folder: str | Path) -> MineModel:
     people = _people(ck, uploads, code)
     longwalls, headings = _faces(ck, roadways, local, o)
     equipment = _equipment(ck, roadways, local)
+    tube_bundle = _tube_bundle(ck, roadways, sensors)
 
     if ck.problems:
         raise MineDataError(folder, ck.problems)
     return MineModel(mine=mine, roadways=roadways, longwalls=longwalls, headings=headings,
                      outstations=outstations, sensors=sensors, readers=readers, areas=areas,
-                     people=people, equipment=equipment)
+                     people=people, equipment=equipment, tube_bundle=tube_bundle)
+
+
+def _tube_bundle(ck: _Checker, roadways, sensors) -> dict[str, TubeBundlePoint]:
+    """``tube_bundle.csv`` (optional): ``id,name,roadway,chainage_m,sealed`` and one column per
+    gas (o2 n2 co co2 ch4 h2 c2h4 c2h6 c2h2) and temperature (temperature,
+    water_temperature) naming the monitoring point (CDDY) that carries it; empty: not
+    analysed there. O2, N2 and CO are needed for the Graham ratio."""
+    out: dict[str, TubeBundlePoint] = {}
+    name = "tube_bundle.csv"
+    for i, r in _read_csv(ck, name, ("id", "name", "roadway", "chainage_m", "sealed", "o2",
+                                     "n2", "co"), required=False):
+        if not r["id"] or r["id"] in out:
+            ck.add(name, i, "id", f"{r['id']!r} is empty or defined twice")
+            continue
+        if r["sealed"] not in ("0", "1"):
+            ck.add(name, i, "sealed", f"{r['sealed']!r} is not 0 or 1")
+            continue
+        maps = {}
+        for col in TUBE_BUNDLE_GASES + TUBE_BUNDLE_TEMPERATURES:
+            code = r.get(col, "")
+            if code and code not in sensors:
+                ck.add(name, i, col, f"{code!r} is not a monitoring point of CDDY")
+            elif code:
+                maps[col] = code
+        if not {"o2", "n2", "co"} <= set(maps):
+            ck.add(name, i, None, "o2, n2 and co need their points (the Graham ratio)")
+            continue
+        rid, ch = _on_roadway(ck, name, i, roadways, r["roadway"], r["chainage_m"])
+        if rid is None:
+            if not r["roadway"]:
+                ck.add(name, i, "roadway", "empty: where the tube draws its sample")
+            continue
+        out[r["id"]] = TubeBundlePoint(
+            r["id"], r["name"] or r["id"], rid, ch, tuple(roadways[rid].point_at(ch).tolist()),
+            r["sealed"] == "1", {k: v for k, v in maps.items() if k in TUBE_BUNDLE_GASES},
+            {k: v for k, v in maps.items() if k in TUBE_BUNDLE_TEMPERATURES})
+    return out
 
 
 def _roadways(ck: _Checker, local: Callable) -> dict[str, Roadway]:

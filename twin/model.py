@@ -266,6 +266,28 @@ class Equipment:
     parameters: Mapping[str, tuple[float | str, str | None]] = field(default_factory=dict)
 
 
+#: The gases of a tube-bundle analysis (束管, MT/T 757) and temperatures a sampling point may
+#: map to monitoring points: O2, N2, CO2, CH4, H2 in %, CO, C2H2, C2H4, C2H6 in ppm.
+TUBE_BUNDLE_GASES = ("o2", "n2", "co", "co2", "ch4", "h2", "c2h4", "c2h6", "c2h2")
+TUBE_BUNDLE_TEMPERATURES = ("temperature", "water_temperature")
+
+
+@dataclass(frozen=True, slots=True)
+class TubeBundlePoint:
+    """A tube-bundle sampling point (behind a face, in a sealed area): which monitoring point
+    carries each gas of its analysis (``gases``: gas → point code) and, for a sealed area,
+    the air and outflow-water temperature points the extinction criteria read."""
+
+    id: str
+    name: str
+    roadway: str
+    chainage_m: float
+    position: tuple[float, float, float]
+    sealed: bool
+    gases: Mapping[str, str]
+    temperatures: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class MineModel:
     mine: Mine
@@ -278,6 +300,7 @@ class MineModel:
     areas: Mapping[str, Area]
     people: Mapping[str, Person]
     equipment: Mapping[str, Equipment]
+    tube_bundle: Mapping[str, TubeBundlePoint] = field(default_factory=dict)
 
     @property
     def roadway_length_km(self) -> float:
@@ -305,4 +328,5 @@ class MineModel:
             "outstations": len(self.outstations), "sensors": len(self.sensors),
             "readers": len(self.readers), "areas": len(self.areas),
             "people": len(self.people), "equipment": len(self.equipment),
+            "tube_bundle_points": len(self.tube_bundle),
         }

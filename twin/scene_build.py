@@ -31,7 +31,7 @@ GROUPS = {
     "hazard": ("group/hazards", "灾害区域"), "sensor": ("group/sensors", "安全监控"),
     "outstation": ("group/outstations", "分站"), "reader": ("group/readers", "人员定位基站"),
     "area": ("group/areas", "区域"), "person": ("group/people", "人员"),
-    "equipment": ("group/equipment", "设备"),
+    "equipment": ("group/equipment", "设备"), "tube_bundle": ("group/tube-bundle", "束管监测"),
 }
 
 #: The goaf is drawn as a plate this thick on the seam floor (its heights are properties).
@@ -40,7 +40,8 @@ GOAF_FOOTPRINT_M = 0.3
 #: Base colours (0xRRGGBB) of meshes by layer / roadway ventilation.
 LAYER_COLORS = {"intake": 0x4F8FD8, "return": 0xD8644F, "belt": 0x8A8A8A, "other": 0xB8B0A0,
                 "face": 0x3A3A3A, "goaf": 0x6B5B4B, "sensor": 0x2ECC71, "reader": 0xF1C40F,
-                "person": 0xFF8C00, "equipment": 0x7F8C8D, "outstation": 0x9B59B6}
+                "person": 0xFF8C00, "equipment": 0x7F8C8D, "outstation": 0x9B59B6,
+                "tube_bundle": 0xE67E22}
 
 _EQUIPMENT_BOX = {   # extents (m) of the placeholder shapes until the parametric library
     "shearer": (10.0, 2.0, 1.6), "hydraulic_support": (5.0, 1.5, 1.8),
@@ -242,6 +243,17 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
         s.add(f"reader/{rd.code}", GROUPS["reader"][0], name=rd.name, tags=["reader"],
               translation=rd.position if rd.position is not None else (0.0, 0.0, 0.0),
               mesh=rbox, properties=props)
+
+    tbox = a.shared("tube-bundle-box", lambda: (
+        box_glb((0.6, 0.6, 0.6), _rgb(LAYER_COLORS["tube_bundle"]), "tube bundle"),
+        (-0.3, -0.3, 0.0, 0.3, 0.3, 0.6), {"kind": "tube-bundle sampling point marker",
+                                           "units": "m"}))
+    for tb in model.tube_bundle.values():
+        s.add(f"tubebundle/{tb.id}", GROUPS["tube_bundle"][0], name=tb.name,
+              tags=["tube_bundle"] + (["tube_bundle:sealed"] if tb.sealed else []),
+              translation=tb.position, mesh=tbox, properties={
+                  "roadway": tb.roadway, "chainage_m": (tb.chainage_m, "m"),
+                  "sealed": tb.sealed, "gases": " ".join(sorted(tb.gases))})
 
     for ar in model.areas.values():
         s.add(f"area/{ar.code}", GROUPS["area"][0], name=ar.name,

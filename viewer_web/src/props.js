@@ -43,6 +43,11 @@ const NAMES = {
   lowest_m: ["最低标高", "lowest"], highest_m: ["最高标高", "highest"], between: ["层位", "between"],
   aquifer: ["含水层", "aquifer"], reason: ["原因", "reason"], since_ms: ["开始时间", "since"], place: ["位置", "place"],
   sealed_since: ["封闭时间", "sealed since"], thickness_m: ["厚度", "thickness"],
+  graham_ratio: ["格雷厄姆指数", "Graham ratio"], jones_trickett: ["琼斯-特里克特比", "Jones–Trickett ratio"],
+  delta_o2: ["氧亏量", "oxygen deficit"], sample_valid: ["样品有效", "sample valid"],
+  combustion_stage_name: ["自然发火判定", "combustion stage"], graham_trend_per_day: ["格雷厄姆指数日变化", "Graham ratio per day"],
+  fire_zone: ["火区状态", "fire zone"], fire_zone_why: ["未熄灭原因", "not extinguished because"],
+  sealed: ["密闭区", "sealed area"], gases: ["分析气体", "gases analysed"],
 };
 
 const WORDS = {

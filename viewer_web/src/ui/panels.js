@@ -71,7 +71,7 @@ export class StatusBar {
 }
 
 /** Layer keys by the tags nodes carry, in display order. */
-const LAYERS = ["roadway", "face", "seam", "contour", "stratum", "fault", "prediction", "hazard", "sensor", "outstation", "reader", "area", "person", "equipment"];
+const LAYERS = ["roadway", "face", "seam", "contour", "stratum", "fault", "prediction", "hazard", "sensor", "tube_bundle", "outstation", "reader", "area", "person", "equipment"];
 
 export function layersOf(replica) {
   const counts = new Map();
