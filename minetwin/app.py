@@ -94,8 +94,8 @@ class TwinApp:
                  simulate: bool = True, import_file: str | None = None,
                  host: str | None = None, port: int | None = None):
         from live_bindings import BindingError, DefaultBindings, History, load_bindings
-        from safety import (AlarmBook, HazardRules, Limits, RuleEngine, TubeBundle, Watchdogs,
-                            resolve_rules, rule_table)
+        from safety import (AlarmBook, GroundPressure, HazardRules, Limits, RuleEngine,
+                            TubeBundle, Watchdogs, resolve_rules, rule_table)
 
         self.config = config
         self.mine_dir = mine_dir
@@ -155,6 +155,7 @@ class TwinApp:
             interlock_ch4=r.interlock_ch4, overtime_h=r.overtime_h), clear_hold_s=r.clear_hold_s)
         self.hazards = HazardRules(model, scene)
         self.tube_bundle = TubeBundle(model, scene, table=table)
+        self.ground_pressure = GroundPressure(model, scene, table=table)
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                                 escalate_after_s=config.alarms.escalate_after_s,
                                 regroup_s=config.alarms.regroup_s)
@@ -278,7 +279,8 @@ class TwinApp:
                                ("watchdogs", self.watchdogs.observe, (batch,)),
                                ("watchdogs", self.watchdogs.tick, (now_ms,)),
                                ("hazards", self.hazards.observe, (batch,)),
-                               ("hazards", self.tube_bundle.observe, (batch,))):
+                               ("hazards", self.tube_bundle.observe, (batch,)),
+                               ("hazards", self.ground_pressure.observe, (batch,))):
             events += stage(name, fn, *args) or []
         changed = stage("alarms", self.alarms.apply, events) or []
         if self.uplink is not None:

@@ -2,7 +2,8 @@
 a mine's own overrides, the sensors' thresholds — ``rules.py``), data-quality,
 rate-of-change, interlock and personnel watchdogs (``watchdogs.py``), hazard-index rules —
 outburst indicators, spontaneous-combustion stage (``hazard_indices.py``), the Graham ratio,
-Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.py``) — and the alarm book
+Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.py``), support
+resistance, periodic weighting and roof separation (``ground_pressure.py``) — and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
@@ -11,7 +12,9 @@ from .alarms import Alarm, AlarmBook, AlarmError
 from .hazard_indices import HazardRules
 from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules, rule_table
 from .tube_bundle import TubeBundle
+from .ground_pressure import GroundPressure
 from .watchdogs import Limits, Watchdogs
 
 __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngine",
-           "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "rule_table"]
+           "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "GroundPressure",
+           "rule_table"]

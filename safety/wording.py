@@ -38,7 +38,10 @@ def alarm_words(rule_id: str, model: MineModel | None = None) -> tuple[str, str,
         unit = q.unit or (s.unit or None)
         return q.key, q.name, q.en or q.key.replace("_", " "), unit     # (the code table's)
     names = {"ch4": ("甲烷", "CH4", "%"), "graham": ("格雷厄姆指数", "Graham ratio", None),
-             "graham_trend": ("格雷厄姆指数日增", "Graham ratio rise a day", None)}
+             "graham_trend": ("格雷厄姆指数日增", "Graham ratio rise a day", None),
+             "support_resistance": ("支架压力", "support leg pressure", "MPa"),
+             "weighting": ("周期来压 工作面平均压力", "periodic weighting: face pressure", "MPa"),
+             "roof_separation_rate": ("顶板离层速度", "roof separation rate", "mm/d")}
     zh, en, unit = names.get(quantity, (quantity, quantity, None))
     return quantity, zh, en, unit
 

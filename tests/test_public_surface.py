@@ -42,7 +42,8 @@ SURFACES = {
         "History", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",
         "UploadWatcher", "decode_upload", "load_bindings"],
     "safety": [
-        "Alarm", "AlarmBook", "AlarmError", "HazardRules", "Limits", "Rule", "RuleEngine",
+        "Alarm", "AlarmBook", "AlarmError", "GroundPressure", "HazardRules", "Limits", "Rule",
+        "RuleEngine",
         "RuleEvent", "RulesError", "TubeBundle", "Watchdogs", "resolve_rules", "rule_table"],
     "streaming": [
         "FramePublisher", "Gateway", "HttpApi", "PROTOCOL_VERSION", "ProtocolError",

@@ -56,7 +56,8 @@ def load_codes(path: str | Path) -> dict[str, Quantity]:
                 raise ValueError(f"{where}: code {code!r} is not four digits")
             states = row.get("states")
             if kind == "switch" and (not isinstance(states, list) or len(states) != 2):
-                raise ValueError(f"{where}: a switch says what 0 and 1 mean: states = [\"…\", \"…\"]")
+                raise ValueError(f"{where}: a switch says what 0 and 1 mean: "
+                                 f"states = [\"…\", \"…\"]")
             en_states = row.get("states_en", states)
             out[code] = Quantity(str(row["key"]), str(row["zh"]), row.get("unit"), kind,
                                  str(row.get("en", row["key"])),

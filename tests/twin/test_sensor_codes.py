@@ -32,7 +32,8 @@ def test_every_code_of_the_reference_is_in_the_table_with_names_and_units():
     assert sorted(st.QUANTITIES) == sorted(CODES)
     for code, q in st.QUANTITIES.items():
         assert q.name and q.en and q.key, code
-        assert q.kind == {"0": "analog", "1": "switch", "3": "cumulative", "4": "multistate"}[code[0]]
+        kinds = {"0": "analog", "1": "switch", "3": "cumulative", "4": "multistate"}
+        assert q.kind == kinds[code[0]], code
         assert (q.states is not None) == (q.kind == "switch"), code
     want = {"0009": ("h2s", "ppm", "硫化氢"), "0041": ("no2", "ppm", "二氧化氮"),
             "0042": ("so2", "ppm", "二氧化硫"), "0044": ("nh3", "ppm", "氨气"),

@@ -316,7 +316,8 @@ def _equipment(m: _Mine, faces: dict) -> None:
         y = f["yl"] + 0.75 + 1.5 * i
         add(f"support-11901-{i + 1:03d}", "hydraulic_support", f"11901液压支架{i + 1}号",
             pos=(face_x - 2.0, y, None), model=("ZY6800/11/24D", None),
-            rated_resistance_kN=(6800, "kN"), width_m=(1.5, "m"))
+            rated_resistance_kN=(6800, "kN"), legs=(2, None), leg_bore_mm=(320, "mm"),
+            width_m=(1.5, "m"))
     add("shearer-11901", "shearer", "11901采煤机", pos=(face_x + 0.5, (f["yu"] + f["yl"]) / 2, None),
         model=("MG300/700-WD", None), power_kW=(700, "kW"), cutting_height_m=(1.8, "m"),
         speed_m_min=(6.0, "m/min"))

@@ -646,6 +646,8 @@ class Simulator:
             emit(f"heading:{h.id}", "advanced_m", round(self.heading_advanced_m(h.id), 3), "m")
         if self.truth is not None:
             self._map_exposures(out)
+        weighting = self._weighting_MPa(self.face_advanced_m(next(iter(self.model.longwalls))))\
+            if self.model.longwalls else 0.0
         for e in self.model.equipment.values():
             k = e.kind
             if k == "shearer" and e.id.startswith("shearer"):
@@ -678,7 +680,8 @@ class Simulator:
                     self._support_last[e.id] = adv
                     emit(e.id, "advanced_m", adv, "m")
                 if int(self.t_s) % 60 < _EQUIPMENT_PERIOD_S:
-                    emit(e.id, "leg_pressure_MPa", round(32 + 3 * float(self.rng.normal()), 1), "MPa")
+                    emit(e.id, "leg_pressure_MPa", round(32 + 3 * float(self.rng.normal())
+                                                         + weighting, 1), "MPa")
             elif k in ("compressor", "gas_drainage_pump"):
                 emit(e.id, "running", e.id.endswith("1"))
             elif k == "hoist":
@@ -686,6 +689,15 @@ class Simulator:
                 emit(e.id, "running", self.local_time().hour % 8 in (0, 7))
             elif k == "substation":
                 emit(e.id, "voltage_kV", round(10.2 + 0.05 * float(self.rng.normal()), 2), "kV")
+
+    #: Periodic weighting (周期来压): the main roof breaks every this many metres of advance,
+    #: and for the first metres after a break the supports carry this much more.
+    WEIGHTING_EVERY_M, WEIGHTING_BAND_M, WEIGHTING_MPA = 18.0, 3.0, 10.0
+
+    def _weighting_MPa(self, advanced_m: float) -> float:
+        """The extra leg pressure of periodic weighting at this advance (none between)."""
+        into = advanced_m % self.WEIGHTING_EVERY_M
+        return self.WEIGHTING_MPA if into < self.WEIGHTING_BAND_M else 0.0
 
     def _support_advance(self, e) -> float:
         """A support moves up one web (0.8 m) once the shearer has cut past it: behind the

@@ -48,6 +48,10 @@ const NAMES = {
   combustion_stage_name: ["自然发火判定", "combustion stage"], graham_trend_per_day: ["格雷厄姆指数日变化", "Graham ratio per day"],
   fire_zone: ["火区状态", "fire zone"], fire_zone_why: ["未熄灭原因", "not extinguished because"],
   sealed: ["密闭区", "sealed area"], gases: ["分析气体", "gases analysed"],
+  support_resistance_kN: ["工作阻力", "working resistance"], support_load_pct: ["阻力占额定", "load of rating"],
+  weighting: ["周期来压", "periodic weighting"], weighting_interval_m: ["来压步距", "weighting interval"],
+  next_weighting_at_m: ["预计下次来压", "next weighting expected at"], face_pressure_MPa: ["工作面平均压力", "face mean pressure"],
+  separation_rate_mm_per_day: ["离层速度", "separation rate"],
 };
 
 const WORDS = {
@@ -57,6 +61,7 @@ const WORDS = {
   air_m3_min: ["风量", "air quantity"], cutting_height_m: ["截高", "cutting height"], rope_speed_m_s: ["绳速", "rope speed"],
   rated_resistance_kN: ["额定工作阻力", "rated resistance"], current_A: ["电流", "current"], running: ["运行", "running"],
   pressure: ["压力", "pressure"], position_m: ["位置", "position"], load_pct: ["负载", "load"],
+  legs: ["立柱数", "legs"], leg_bore_mm: ["立柱缸径", "leg bore"], leg_pressure_MPa: ["立柱压力", "leg pressure"],
 };
 
 /** Limits by their suffix: `<quantity>_alarm_upper` … */
