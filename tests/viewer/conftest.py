@@ -159,6 +159,14 @@ class Page:
     def js(self, expr: str, arg=None):
         return self.page.evaluate(expr, arg)
 
+    def in_frame(self, fn: str, arg=None):
+        """``fn`` (a JS function of ``arg``) run in the next drawn frame's own event: what it
+        reads is what that picture showed (at ?fps=2 the replica moves on between calls)."""
+        return self.page.evaluate(f"""(arg) => new Promise((done) => {{
+            const v = window.minetwin.view;
+            v.addEventListener('rendered', () => done(({fn})(arg)), {{ once: true }});
+            v.dirty = true; }})""", arg)
+
     def next_frame(self) -> None:
         """Wait until the view has drawn a new picture (of what was just changed)."""
         self.page.evaluate("""() => new Promise((done) => { const v = window.minetwin.view;

@@ -557,10 +557,7 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
         .some(n => n.tags.includes('person') && n.props.get('underground'))""", timeout=90_000)
     page.js("window.minetwin.view.home()")
     page.page.wait_for_function("window.minetwin.view.people.shown.length > 0")
-    # (read as the picture was drawn: in the frame's own event — at ?fps=2 the replica may
-    # have moved on by the time a later call looks)
-    info = page.js("""() => new Promise((done) => { const v = window.minetwin.view;
-      v.addEventListener('rendered', () => done((() => { const m = v.people.material;
+    info = page.in_frame("""() => { const v = window.minetwin.view, m = v.people.material;
       const r = v.renderer.domElement.getBoundingClientRect();
       const under = [...window.minetwin.replica.nodes.values()]
         .filter(n => n.tags.includes('person') && n.props.get('underground')).length;
@@ -569,8 +566,7 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
       return { shown: v.people.shown.length, under, onScreen, size: m.size,
                attenuated: m.sizeAttenuation, overview: v.overview,
                personMeshes: [...v.views.values()].filter(x => x.mesh &&
-                 window.minetwin.replica.nodes.get(x.handle).tags.includes('person')).length }; })()),
-      { once: true }); v.dirty = true; })""")
+                 window.minetwin.replica.nodes.get(x.handle).tags.includes('person')).length }; }""")
     assert info["overview"] and info["shown"] == info["under"] and info["onScreen"] > 0, info
     assert info["size"] >= 10 and info["attenuated"] is False and info["personMeshes"] == 0
     # the markers are drawn: the canvas has the markers' cyan where a marker is
@@ -598,7 +594,7 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
     assert normal == 0
     # every face and heading labelled with its name, advance and its area's headcount (the
     # people shown there); an area with a working has no separate headcount badge
-    works = page.js("""() => { const m = window.minetwin, v = m.view;
+    works = page.in_frame("""() => { const m = window.minetwin, v = m.view;
       return [...v.workings.labels].map(([id, obj]) => { const n = m.replica.node(id);
         const area = n.props.get('area');
         return { id, text: obj.element.textContent, name: n.name, area,
