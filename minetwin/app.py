@@ -45,7 +45,8 @@ def load_mine_scene(config: Config, mine_dir: Path, *, generate_demo: bool = Fal
 
 def _add_geology(config: Config, mine_dir: Path, model, store, scene, hazards):
     """The geological model built from the folder's boreholes and added to ``scene``:
-    (geology, its scene maker, the node ids added), or None when the folder has no boreholes or no seam."""
+    (geology, its scene maker, the node ids added), or None when the folder has no
+    boreholes or no seam."""
     from twin import BoreholeError, GeologyScene, build_geology
     if not (mine_dir / "geology" / "collars.csv").exists():
         return None

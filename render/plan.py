@@ -31,7 +31,6 @@ NOT_NORMAL = {0xF39C12, 0xE74C3C, 0x95A5A6, 0x7F8C8D}
 PERSON, LEADER, PERSON_ALARM = 0x22D3EE, 0xA5F3FC, 0xFF3B30
 FACE = 0xF1C40F
 SENSOR_NORMAL = 0x2ECC71
-BACKGROUND = (13, 17, 23)
 #: Roadways at least this long carry their name.
 NAMED_M = 250.0
 
@@ -44,7 +43,7 @@ WORDS = {
            "gas": "瓦斯富集区", "stress": "应力集中区", "fire": "火区", "goaf": "采空区",
            "area_alarm": "区域报警", "working": "{name} · 推进 {adv:.1f} m · {n} 人",
            "count": "{name} {n}人", "people": "井下 {n} 人", "alarms": "报警 {n}",
-           "warnings": "预警 {n}", "scale": "比例尺"},
+           "warnings": "预警 {n}"},
     "en": {"plan": "Mine plan", "legend": "Legend", "north": "N", "intake": "intake roadway",
            "return": "return roadway", "belt": "belt roadway", "other": "other roadway",
            "face": "longwall face", "heading": "heading", "person": "person",
@@ -54,8 +53,7 @@ WORDS = {
            "water": "water hazard", "gas": "gas enrichment", "stress": "stress concentration",
            "fire": "fire zone", "goaf": "goaf", "area_alarm": "area in alarm",
            "working": "{name} · advanced {adv:.1f} m · {n} people", "count": "{name} {n}",
-           "people": "{n} underground", "alarms": "{n} alarms", "warnings": "{n} warnings",
-           "scale": "scale"},
+           "people": "{n} underground", "alarms": "{n} alarms", "warnings": "{n} warnings"},
 }
 
 
@@ -192,6 +190,8 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
     d = ImageDraw.Draw(over)
     lw = max(3, round(min(W, H) / 240))
     roads = {r["id"]: r for r in plan.get("roadways", [])}
+    face = plan.get("colors", {}).get("face", FACE)
+    face_rgb = _rgb(face)
     alarmed_areas = {a["code"] for a in plan.get("areas", [])
                      if f"area/{a['code']}" in scene
                      and (scene.property(f"area/{a['code']}", "alarm_level", 0) or 0) > 0}
@@ -212,12 +212,12 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
                    joint="curve")
     for w in plan.get("workings", []):
         if w["kind"] == "face" and len(w["line"]) >= 2:
-            d.line([fr.px(p[0], p[1], k) for p in w["line"]], fill=_rgb(FACE) + (255,),
+            d.line([fr.px(p[0], p[1], k) for p in w["line"]], fill=face_rgb + (255,),
                    width=lw * k * 3)
         elif w["line"]:
             x, y = fr.px(w["line"][0][0], w["line"][0][1], k)
             s = lw * k * 3
-            d.polygon([(x, y - s), (x + s, y), (x, y + s), (x - s, y)], fill=_rgb(FACE) + (255,),
+            d.polygon([(x, y - s), (x + s, y), (x, y + s), (x - s, y)], fill=face_rgb + (255,),
                       outline=(0, 0, 0, 255), width=k)
     sensors, people = [], []
     for nid in scene:
@@ -228,19 +228,21 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
             sensors.append(nid)
         elif "person" in tags and scene.property(nid, "underground", True) is not False:
             people.append(nid)
+    prio = {n: _priority(scene, n) for n in sensors}             # 3 alarm, 2 not normal
+    alarmed = {n: _person_alarmed(scene, n) for n in people}
     r_s = lw * k * 0.9
-    for nid in sorted(sensors, key=lambda n: _priority(scene, n)):
+    for nid in sorted(sensors, key=prio.get):
         p = scene.world_position(nid)
         x, y = fr.px(p[0], p[1], k)
-        pr = _priority(scene, nid)
+        pr = prio[nid]
         rr = r_s * (1.7 if pr >= 2 else 1.0)
         d.ellipse((x - rr, y - rr, x + rr, y + rr), fill=_rgb(scene.visual(nid).color) + (255,),
                   outline=(0, 0, 0, 255), width=k)
     r_p = lw * k * 1.1
-    for nid in sorted(people, key=lambda n: _person_alarmed(scene, n)):
+    for nid in sorted(people, key=alarmed.get):
         p = scene.world_position(nid)
         x, y = fr.px(p[0], p[1], k)
-        bad = _person_alarmed(scene, nid)
+        bad = alarmed[nid]
         colour = PERSON_ALARM if bad else LEADER if "person:leader" in scene.node(nid).tags \
             else PERSON
         rr = r_p * (1.6 if bad else 1.0)
@@ -263,7 +265,7 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
         keep_out.append((W - legend_w, 0, W, H))
     labels = _Labels(d, f_label, (W, H), keep_out)
     for nid in sensors:
-        pr = _priority(scene, nid)
+        pr = prio[nid]
         text = scene.visual(nid).label
         if pr >= 2 and text:
             p = scene.world_position(nid)
@@ -273,7 +275,7 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
     by_area: dict[str, list] = {}
     for nid in people:
         p = scene.world_position(nid)
-        if _person_alarmed(scene, nid):
+        if alarmed[nid]:
             x, y = fr.px(p[0], p[1])
             labels.add(3, _beside(x, y, lw * 3), scene.node(nid).name, (255, 255, 255),
                        bg=(127, 29, 29, 230), border=PERSON_ALARM)
@@ -299,7 +301,7 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
                    words["working"].format(name=w["name"], adv=adv, n=n),
                    (255, 255, 255) if over else (253, 230, 138),
                    bg=(127, 29, 29, 230) if over else (59, 47, 8, 225),
-                   border=0xE74C3C if over else FACE)
+                   border=0xE74C3C if over else face)
         faces += w["kind"] == "face"
         heads += w["kind"] != "face"
     for code, pts in by_area.items():
@@ -323,8 +325,8 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
 
     # ---- the title band: what, when, how many
     under = len(people)
-    alarms = sum(1 for n in sensors if _priority(scene, n) >= 3) + len(alarmed_areas)
-    warnings = sum(1 for n in sensors if _priority(scene, n) == 2)
+    alarms = sum(pr >= 3 for pr in prio.values()) + len(alarmed_areas)
+    warnings = sum(pr == 2 for pr in prio.values())
     if title_h:
         colour = (192, 57, 43) if banner else (22, 27, 34)
         d.rectangle((0, 0, W, title_h), fill=colour)
@@ -380,9 +382,9 @@ def plan_picture(renderer, mirror, plan: dict, *, title: str = "", subtitle: str
             if role in roles:
                 item("line", colours.get("roadway", {}).get(role, 0xB8B0A0), words[role])
         if faces:
-            item("thick", FACE, words["face"])
+            item("thick", face, words["face"])
         if heads:
-            item("diamond", FACE, words["heading"])
+            item("diamond", face, words["heading"])
         item("dot", PERSON, words["person"])
         item("dot", PERSON_ALARM, words["person_alarm"])
         item("dot", SENSOR_NORMAL, words["sensor"])

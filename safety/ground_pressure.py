@@ -36,6 +36,9 @@ from .rules import Rule, RuleEvent, load_rule_table
 
 __all__ = ["GroundPressure", "PRESSURE_DEFAULTS", "rated_pressure_mpa"]
 
+#: The baseline keeps one mean face pressure per this much advance (m).
+BIN_M = 0.2
+
 PRESSURE_DEFAULTS = {"clear_fraction": 0.95, "weighting_rise": 0.2, "weighting_share": 0.5,
                      "min_interval_m": 5.0,
                      "baseline_m": 20.0, "fresh_s": 180.0, "separation_rate_mm_per_day": 5.0,
@@ -73,7 +76,7 @@ class GroundPressure:
         self._latest: dict[str, tuple[float, int]] = {}
         self._over: set[str] = set()
         self.advance = {f.id: f.advanced_m for f in model.longwalls.values()}
-        self._means: dict[str, deque] = {f: deque() for f in model.longwalls}   # (adv, mean)
+        self._means: dict[str, deque] = {f: deque() for f in model.longwalls}
         self.weighting: dict[str, bool] = {f: False for f in model.longwalls}
         self.starts: dict[str, list[float]] = {f: [] for f in model.longwalls}
         self._separation: dict[str, deque] = {}
@@ -150,14 +153,20 @@ class GroundPressure:
             return
         adv = self.advance.get(face, 0.0)
         mean = float(np.mean(fresh))
-        hist = self._means[face]
-        base = [m for a, m in hist if adv - a <= self.p["baseline_m"]]
+        hist = self._means[face]               # [advance, sum of face means, how many]
+        base = [total / n for a, total, n in hist if adv - a <= self.p["baseline_m"]]
         baseline = statistics.median(base) if base else None
         node = f"face/{face}"
         if self.scene is not None and node in self.scene:
             self.scene.set_property(node, "face_pressure_MPa", round(mean, 1), "MPa")
         if baseline is None or not self.weighting[face]:
-            hist.append((adv, mean))            # the baseline is what the face carries between
+            # the baseline is what the face carries between weightings: one mean per
+            # BIN_M of advance (the median is then over a few hundred, not every tick's)
+            if hist and adv - hist[-1][0] < BIN_M:
+                hist[-1][1] += mean
+                hist[-1][2] += 1
+            else:
+                hist.append([adv, mean, 1])
         while hist and adv - hist[0][0] > self.p["baseline_m"] * 2:
             hist.popleft()
         if baseline is None:

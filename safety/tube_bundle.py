@@ -118,10 +118,11 @@ class TubeBundle:
         out: list[RuleEvent] = []
         for tid, t in touched.items():
             a = self._analysis(tid)
-            if a is not None:
-                self._history[tid].append(a)
-                if not a.valid:
-                    self.bad_samples += 1
+            if a is None:
+                continue                   # judged once per analysis, not per gas arriving
+            self._history[tid].append(a)
+            if not a.valid:
+                self.bad_samples += 1
             self._prune(tid, t)
             self._judge(tid, t, a, out)
         return out
@@ -133,14 +134,13 @@ class TubeBundle:
                if g not in ("temperature", "water_temperature")}
         if not {"o2", "n2", "co"} <= set(got):
             return None
-        times = [t for _, t in got.values()]
-        t = max(times)
-        if t - min(got[g][1] for g in ("o2", "n2", "co")) > self.p["sample_window_s"] * 1000:
+        t = max(tg for _, tg in got.values())
+        window = self.p["sample_window_s"] * 1000
+        if t - min(got[g][1] for g in ("o2", "n2", "co")) > window:
             return None
         hist = self._history[tid]
         if hist and hist[-1].t >= t:
             return None
-        window = self.p["sample_window_s"] * 1000
         gases = {g: v for g, (v, tg) in got.items() if t - tg <= window}
         pct = {g: self._pct(tid, g, v) for g, v in gases.items()}
         d = oxygen_deficit(pct["o2"], pct["n2"])
@@ -158,13 +158,15 @@ class TubeBundle:
 
     def _prune(self, tid: str, now: int) -> None:
         keep = max(self.p["fire_days"], self.p["trend_days"] + 1) * DAY_MS
-        for q in (self._history[tid], self._temps[tid]):
-            while q and now - (q[0].t if isinstance(q[0], _Analysis) else q[0][0]) > keep:
-                q.popleft()
+        hist, temps = self._history[tid], self._temps[tid]
+        while hist and now - hist[0].t > keep:
+            hist.popleft()
+        while temps and now - temps[0][0] > keep:
+            temps.popleft()
 
     # ------------------------------------------------------------------ judging
 
-    def _judge(self, tid: str, now: int, latest: _Analysis | None, out: list) -> None:
+    def _judge(self, tid: str, now: int, latest: _Analysis, out: list) -> None:
         tb = self.model.tube_bundle[tid]
         hist = self._history[tid]
         judged = [a.gr for a in hist
@@ -180,13 +182,12 @@ class TubeBundle:
         node = f"tubebundle/{tid}"
         s = self.scene if self.scene is not None and node in self.scene else None
         if s is not None:
-            if latest is not None:
-                s.set_property(node, "delta_o2", round(latest.delta_o2, 3), "%")
-                s.set_property(node, "sample_valid", latest.valid)
-                if latest.gr is not None:
-                    s.set_property(node, "graham_ratio", round(latest.gr, 3))
-                if latest.jt is not None:
-                    s.set_property(node, "jones_trickett", round(latest.jt, 3))
+            s.set_property(node, "delta_o2", round(latest.delta_o2, 3), "%")
+            s.set_property(node, "sample_valid", latest.valid)
+            if latest.gr is not None:
+                s.set_property(node, "graham_ratio", round(latest.gr, 3))
+            if latest.jt is not None:
+                s.set_property(node, "jones_trickett", round(latest.jt, 3))
             s.set_property(node, "combustion_stage", stage)
             s.set_property(node, "combustion_stage_name", STAGES[stage])
             if trend is not None:

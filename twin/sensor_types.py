@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Quantity", "QUANTITIES", "quantity_of", "normalise_unit", "short_name", "fmt_reading",
-           "load_codes", "use_codes", "quantity_table", "state_text", "switch_states"]
+           "load_codes", "use_codes", "quantity_table", "switch_states"]
 
 #: The code table shipped with MineTwin (REFERENCE.md §3a); a mine folder's
 #: ``sensor_codes.toml`` (same format) replaces rows of it (use_codes).
@@ -101,13 +101,6 @@ def switch_states(sensor) -> tuple[str, str] | None:
     if sensor.off_text and sensor.on_text:
         return sensor.off_text, sensor.on_text
     return q.states
-
-
-def state_text(q: Quantity, value, lang: str = "zh") -> str:
-    """A switch point's value in words ("关" / "开" for an air door); others as a reading."""
-    if q.states and isinstance(value, (bool, int, float)) and value in (0, 1):
-        return (q.states_en if lang == "en" and q.states_en else q.states)[int(value)]
-    return fmt_reading(value) if isinstance(value, (int, float)) else str(value)
 
 
 _UNIT_ALIASES = {"℃": "°C", "度": "°C", "m3/min": "m³/min", "m3": "m³", "mg/m3": "mg/m³",

@@ -48,9 +48,7 @@ def test_every_code_of_the_reference_is_in_the_table_with_names_and_units():
     assert st.quantity_of("1006").states_en == ("reversed", "normal")
     assert st.quantity_of("1009").states == ("断电", "复电")
     assert st.quantity_of("1011").states == ("无电", "有电")
-    assert st.state_text(st.quantity_of("1002"), False) == "关"
-    assert st.state_text(st.quantity_of("1002"), True, "en") == "open"
-    assert st.state_text(st.quantity_of("0001"), 1.5) == "1.50"
+    assert st.quantity_of("1002").states == ("关", "开")
     # what the reference leaves open is marked as a default, and a code it has not is generic
     assert st.quantity_of("1001").sure is False and st.quantity_of("0041").sure is True
     assert st.quantity_of("0099").key == "value_0099" and st.quantity_of("0099").sure is False
