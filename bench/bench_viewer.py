@@ -122,6 +122,8 @@ def main() -> None:
                     out["ttff"].append(await page.evaluate("window.minetwin.stats().firstFrameMs"))
                     out["nodes"] = await page.evaluate("window.minetwin.stats().nodes")
                     out["meshes"] = await page.evaluate("window.minetwin.stats().meshes")
+                    out["instanced"] = await page.evaluate(
+                        "window.minetwin.stats().instanced?.instances ?? 0")
                     if args.screenshot and len(out["ttff"]) == 1:
                         await page.screenshot(path=args.screenshot)
                     await ctx.close()
@@ -133,6 +135,10 @@ def main() -> None:
                 # people are drawn as one Points of markers (people.js), not one mesh each
                 out["markers"] = await page.evaluate("window.minetwin.view.people?.shown.length ?? null")
                 out["labels"] = await page.evaluate("window.minetwin.view.labelsShown ?? null")
+                # draw calls and triangles of the last picture (three.js counts them per render)
+                out["calls"] = await page.evaluate(
+                    "(({calls, triangles}) => ({calls, triangles}))"
+                    "(window.minetwin.view.renderer.info.render)")
                 out["moving"] = await measure(page, args.seconds)
                 walking["on"] = False
                 await asyncio.sleep(1.0)
@@ -153,13 +159,16 @@ def main() -> None:
         r = asyncio.run(run())
         app.close()
     m, i = r["moving"], r["idle"]
-    print(f"| demo mine: {r['nodes']} nodes, {r['meshes']} meshes; {args.size}{args.query}, headless "
+    print(f"| demo mine: {r['nodes']} nodes, {r['meshes']} own meshes, {r['instanced']} instanced; "
+          f"{args.size}{args.query}, headless "
           f"Chromium, SwiftShader (no GPU) | |")
     print(f"| time to first frame (snapshot + every GLB loaded + drawn), median of "
           f"{args.loads} cold loads | {statistics.median(r['ttff']):.0f} ms "
           f"(runs {', '.join(f'{v:.0f}' for v in r['ttff'])}) |")
     print(f"| people drawn | {r['markers']} markers in one draw call; {r['labels']} labels placed "
           f"without overlap |")
+    print(f"| one picture of the default view | {r['calls']['calls']} draw calls, "
+          f"{r['calls']['triangles']} triangles |")
     print(f"| every person moving ({r['visible']} shown, positions at 10 Hz, interpolated) | "
           f"{m['fps']:.1f} frames/s drawn of {m['raf']:.1f} animation frames/s; "
           f"{m['ms']:.1f} ms per drawn frame |")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.viewer.conftest import artifact
@@ -32,7 +32,8 @@ def test_the_page_loads_without_errors_and_shows_the_mine(open_page):
     page = open_page("operator", geology=True)
     stats = page.js("window.minetwin.stats()")
     assert stats["state"] == "live" and stats["nodes"] > 600
-    assert stats["meshes"] > 600 and stats["pendingAssets"] == 0
+    # every mesh drawn: most as instances of their asset (sensors, readers, supports' parts)
+    assert stats["meshes"] + stats["instanced"]["instances"] > 600 and stats["pendingAssets"] == 0
     assert page.js(PIXELS_OFF_BACKGROUND, list(BACKGROUND)) > 5000
     page.page.screenshot(path=str(artifact("viewer-demo-mine.png")))
     # Chinese by default, every layer of the demo listed with its count
@@ -355,9 +356,8 @@ def test_two_wall_tiles_render_two_parts_of_one_view_and_follow_the_camera(open_
     assert all(t.errors == [] for t in tiles + [operator])
 
 
-def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, demo_model):
-    """A real CDSS file in the inbox → ingest → rules → alarm → banner, flash and list."""
-    page = open_page("operator")
+def _ch4_in_the_inbox(page, twin_server, demo_model):
+    """A CDSS file in the inbox with one CH4 point (not at 11901) at 2.50 %; the point."""
     # a CH4 point with no alarm of its main rule yet: a raise soon after one that cleared
     # unacknowledged would be that alarm again (counted), not a new one (docs/alarms.md)
     known = set(page.js("[...window.minetwin.conn.alarms.values()].map(a => a.rule)"))
@@ -373,12 +373,26 @@ def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, d
     tz = ZoneInfo(demo_model.mine.time_zone)
     now = datetime.fromtimestamp(latest / 1000 + 1800, tz).replace(microsecond=0)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S")
-    body = (f"{demo_model.mine.code};{demo_model.mine.name};{stamp}~"
-            f"{sensor.point_code};甲烷;{sensor.location};2.50;%;0;{stamp}~||")
-    name = f"{demo_model.mine.code}_CDSS_{now.strftime('%Y%m%d%H%M%S')}.txt"
+    _to_inbox(twin_server, demo_model, "CDSS", now,
+              f"{sensor.point_code};甲烷;{sensor.location};2.50;%;0;{stamp}")
+    return sensor
+
+
+def _to_inbox(twin_server, demo_model, ftype: str, when: datetime, record: str) -> None:
+    """An upload file of one record, dated ``when``, written into the inbox as a real
+    system does (a hidden part file renamed when complete)."""
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S")
+    body = f"{demo_model.mine.code};{demo_model.mine.name};{stamp}~{record}~||"
+    name = f"{demo_model.mine.code}_{ftype}_{when.strftime('%Y%m%d%H%M%S')}.txt"
     twin_server.inbox.mkdir(parents=True, exist_ok=True)
     (twin_server.inbox / f".{name}.part").write_bytes(body.encode())
     (twin_server.inbox / f".{name}.part").rename(twin_server.inbox / name)
+
+
+def test_a_new_alarm_from_an_upload_file_draws_the_eye(open_page, twin_server, demo_model):
+    """A real CDSS file in the inbox → ingest → rules → alarm → banner, flash and list."""
+    page = open_page("operator")
+    sensor = _ch4_in_the_inbox(page, twin_server, demo_model)
     # The banner says it in words, with the quantity and its unit (#19.4).
     page.page.wait_for_function(
         "loc => { const b = document.querySelector('#banner');"
@@ -557,6 +571,14 @@ def test_people_are_markers_seen_at_any_scale_and_labels_never_overlap(open_page
         .some(n => n.tags.includes('person') && n.props.get('underground'))""", timeout=90_000)
     page.js("window.minetwin.view.home()")
     page.page.wait_for_function("window.minetwin.view.people.shown.length > 0")
+    # the home view looks at the mine's centre, drawn in the middle of the part of the canvas
+    # the side panels leave free (so a wall this camera drives shows the mine in its middle)
+    home = page.js("""() => { const v = window.minetwin.view, c = v.mineBox().getCenter(v.camera.position.clone());
+      const r = v.renderer.domElement.getBoundingClientRect();
+      return { target: v.cameraState().target, centre: [c.x, c.y, c.z], x: v.toThree([c.x, c.y, c.z]).project(v.camera).x,
+               free: (v.insets.left + (r.width - v.insets.left - v.insets.right) / 2) / r.width * 2 - 1 }; }""")
+    assert abs(home["target"][0] - home["centre"][0]) < 1 and abs(home["target"][1] - home["centre"][1]) < 1, home
+    assert abs(home["x"] - home["free"]) < 0.01 and abs(home["free"]) > 0.01, home
     info = page.in_frame("""() => { const v = window.minetwin.view, m = v.people.material;
       const r = v.renderer.domElement.getBoundingClientRect();
       const under = [...window.minetwin.replica.nodes.values()]
@@ -727,4 +749,115 @@ def test_one_clock_the_drills_time_for_ages_charts_and_acknowledgements(open_pag
         return { id: a.id, age: document.querySelector(`#alarms li.alarm[data-alarm='${a.id}'] .age`)?.textContent }; }""")
     if old["age"] is not None:                   # (listed unless acknowledged and cleared)
         assert re.fullmatch(r"\d+ (分|小时)前", old["age"]), old
+    assert page.errors == []
+
+
+# Two pictures of the same moment, in one task (nothing moves between them): with the
+# repeated things instanced, then with every node its own mesh. Returns how many pixels
+# differ, how many are not background, and the draw calls of each picture.
+SAME_PICTURE_BOTH_WAYS = """() => {
+  const v = window.minetwin.view, c = v.renderer.domElement;
+  const grab = () => {
+    v.scene.updateMatrixWorld();
+    v.batches.update(v.replica);
+    v.renderer.render(v.scene, v.camera);
+    const k = document.createElement('canvas');
+    k.width = c.width; k.height = c.height;
+    const g = k.getContext('2d');
+    g.drawImage(c, 0, 0);
+    return [g.getImageData(0, 0, k.width, k.height).data, v.renderer.info.render.calls];
+  };
+  const [a, callsA] = grab();
+  v.instanced = () => false;                 // every node its own mesh, as before instancing
+  v.refreshVisuals();
+  const own = [...v.views.values()].filter(x => x.mesh).length;
+  const [b, callsB] = grab();
+  delete v.instanced;
+  v.refreshVisuals();
+  let differ = 0, drawn = 0;
+  for (let i = 0; i < a.length; i += 4) {
+    if (Math.max(Math.abs(a[i] - b[i]), Math.abs(a[i + 1] - b[i + 1]), Math.abs(a[i + 2] - b[i + 2])) > 24) differ++;
+    if (Math.abs(a[i] - 13) + Math.abs(a[i + 1] - 17) + Math.abs(a[i + 2] - 23) > 40) drawn++;
+  }
+  return { differ, drawn, pixels: a.length / 4, callsA, callsB, own };
+}"""
+
+
+def test_repeated_things_are_instanced_and_a_fault_takes_its_own_mesh(open_page, twin_server,
+                                                                      demo_model):
+    """#19.2: every sensor marker, reader and support part in its plain state is an instance
+    of its asset (one draw call per part of each asset), drawn as its own mesh would be, and
+    picked as its node; a reader that goes down leaves its batch to blink and comes back."""
+    page = open_page("operator")
+    page.page.wait_for_function("window.minetwin.stats().pendingAssets === 0 && "
+                                "window.minetwin.view.firstRenderAt !== null", timeout=90_000)
+    info = page.in_frame("""() => { const v = window.minetwin.view, r = window.minetwin.replica;
+      const out = { wrong: [], readers: 0, parts: 0, own: 0, batched: 0, colour: [] };
+      const c = new v.scene.background.constructor();     // a THREE.Color
+      for (const x of v.views.values()) {
+        if (!x.template) continue;
+        const n = r.nodes.get(x.handle), batched = v.batches.has(x);
+        if (batched !== v.instanced(n) || batched === !!x.mesh) out.wrong.push(n.id);
+        if (batched) out.batched++; else out.own++;
+        if (n.tags.includes('reader') && batched) out.readers++;
+        if (n.tags.includes('equipment-part') && batched) out.parts++;
+        if (batched && x.group.visible) {       // its instance has the node's colour
+          const b = v.batches.of.get(x.handle), i = b.handles.indexOf(x.handle);
+          b.parts[0].mesh.getColorAt(i, c);
+          const want = c.clone().setHex(n.color);
+          if (i < 0 || Math.abs(c.r - want.r) + Math.abs(c.g - want.g) + Math.abs(c.b - want.b) > 1e-4)
+            out.colour.push(n.id);
+        }
+      }
+      out.readersAll = [...r.nodes.values()].filter(n => n.tags.includes('reader')).length;
+      out.stats = window.minetwin.stats().instanced;
+      out.calls = v.renderer.info.render.calls;
+      return out; }""")
+    assert info["wrong"] == [] and info["colour"] == [], info
+    assert info["readers"] == info["readersAll"] >= 100, info
+    assert info["parts"] >= 400 and info["batched"] > 4 * info["own"], info
+    assert info["stats"]["instances"] >= 500 and info["stats"]["calls"] < 60, info
+    # the face close up (the supports in a row), people hidden: the picture is the one the
+    # nodes' own meshes draw, in a fifth of the draw calls or fewer
+    page.page.uncheck("#layers [data-layer=person] input")
+    page.js("window.minetwin.view.focus('face/11901')")
+    page.next_frame()
+    same = page.js(SAME_PICTURE_BOTH_WAYS)
+    assert same["drawn"] > same["pixels"] // 10, same
+    assert same["differ"] <= same["pixels"] // 200, same
+    assert same["callsA"] * 5 <= same["callsB"] and same["own"] > 600, same
+    # a click on an instanced sensor picks that sensor
+    sensor, at = page.js("""() => { const v = window.minetwin.view;
+      for (const n of window.minetwin.replica.nodes.values()) {
+        if (!n.tags.includes('sensor') || !v.batches.has(v.views.get(n.handle))) continue;
+        v.focus(n.id, 6);
+        v.camera.updateMatrixWorld();
+        const at = v.screenPosition(n.id);
+        if (v.pick(at.x, at.y)?.id === n.id) return [n.id, at];
+      }
+      return [null, null]; }""")
+    assert sensor is not None
+    page.next_frame()
+    page.page.mouse.click(at["x"], at["y"])
+    page.page.wait_for_function(
+        "id => document.querySelector('#inspect td.id')?.textContent === id", arg=sensor)
+    # a reader that loses its link blinks: its own mesh while it does, an instance again once
+    # it is back (JZSS files in the inbox; the simulator reports readers only as they change)
+    reader = page.js("""() => { const v = window.minetwin.view;
+      return [...window.minetwin.replica.nodes.values()].find(n => n.tags.includes('reader')
+        && n.props.get('online') !== false && v.batches.has(v.views.get(n.handle))).id; }""")
+    code = reader.split("/", 1)[1]
+    state = """([id, blinking]) => { const v = window.minetwin.view, n = window.minetwin.replica.node(id);
+      const x = n && v.views.get(n.handle);
+      if (!x || (n.blink > 0) !== blinking) return false;
+      return { mesh: !!x.mesh, batched: v.batches.has(x), materials: x.materials.length }; }"""
+    tz = ZoneInfo(demo_model.mine.time_zone)
+    now = datetime.fromtimestamp(page.js("window.minetwin.conn.dataNow()") / 1000, tz).replace(microsecond=0)
+    _to_inbox(twin_server, demo_model, "JZSS", now, f"{code};1;1;{now:%Y-%m-%d %H:%M:%S}")
+    down = page.page.wait_for_function(state, arg=[reader, True], timeout=60_000).json_value()
+    assert down["mesh"] and not down["batched"] and down["materials"] > 0, down
+    later = now + timedelta(seconds=1)
+    _to_inbox(twin_server, demo_model, "JZSS", later, f"{code};0;1;{later:%Y-%m-%d %H:%M:%S}")
+    back = page.page.wait_for_function(state, arg=[reader, False], timeout=60_000).json_value()
+    assert back["batched"] and not back["mesh"], back
     assert page.errors == []

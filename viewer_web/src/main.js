@@ -52,6 +52,7 @@ function start(token) {
   view.maxFps = Math.max(0, Number(query.get("fps")) || 0);
   // the side panels cover the picture's edges: the home view frames the mine between them
   view.insets = wall ? { left: 0, right: 0 } : { left: 316, right: 376 };
+  view.resize();
   // ?hide=seam,fault,… starts those layers hidden (a main kind hides all of its layers); a
   // wall's tiles start without the geology (dispatchers watch roadways, people and alarms)
   // until the view driving them says what it shows, and so does a PC without a GPU (its
@@ -142,7 +143,8 @@ function start(token) {
         state: conn.state, revision: conn.replica.revision, nodes: conn.replica.nodes.size,
         firstFrameMs: view.firstRenderAt, renders: view.renders, renderMs: view.renderMs,
         frames: view.frames, pendingAssets: view.pending ?? 0,
-        meshes: [...view.views.values()].filter((v) => v.mesh).length,
+        meshes: [...view.views.values()].filter((v) => v.mesh).length,   // drawn as their own
+        instanced: view.batches.stats(),                                  // {instances, calls, batches}
       };
     },
   };

@@ -11,6 +11,7 @@ import { MeshoptDecoder } from "three/addons/libs/meshopt_decoder.module.js";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { FlyControls } from "three/addons/controls/FlyControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
+import { InstanceBatches, instanceable } from "./instances.js";
 import { Interpolator } from "./interp.js";
 import { NAMES_M, OVERVIEW_M, PeopleLayer } from "./people.js";
 import { PlanLines, WorkingLabels } from "./plan3d.js";
@@ -64,6 +65,7 @@ export class View3D extends EventTarget {
     this.people = new PeopleLayer(this);      // everyone underground: one Points draw call
     this.planLines = new PlanLines(this);     // roadways as lines of a few pixels (GET /api/plan)
     this.workings = new WorkingLabels(this);  // each face and heading: name, advance, headcount
+    this.batches = new InstanceBatches(this.scene);  // sensors, readers, supports' parts: instanced
 
     this.camera = new THREE.PerspectiveCamera(50, 1, 0.5, 60000);
     this.orbit = new OrbitControls(this.camera, this.renderer.domElement);
@@ -112,6 +114,7 @@ export class View3D extends EventTarget {
     if (changes.reset) {
       for (const v of this.views.values()) v.group.removeFromParent();
       this.views.clear();
+      this.batches.clear();
       this.interp.clear();
       for (const n of replica.walk()) this.create(n, now);
       if (!this.homed) { this.home(); this.homed = true; }
@@ -128,7 +131,7 @@ export class View3D extends EventTarget {
     if (n.parent && !this.views.has(n.parent)) this.create(this.replica.nodes.get(n.parent), now);
     const group = new THREE.Group();
     group.userData.handle = n.handle;
-    const v = { handle: n.handle, group, mesh: null, label: null, materials: [], asset: null };
+    const v = { handle: n.handle, group, mesh: null, label: null, materials: [], asset: null, template: null };
     this.views.set(n.handle, v);
     (n.parent ? this.views.get(n.parent)?.group : this.world)?.add(group);
     this.place(v, n, now, true);
@@ -145,6 +148,7 @@ export class View3D extends EventTarget {
     if (!v) return;
     v.group.removeFromParent();
     v.label?.element.remove();
+    this.batches.drop(v);
     this.views.delete(h);
     this.interp.forget(h);
   }
@@ -192,40 +196,74 @@ export class View3D extends EventTarget {
     const asset = n.tags.includes("person") ? null : n.mesh?.asset ?? null;
     if (asset === v.asset) return;
     v.asset = asset;
-    if (v.mesh) { v.mesh.removeFromParent(); v.mesh = null; v.materials = []; this.refreshPickTargets(); }
+    v.template = null;
+    this.batches.drop(v);
+    this.dropMesh(v);
     if (!asset) return;
     this.pending = (this.pending ?? 0) + 1;
     this.template(asset).then((tpl) => {
       if (v.asset !== asset || !this.views.has(v.handle)) return;
-      const obj = tpl.clone(true);
-      // Geology meshes are closed volumes: their outside is all there is to see, so one side
-      // in one pass (a see-through double-sided material costs three.js two passes, and each
-      // seam would cover the screen twice over — heavy on software-rendered GPUs).
-      // (a zone's fill is a surface seen from above: one side too)
-      const tags = this.replica?.nodes.get(v.handle)?.tags ?? [];
-      const closed = tags.some((t) => CLOSED.has(t) || t === "hazard-fill");
-      // what lies draped on a seam (its floor contours, a hazard zone's outline) is drawn in
-      // front of the surface it lies on: never the dashed stripes of two surfaces fighting
-      const draped = tags.includes("contour") || (tags.includes("hazard") && !tags.includes("hazard-fill"));
-      obj.traverse((o) => {
-        if (!o.isMesh) return;
-        o.material = o.material.clone();    // each node tints its own
-        if (closed) { o.material.side = THREE.FrontSide; o.material.forceSinglePass = true; }
-        if (draped) Object.assign(o.material, { polygonOffset: true, polygonOffsetFactor: -2, polygonOffsetUnits: -8 });
-        o.material.userData.base = { color: o.material.color.clone(), opacity: o.material.opacity };
-        o.userData.handle = v.handle;
-        v.materials.push(o.material);
-      });
-      v.mesh = obj;
-      v.group.add(obj);
+      v.template = tpl;
       const node = this.replica?.nodes.get(v.handle);
       if (node) this.visual(v, node);
-      this.refreshPickTargets();
       this.dirty = true;
     }).catch(() => {}).finally(() => {
       this.pending -= 1;
       if (this.pending === 0) this.dispatchEvent(new Event("loaded"));
     });
+  }
+
+  /** Drawn as an instance of its asset's batch (instances.js): a small repeated thing — not
+   * a see-through shell, geology or a hazard zone — in its plain state (opaque, no glow, not
+   * blinking). Anything else, or a sensor while in alarm, is its own mesh. */
+  instanced(n) {
+    return n.opacity >= 1 && n.emissive === 0 && !(n.blink > 0)
+      && !n.tags.some((t) => SHELLS.includes(t.split(":")[0]));
+  }
+
+  dropMesh(v) {
+    if (!v.mesh) return;
+    v.mesh.removeFromParent();
+    v.mesh = null;
+    v.materials = [];
+    this.refreshPickTargets();
+  }
+
+  /** The node's own copy of its asset, with materials of its own to tint, fade and blink. */
+  ownMesh(v, tags) {
+    const obj = v.template.clone(true);
+    // Geology meshes are closed volumes: their outside is all there is to see, so one side
+    // in one pass (a see-through double-sided material costs three.js two passes, and each
+    // seam would cover the screen twice over — heavy on software-rendered GPUs).
+    // (a zone's fill is a surface seen from above: one side too)
+    const closed = tags.some((t) => CLOSED.has(t) || t === "hazard-fill");
+    // what lies draped on a seam (its floor contours, a hazard zone's outline) is drawn in
+    // front of the surface it lies on: never the dashed stripes of two surfaces fighting
+    const draped = tags.includes("contour") || (tags.includes("hazard") && !tags.includes("hazard-fill"));
+    obj.traverse((o) => {
+      if (!o.isMesh) return;
+      o.material = o.material.clone();    // each node tints its own
+      if (closed) { o.material.side = THREE.FrontSide; o.material.forceSinglePass = true; }
+      if (draped) Object.assign(o.material, { polygonOffset: true, polygonOffsetFactor: -2, polygonOffsetUnits: -8 });
+      o.material.userData.base = { color: o.material.color.clone(), opacity: o.material.opacity };
+      o.userData.handle = v.handle;
+      v.materials.push(o.material);
+    });
+    v.mesh = obj;
+    v.group.add(obj);
+    this.refreshPickTargets();
+  }
+
+  /** Instance or own mesh, as the node's state asks (called whenever its visuals change). */
+  dress(v, n) {
+    if (!v.template) return;
+    if (this.instanced(n) && instanceable(v.template)) {
+      this.dropMesh(v);
+      this.batches.add(v, v.asset, v.template);
+    } else {
+      this.batches.drop(v);
+      if (!v.mesh) this.ownMesh(v, n.tags);
+    }
   }
 
   setLabel(v, n) {
@@ -325,6 +363,7 @@ export class View3D extends EventTarget {
   isGeology(n) { return n.tags.some((t) => GEOLOGY.includes(t.split(":")[0])); }
 
   visual(v, n) {
+    this.dress(v, n);
     const shown = n.visible && !this.layerHidden(n);
     v.group.visible = shown;
     if (v.label) {
@@ -471,7 +510,8 @@ export class View3D extends EventTarget {
   }
 
   /** Frames the whole mine: nearly in plan (55° down, from the south), filling the part of
-   * the picture the side panels leave free (`insets`: {left, right} CSS pixels they cover). */
+   * the picture the side panels leave free (`insets`: {left, right} CSS pixels they cover;
+   * set before the first resize, or call resize()). */
   home() {
     const box = this.mineBox();
     const c = box.getCenter(new THREE.Vector3());
@@ -483,11 +523,10 @@ export class View3D extends EventTarget {
     const aspect = Math.max(this.camera.aspect, 0.5);
     const fit = Math.max(size.x / (aspect * free), size.y * 0.85, 100);
     const d = 1.05 * fit / (2 * tan);
-    // the free area's centre is (left − right) / 2 px right of the canvas centre: put the mine there
-    const metresPerPx = 2 * d * tan * aspect / W;
-    const x = c.x - (left - right) / 2 * metresPerPx;
+    // the camera looks at the mine's centre; the picture's centre is the free area's (resize):
+    // a wall driven by this camera shows the mine in its own middle
     const elev = 55 * Math.PI / 180;
-    this.setCamera({ position: [x, c.y - d * Math.cos(elev), c.z + d * Math.sin(elev)], target: [x, c.y, c.z], fov });
+    this.setCamera({ position: [c.x, c.y - d * Math.cos(elev), c.z + d * Math.sin(elev)], target: [c.x, c.y, c.z], fov });
   }
 
   /** Moves the camera to look at a node from `distance` metres. */
@@ -563,10 +602,15 @@ export class View3D extends EventTarget {
     this.renderer.domElement.style.height = "100%";
     this.labels.setSize(w, h);
     this.camera.aspect = w / h;
+    const { left = 0, right = 0 } = this.insets ?? {};
     if (this.wall) {
       const { cols, rows, x, y } = this.wall;
       this.camera.aspect = w / h;
       this.camera.setViewOffset(w * cols, h * rows, w * x, h * y, w, h);
+    } else if (left !== right) {
+      // the side panels cover the canvas's edges: what the camera looks at is drawn in the
+      // middle of the part they leave free, (left − right) / 2 px right of the canvas centre
+      this.camera.setViewOffset(w, h, (right - left) / 2, 0, w, h);
     } else this.camera.clearViewOffset();
     this.camera.updateProjectionMatrix();
     this.dirty = true;
@@ -603,6 +647,8 @@ export class View3D extends EventTarget {
     const ndc = new THREE.Vector2((clientX - r.left) / r.width * 2 - 1, -((clientY - r.top) / r.height) * 2 + 1);
     const ray = new THREE.Raycaster();
     ray.setFromCamera(ndc, this.camera);
+    this.scene.updateMatrixWorld();
+    this.batches.update(this.replica);       // the instances where they are now
     // A person's marker is a few pixels wide at any zoom: picked on the screen, first.
     const person = this.people.pick(clientX, clientY);
     if (person) {
@@ -612,13 +658,18 @@ export class View3D extends EventTarget {
     // Shells (roadways, areas, geology) are see-through: a sensor, person or piece of
     // equipment just behind the shell that was hit is what the user meant.
     let first = null;
-    for (const hit of ray.intersectObjects(this.pickTargets, true)) {
+    for (const hit of ray.intersectObjects([...this.pickTargets, ...this.batches.meshes()], true)) {
       let o = hit.object;
       let shown = true;
       for (let p = o; p; p = p.parent) if (!p.visible) { shown = false; break; }
       if (!shown) continue;
-      while (o && o.userData.handle === undefined) o = o.parent;
-      let n = o && this.replica.nodes.get(o.userData.handle);
+      // an instance stands for the node its batch drew there; a mesh for its node's group
+      let handle = this.batches.handleOf(hit);
+      if (handle === undefined) {
+        while (o && o.userData.handle === undefined) o = o.parent;
+        handle = o?.userData.handle;
+      }
+      let n = handle !== undefined && this.replica.nodes.get(handle);
       // A part of an articulated machine (a support's canopy, a shearer's drum) stands
       // for the machine: select the equipment node.
       while (n && n.tags.includes("equipment-part") && n.parent) n = this.replica.nodes.get(n.parent);
@@ -680,6 +731,8 @@ export class View3D extends EventTarget {
     this.workings.update();
     this.setScaleMode();
     this.planLines.update();
+    this.scene.updateMatrixWorld();
+    this.batches.update(this.replica);
     this.renderer.render(this.scene, this.camera);
     this.labels.render(this.scene, this.camera);
     this.declutter();
