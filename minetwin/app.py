@@ -96,7 +96,7 @@ class TwinApp:
                  host: str | None = None, port: int | None = None):
         from live_bindings import BindingError, DefaultBindings, History, load_bindings
         from safety import (AlarmBook, GroundPressure, HazardRules, Limits, RuleEngine,
-                            TubeBundle, Watchdogs, resolve_rules, rule_table)
+                            Linkage, TubeBundle, Watchdogs, resolve_rules, rule_table)
 
         self.config = config
         self.mine_dir = mine_dir
@@ -157,6 +157,7 @@ class TwinApp:
         self.hazards = HazardRules(model, scene)
         self.tube_bundle = TubeBundle(model, scene, table=table)
         self.ground_pressure = GroundPressure(model, scene, table=table)
+        self.linkage = Linkage(model, table=table)
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                                 escalate_after_s=config.alarms.escalate_after_s,
                                 regroup_s=config.alarms.regroup_s)
@@ -283,6 +284,8 @@ class TwinApp:
                                ("hazards", self.tube_bundle.observe, (batch,)),
                                ("hazards", self.ground_pressure.observe, (batch,))):
             events += stage(name, fn, *args) or []
+        # the CDDY linkage judges what the rules commanded (a power-off) against the feeders
+        events += stage("linkage", self.linkage.observe, batch, list(events)) or []
         changed = stage("alarms", self.alarms.apply, events) or []
         if self.uplink is not None:
             stage("uplink", self.uplink.observe, batch)
@@ -326,6 +329,8 @@ class TwinApp:
         open_rules = self.alarms.open_rules()
         latest = self.history.latest(self.model.sensors)
         n = self.rules.restore(open_rules)
+        self.linkage.restore({rid.split("/", 1)[0] for rid in self.rules.powered_off},
+                             {rule for rule, _ in open_rules})
         self.watchdogs.restore({rule for rule, _ in open_rules},
                                {code: s.t for code, s in latest.items()})
         events = self.rules.evaluate([Observation("history", "point", code, s.t, s.value,

@@ -3,7 +3,9 @@ a mine's own overrides, the sensors' thresholds — ``rules.py``), data-quality,
 rate-of-change, interlock and personnel watchdogs (``watchdogs.py``), hazard-index rules —
 outburst indicators, spontaneous-combustion stage (``hazard_indices.py``), the Graham ratio,
 Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.py``), support
-resistance, periodic weighting and roof separation (``ground_pressure.py``) — and the alarm book
+resistance, periodic weighting and roof separation (``ground_pressure.py``), the CDDY
+linkage — feeders that must cut, interlocked air doors, fans and their standbys
+(``linkage.py``) — and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
@@ -13,8 +15,9 @@ from .hazard_indices import HazardRules
 from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules, rule_table
 from .tube_bundle import TubeBundle
 from .ground_pressure import GroundPressure
+from .linkage import Linkage
 from .watchdogs import Limits, Watchdogs
 
 __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngine",
            "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "GroundPressure",
-           "rule_table"]
+           "Linkage", "rule_table"]

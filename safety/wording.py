@@ -73,6 +73,12 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
         "fan stopped with gas": (f"局扇停止，甲烷 {n} % ≥ {lim} %",
                                  f"local fan stopped with CH4 {n} % ≥ {lim} %"),
         "stage": (f"自然发火 第 {value:.0f} 阶段", f"spontaneous combustion stage {value:.0f}"),
+        # the CDDY linkage (safety/linkage.py)
+        "feed_abnormal": (f"馈电异常：断电 {vi} 秒后仍有电（限 {li} 秒）",
+                          f"feed abnormal: live {vi} s after the power-off (limit {li} s)"),
+        "pair_open": ("联锁风门同时打开", "both doors of an interlocked pair open"),
+        "no_standby": (f"{zh_name}停止 {vi} 秒，备用未启动（限 {li} 秒）",
+                       f"{en_name} stopped {vi} s, no standby running (limit {li} s)"),
     }
     if quantity == "outburst":
         text = (f"突出预测指标 {name} {n} ≥ {lim}", f"outburst index {name} {n} ≥ {lim}")

@@ -33,7 +33,7 @@ SURFACES = {
         "RECORD_FIELDS", "REFUSAL_REASONS",
         "Simulator", "TickLoop", "TickStats", "TrueGeology", "UploadFile",
         "UploadFormatError", "build_geology", "build_scene", "check_keys",
-        "equipment_model", "fmt_reading", "generate_demo", "load_exposures", "load_hazard_data",
+        "equipment_model", "fmt_reading", "format_relations", "generate_demo", "load_exposures", "load_hazard_data",
         "load_mine", "load_scenario", "mine_plan", "open_sqlite", "parse_file_name", "parse_time",
         "parse_upload", "quantity_of", "quantity_table", "read_toml", "roadway_role", "section", "section_mesh",
         "section_png", "short_name", "switch_states", "write_exposures"],
@@ -42,8 +42,8 @@ SURFACES = {
         "History", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",
         "UploadWatcher", "decode_upload", "load_bindings"],
     "safety": [
-        "Alarm", "AlarmBook", "AlarmError", "GroundPressure", "HazardRules", "Limits", "Rule",
-        "RuleEngine",
+        "Alarm", "AlarmBook", "AlarmError", "GroundPressure", "HazardRules", "Limits", "Linkage",
+        "Rule", "RuleEngine",
         "RuleEvent", "RulesError", "TubeBundle", "Watchdogs", "resolve_rules", "rule_table"],
     "streaming": [
         "FramePublisher", "Gateway", "HttpApi", "PROTOCOL_VERSION", "ProtocolError",

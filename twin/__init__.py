@@ -18,7 +18,7 @@ __all__ = ["TickLoop", "TickStats", "generate_demo", "TrueGeology", "BoreholeErr
            "POINT_STATE", "build_scene", "equipment_model", "quantity_of", "Simulator",
            "load_scenario", "open_sqlite", "check_keys", "read_toml", "ObservationGate",
            "REFUSAL_REASONS", "fmt_reading", "short_name", "roadway_role", "LAYER_COLORS",
-           "HAZARD_COLORS", "mine_plan", "quantity_table", "switch_states"]
+           "HAZARD_COLORS", "mine_plan", "quantity_table", "switch_states", "format_relations"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -47,6 +47,7 @@ _LAZY = {
     "MineDataError": "minefolder",
     "load_mine": "minefolder",
     "MineModel": "model",
+    "format_relations": "model",
     "Profile": "model",
     "Network": "network",
     "CARD_STATE": "observation",

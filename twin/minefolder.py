@@ -19,7 +19,8 @@ import numpy as np
 from .model import (AIR_DIRECTIONS, EQUIPMENT_KINDS, GAS_CLASSES, PROFILE_KINDS,
                     ROADWAY_TYPES, TUBE_BUNDLE_GASES, TUBE_BUNDLE_TEMPERATURES, Area,
                     Equipment, Heading, LongwallPanel, Mine, MineModel, Outstation, Person,
-                    Profile, Reader, Roadway, Sensor, Thresholds, TubeBundlePoint)
+                    Profile, Reader, Roadway, Sensor, Thresholds, TubeBundlePoint,
+                    parse_relations)
 from twin.kj_format import Problem, UploadFile, UploadFormatError, parse_file_name, parse_upload
 
 __all__ = ["MineDataError", "load_mine", "DEFINITION_TYPES", "AREA_TYPE_CODES"]
@@ -350,6 +351,7 @@ def _sensors(ck, uploads, outstations, roadways, local) -> dict[str, Sensor]:
     out: dict[str, Sensor] = {}
     if "CDDY" not in uploads:
         return out             # reported already; checking sensors.csv would only add noise
+    where: dict[str, tuple[str, int]] = {}
     names = ("upper alarm", "upper alarm clear", "lower alarm", "lower alarm clear",
              "upper power-off", "upper re-power", "lower power-off", "lower re-power")
     for fname, i, r in _records(uploads, "CDDY"):
@@ -372,11 +374,22 @@ def _sensors(ck, uploads, outstations, roadways, local) -> dict[str, Sensor]:
         lo = ck.number(fname, i, "range low", r[7], optional=True)
         th = [ck.number(fname, i, n, v, optional=True) for n, v in zip(names, r[8:16])]
         pos = local(fname, i, r[19], r[20], r[21])
+        try:
+            rel = parse_relations(r[22], code)
+        except ValueError as exc:
+            ck.add(fname, i, "relations", str(exc))
+            ok = False
         if ok and pos is not None:
             out[code] = Sensor(point_code=code, system=r[1], outstation=r[2], type_code=r[3],
                                value_type=r[4], unit=r[5], range=(lo, hi),
                                thresholds=Thresholds(*th), location=r[18], position=pos,
-                               on_text=r[16], off_text=r[17])
+                               on_text=r[16], off_text=r[17], relations=rel)
+            where[code] = (fname, i)
+    for code, s in out.items():          # a relation names a point of the same file
+        for rel in s.relations:
+            if rel.point not in out:
+                ck.add(*where[code], "relations", f"{rel.kind}-{rel.point}: {rel.point!r} is "
+                                                  f"not a point of the CDDY file")
     # sensors.csv places points on the network and gives their AQ 1029 position category.
     for i, r in _read_csv(ck, "sensors.csv", ("point_code", "roadway", "chainage_m",
                                              "category"), required=False):

@@ -15,7 +15,8 @@ import numpy as np
 __all__ = [
     "GAS_CLASSES", "ROADWAY_TYPES", "PROFILE_KINDS", "AIR_DIRECTIONS", "AREA_KINDS",
     "EQUIPMENT_KINDS", "Mine", "Profile", "Roadway", "LongwallPanel", "Heading", "Outstation",
-    "Thresholds", "Sensor", "Reader", "Area", "Person", "Equipment", "MineModel",
+    "Thresholds", "Relation", "RELATION_KINDS", "parse_relations", "format_relations", "Sensor",
+    "Reader", "Area", "Person", "Equipment", "MineModel",
 ]
 
 GAS_CLASSES = ("low", "high", "outburst")   # 低瓦斯 / 高瓦斯 / 煤与瓦斯突出矿井
@@ -195,6 +196,54 @@ class Thresholds:
     lower_re_power: float | None = None
 
 
+#: CDDY relation codes (REFERENCE.md §3): what the related point is to this one.
+RELATION_KINDS = {"B": ("闭锁", "lock"), "G": ("风门联动", "linked air door"),
+                  "K": ("控制", "control"), "H": ("保护", "protection"),
+                  "Z": ("主备", "main/standby"), "D": ("断电", "power-off"),
+                  "T": ("调节", "regulation")}
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """One linkage of a point's CDDY record: ``kind`` (a RELATION_KINDS code) and the related
+    point (with its name where the record gives one)."""
+
+    kind: str
+    point: str
+    name: str = ""
+
+
+def parse_relations(text: str, own: str = "") -> tuple[Relation, ...]:
+    """A CDDY record's relations field: groups separated by ``◇``, each one or more items
+    ``<code>-<point>[-<name>]`` joined by ``:`` (REFERENCE.md §3 gives the separators and
+    codes, not an example: the layout is MineTwin's reading of it, docs/mine-data.md).
+    An item naming the point itself (``own``) is left out. Raises ValueError saying what is
+    wrong."""
+    out: list[Relation] = []
+    for group in text.replace("\uff1a", ":").split("\u25c7"):
+        for item in group.split(":"):
+            item = item.strip()
+            if not item:
+                continue
+            code, _, rest = item.partition("-")
+            point, _, name = rest.partition("-")
+            code, point, name = code.strip().upper(), point.strip(), name.strip()
+            if code not in RELATION_KINDS:
+                raise ValueError(f"{item!r}: {code!r} is not a relation code "
+                                 f"({', '.join(RELATION_KINDS)})")
+            if not point:
+                raise ValueError(f"{item!r}: no related point")
+            if point != own and Relation(code, point, name) not in out:
+                out.append(Relation(code, point, name))
+    return tuple(out)
+
+
+def format_relations(relations: tuple[Relation, ...]) -> str:
+    """The relations field parse_relations reads: one group per relation."""
+    return "\u25c7".join(f"{r.kind}-{r.point}" + (f"-{r.name}" if r.name else "")
+                          for r in relations)
+
+
 @dataclass(frozen=True, slots=True)
 class Sensor:
     point_code: str
@@ -212,6 +261,11 @@ class Sensor:
     category: str | None = None      # T0 … T8 position category (AQ 1029)
     on_text: str = ""
     off_text: str = ""
+    relations: tuple[Relation, ...] = ()    # CDDY linkage (断电, 风门联动, 主备 …)
+
+    def related(self, kind: str) -> tuple[str, ...]:
+        """The points this one is linked to by relations of ``kind`` (a RELATION_KINDS code)."""
+        return tuple(r.point for r in self.relations if r.kind == kind)
 
     @property
     def quantity(self):

@@ -21,7 +21,7 @@ import numpy as np
 from assets import AssetStore, box_glb, glb_from_mesh, join_roadways, marker_glb, mesh_bounds
 from scene import MeshRef, Scene, Visual
 
-from .model import ROADWAY_TYPES, MineModel, Roadway
+from .model import RELATION_KINDS, ROADWAY_TYPES, MineModel, Roadway
 from .sensor_types import normalise_unit, quantity_of
 
 __all__ = ["build_scene", "GROUPS", "LAYER_COLORS"]
@@ -200,6 +200,15 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
     marker = a.shared("sensor-marker", lambda: (
         marker_glb(0.35, _rgb(LAYER_COLORS["sensor"]), "sensor"), (-0.35,) * 3 + (0.35,) * 3,
         {"kind": "sensor marker", "units": "m"}))
+    cut_by: dict[str, list[str]] = {}                # feeder → the CH4 points cutting it
+    for sensor in model.sensors.values():
+        for f in sensor.related("D"):
+            cut_by.setdefault(f, []).append(sensor.point_code)
+
+    def named(code: str) -> str:
+        other = model.sensors.get(code)
+        return f"{code} {other.location}" if other is not None else code
+
     for sensor in model.sensors.values():
         q = quantity_of(sensor.type_code)
         unit = q.unit or (normalise_unit(sensor.unit) or None)
@@ -207,6 +216,11 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
             "point_code": sensor.point_code, "sensor_type": sensor.type_code,
             "quantity": q.key, "quantity_name": q.name, "location": sensor.location,
             "outstation": sensor.outstation, "value_type": sensor.value_type}
+        if sensor.relations:       # its CDDY linkage in words: "断电 002D11 11901工作面馈电开关"
+            props["linkage"] = "；".join(f"{RELATION_KINDS[r.kind][0]} {named(r.point)}"
+                                        for r in sensor.relations)
+        if sensor.point_code in cut_by:
+            props["cut_by"] = "；".join(named(c) for c in cut_by[sensor.point_code])
         if sensor.category:
             props["category"] = sensor.category
         if sensor.roadway:

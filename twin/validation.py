@@ -77,6 +77,14 @@ class ObservationGate:
             self._points[code] = (q.kind in ("analog", "cumulative"), lo, hi)
         self._known = {"reader": model.readers, "outstation": model.outstations,
                        "equipment": model.equipment}
+        self._faces, self._headings = model.longwalls, model.headings
+
+    def _working(self, key: str) -> bool:
+        """A face's or heading's own reports (its advance, its goaf) come as equipment
+        ``face:<id>`` / ``heading:<id>``."""
+        kind, _, ident = key.partition(":")
+        return ident in (self._faces if kind == "face" else
+                         self._headings if kind == "heading" else ())
 
     def reason(self, o: Observation, now_ms: int) -> str | None:
         """Why ``o`` is refused, or None when it passes."""
@@ -105,7 +113,8 @@ class ObservationGate:
                 if lo is not None and v < lo or \
                         hi is not None and v > hi and not o.state & POINT_STATE["over_range"]:
                     return "outside the sensor's range"
-        elif o.kind in self._known and o.key not in self._known[o.kind]:
+        elif o.kind in self._known and o.key not in self._known[o.kind] and \
+                not (o.kind == "equipment" and self._working(o.key)):
             return f"unknown {o.kind}"
         return None
 

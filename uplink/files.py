@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
-from twin import check_keys, read_toml
+from twin import check_keys, format_relations, read_toml
 
 __all__ = ["Dialect", "UplinkError", "render", "split_records", "definition_rows",
            "realtime_rows", "self_check", "build_files", "write_checked", "export_once",
@@ -183,7 +183,7 @@ def definition_rows(model) -> dict[str, tuple[list[list[str]], list[str] | None]
                      _num(t.upper_alarm_clear), _num(t.lower_alarm), _num(t.lower_alarm_clear),
                      _num(t.upper_power_off), _num(t.upper_re_power), _num(t.lower_power_off),
                      _num(t.lower_re_power), s.on_text, s.off_text, s.location, *xyz(s.position),
-                     "", "{time}"])
+                     format_relations(s.relations), "{time}"])
     fzdy = [[o.code, o.location, *xyz(o.position), "{time}"]
             for _, o in sorted(model.outstations.items())]
     ryqy = [[kinds.get(a.kind, a.kind), a.code, str(a.rated_headcount), a.name]

@@ -174,12 +174,15 @@ class LiveRecords:
                 ftype, rec = "RYCY", self._overcrowded(a)
             elif a.point in self.model.sensors:
                 kind = "power_off" if a.kind == "power_off" else (
-                    "disconnected" if rule_name == "stale" else "over_limit")
+                    "disconnected" if rule_name == "stale" else
+                    "feed_abnormal" if rule_name == "feed_abnormal" else "over_limit")
                 ftype, rec = "YCBJ", self._record(a.point, kind, a.raised_ms)
             else:
                 continue
-            rec["max"] = max(rec.get("max", a.value), a.peak, a.value)
-            rec["min"] = min(rec.get("min", a.value), a.value)
+            if ftype != "YCBJ" or self.model.sensors[a.point].value_type != "KG":
+                # (a switch point's abnormal carries no values: REFERENCE.md §3a)
+                rec["max"] = max(rec.get("max", a.value), a.peak, a.value)
+                rec["min"] = min(rec.get("min", a.value), a.value)
             if a.acked_ms is not None:
                 rec["measures"], rec["measures_time"] = a.comment or "", a.acked_ms
             if a.cleared_ms is not None:

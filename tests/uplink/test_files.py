@@ -51,9 +51,9 @@ def test_a_full_set_passes_our_ingest_and_matches_the_mines_own_files(demo_dir, 
         f = parse_upload(data, name)
         assert f.mine_code == demo_model.mine.code and f.data_time == WHEN
         assert not decode_upload(data, name).problems
-    # definitions field by field against the demo's own files (numbers as numbers; the
-    # relations and the data time are not the model's to keep)
-    for ftype, upto in (("CDDY", 22), ("FZDY", 5), ("RYQY", 4), ("RYJZ", 4), ("RYXX", 9)):
+    # definitions field by field against the demo's own files (numbers as numbers, the CDDY
+    # relations — 联动 — as they were; the data time is not the model's to keep)
+    for ftype, upto in (("CDDY", 23), ("FZDY", 5), ("RYQY", 4), ("RYJZ", 4), ("RYXX", 9)):
         original = next((demo_dir / "upload").glob(f"*_{ftype}_*.txt"))
         mine = {r[0] if ftype != "RYQY" else r[1]: r for r in split_records(original.read_bytes())[1:]}
         ours = split_records(next(out.glob(f"*_{ftype}_*.txt")).read_bytes())[1:]
@@ -61,6 +61,8 @@ def test_a_full_set_passes_our_ingest_and_matches_the_mines_own_files(demo_dir, 
         for rec in ours:
             want = mine[rec[0] if ftype != "RYQY" else rec[1]]
             assert all(_same(a, b) for a, b in zip(rec[:upto], want[:upto])), (ftype, rec, want)
+    related = [r for r in split_records(next(out.glob("*_CDDY_*.txt")).read_bytes())[1:] if r[22]]
+    assert len(related) == len([s for s in demo_model.sensors.values() if s.relations]) >= 10
     # real-time values are the scene's
     cdss = split_records(next(out.glob("*_CDSS_*.txt")).read_bytes())[1:]
     from twin.sensor_types import quantity_of

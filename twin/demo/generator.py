@@ -193,7 +193,11 @@ _TYPES = {
     "O2": ("0012", "%", "MN", 0.0, 25.0), "CO2": ("0013", "%", "MN", 0.0, 5.0),
     "FAN": ("1001", "", "KG", None, None), "DOOR": ("1002", "", "KG", None, None),
     "SMOKE": ("1008", "", "KG", None, None), "MAINFAN": ("1010", "", "KG", None, None),
+    "FEED": ("1011", "", "KG", None, None),
 }
+#: A switch point's CDDY "on" and "off" texts.
+_SWITCH_TEXTS = {"FAN": ("开", "停"), "DOOR": ("开", "关"), "SMOKE": ("报警", "正常"),
+                 "MAINFAN": ("开", "停"), "FEED": ("有电", "无电")}
 # CH4 thresholds by AQ 1029 position (REFERENCE.md §2): alarm, power-off, re-power.
 _CH4_BY_CATEGORY = {"T0": (1.0, 1.5, 1.0), "T1": (1.0, 1.5, 1.0), "T2": (1.0, 1.0, 1.0),
                     "T3": (0.5, 0.5, 0.5)}
@@ -211,14 +215,19 @@ def _sensors(m: _Mine, faces: dict) -> None:
     ch_face_int = _chainage(intake)[-1] - face["advanced_m"]
 
     def add(kind, outstation, location, road=None, ch=None, pos=None, category=None,
-            alarm=None):
+            alarm=None, key=None, links=()):
+        """``key`` names the point for ``links`` of others: (CDDY relation code, key)."""
         m.sensors.append(dict(kind=kind, outstation=outstation, location=location, road=road,
-                              ch=ch, pos=pos, category=category, alarm=alarm))
+                              ch=ch, pos=pos, category=category, alarm=alarm, key=key,
+                              links=tuple(links)))
 
-    # Longwall 11901.
-    add("CH4", "002", "11901上隅角", "11901-return", ch_face_ret - 1.0, category="T0")
-    add("CH4", "002", "11901工作面", pos=(face_x - 1.0, face["yu"] - 8.0, None), category="T1")
-    add("CH4", "002", "11901回风巷", "11901-return", 12.0, category="T2")
+    # Longwall 11901. Its CH4 points cut the face's and return's power (AQ 1029: T0, T1, T2),
+    # which the feeder sensor on the face's switchgear confirms (CDDY relation D).
+    cut = (("D", "feed-11901"),)
+    add("CH4", "002", "11901上隅角", "11901-return", ch_face_ret - 1.0, category="T0", links=cut)
+    add("CH4", "002", "11901工作面", pos=(face_x - 1.0, face["yu"] - 8.0, None), category="T1",
+        links=cut)
+    add("CH4", "002", "11901回风巷", "11901-return", 12.0, category="T2", links=cut)
     add("CH4", "002", "11901运输巷(进风)", "11901-intake", ch_face_int - 15.0, category="T3")
     add("CO", "002", "11901上隅角", "11901-return", ch_face_ret - 1.5)
     add("CO", "002", "11901回风巷", "11901-return", 20.0)
@@ -232,8 +241,9 @@ def _sensors(m: _Mine, faces: dict) -> None:
     for key, rid, name in (("heading_return_m", "11902-return", "11902回风巷掘进"),
                            ("heading_intake_m", "11902-intake", "11902运输巷掘进")):
         adv = faces["11902"][key]
-        add("CH4", "004", f"{name}工作面", rid, adv - 4.0, category="T1")
-        add("CH4", "004", f"{name}回风流", rid, 12.0, category="T2")
+        feed = (("D", f"feed-{rid}"),)
+        add("CH4", "004", f"{name}工作面", rid, adv - 4.0, category="T1", links=feed)
+        add("CH4", "004", f"{name}回风流", rid, 12.0, category="T2", links=feed)
         add("CO", "004", f"{name}回风流", rid, 18.0)
         add("V", "004", f"{name}", rid, 25.0)
         add("T", "004", f"{name}工作面", rid, adv - 6.0)
@@ -244,7 +254,8 @@ def _sensors(m: _Mine, faces: dict) -> None:
     add("V", "005", "119盘区回风上山测风站", "119-return", 60.0)
     add("CO", "005", "119盘区胶带上山机头", "119-belt", 10.0)
     add("SMOKE", "005", "119盘区胶带上山机头", "119-belt", 12.0)
-    add("DOOR", "005", "119盘区风门", "xc-24", 20.0)
+    # air doors in pairs, interlocked (CDDY relation G): never both open
+    add("DOOR", "005", "119盘区风门(外)", "xc-24", 20.0, key="door-xc24-1", links=(("G", "door-xc24-2"),))
     add("CH4", "001", "总回风巷", "main-return", 1500.0, alarm=0.75)
     add("CO", "001", "总回风巷", "main-return", 1520.0)
     add("V", "001", "总回风巷测风站", "main-return", 1560.0)
@@ -255,12 +266,21 @@ def _sensors(m: _Mine, faces: dict) -> None:
     add("CO", "006", "回风斜井", "return-incline", 320.0)
     add("V", "006", "回风斜井", "return-incline", 340.0)
     add("P", "006", "主通风机负压", "return-incline", 2.0)
-    add("MAINFAN", "006", "主通风机", "return-incline", 1.0)
+    # the main fan and its standby (CDDY relation Z: the standby starts when the main stops)
+    add("MAINFAN", "006", "主通风机(1号)", "return-incline", 1.0, key="mainfan-1",
+        links=(("Z", "mainfan-2"),))
     add("CO", "007", "主斜井胶带机头", "main-belt-incline", 15.0)
     add("SMOKE", "007", "主斜井胶带机头", "main-belt-incline", 18.0)
     add("T", "007", "主斜井", "main-belt-incline", 500.0)
-    add("DOOR", "001", "大巷风门", "xc-02", 10.0)
-
+    add("DOOR", "001", "大巷风门(外)", "xc-02", 10.0, key="door-xc02-1", links=(("G", "door-xc02-2"),))
+    add("DOOR", "001", "大巷风门(内)", "xc-02", 16.0, key="door-xc02-2", links=(("G", "door-xc02-1"),))
+    # (after the others: the points above keep the codes they had before these came)
+    add("DOOR", "005", "119盘区风门(内)", "xc-24", 30.0, key="door-xc24-2", links=(("G", "door-xc24-1"),))
+    add("MAINFAN", "006", "主通风机(2号备用)", "return-incline", 1.6, key="mainfan-2",
+        links=(("Z", "mainfan-1"),))
+    add("FEED", "002", "11901工作面馈电开关", "11901-intake", 50.0, key="feed-11901")
+    for rid, name in (("11902-return", "11902回风巷掘进"), ("11902-intake", "11902运输巷掘进")):
+        add("FEED", "004", f"{name}馈电开关", rid, 8.0, key=f"feed-{rid}")
 
 _OUTSTATIONS = {"001": ("中央变电所分站", "main-track", 1470.0),
                 "002": ("11901工作面分站", "11901-intake", 60.0),
@@ -652,10 +672,15 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
                    format_time(DEMO_TIME)])
     cd, links = [], []
     counters: dict[str, int] = {}
+    codes: list[str] = []
     for s in m.sensors:
-        tcode, unit, vtype, lo, hi = _TYPES[s["kind"]]
+        vtype = _TYPES[s["kind"]][2]
         counters[s["outstation"]] = counters.get(s["outstation"], 0) + 1
-        point = f"{s['outstation']}{'A' if vtype == 'MN' else 'D'}{counters[s['outstation']]:02d}"
+        codes.append(f"{s['outstation']}{'A' if vtype == 'MN' else 'D'}{counters[s['outstation']]:02d}")
+    by_key = {s["key"]: (code, s["location"]) for s, code in zip(m.sensors, codes) if s["key"]}
+    for s, point in zip(m.sensors, codes):
+        tcode, unit, vtype, lo, hi = _TYPES[s["kind"]]
+        relations = "◇".join(f"{kind}-{by_key[k][0]}-{by_key[k][1]}" for kind, k in s["links"])
         if s["road"] is not None:
             p = _point(f0[s["road"]], s["ch"])
         else:
@@ -675,12 +700,11 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
             th[0], th[1] = "30.00", "30.00"
         elif s["kind"] == "CO2":
             th[0], th[1] = "0.50", "0.50"
-        on, off = {"FAN": ("开", "停"), "DOOR": ("开", "关"), "SMOKE": ("报警", "正常"),
-                   "MAINFAN": ("开", "停")}.get(s["kind"], ("", ""))
+        on, off = _SWITCH_TEXTS.get(s["kind"], ("", ""))
         cd.append([point, "01", s["outstation"], tcode, vtype, unit,
                    "" if hi is None else f"{hi:.2f}", "" if lo is None else f"{lo:.2f}",
                    *th, on, off, s["location"], _fmt(p[0] + ox), _fmt(p[1] + oy),
-                   _fmt(p[2] + oz), "", format_time(DEMO_TIME)])
+                   _fmt(p[2] + oz), relations, format_time(DEMO_TIME)])
         if s["road"] is not None:
             links.append([point, s["road"], f"{s['ch']:.1f}", s["category"] or ""])
         elif s["category"]:

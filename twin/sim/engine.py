@@ -120,6 +120,22 @@ class Simulator:
         for h in model.headings.values():
             self.sources[f"heading:{h.id}"] = _Source(base=0.20)
         self.points = {p.code: p for p in self._make_points()}
+        # CDDY linkage: the CH4 points cutting each feeder's power (relation D), and the fan
+        # groups of a main and its standby (relation Z; the first of a group in CDDY order runs)
+        self._cut_by: dict[str, list[str]] = {}
+        for code, sn in model.sensors.items():
+            for f in sn.related("D"):
+                self._cut_by.setdefault(f, []).append(code)
+        self._cutting: set[str] = set()
+        self._fan_group: dict[str, tuple[str, ...]] = {}
+        for code, sn in model.sensors.items():
+            if sn.related("Z") and code not in self._fan_group:
+                group = tuple(c for c in model.sensors if c == code or c in sn.related("Z"))
+                for c in group:
+                    self._fan_group.setdefault(c, group)
+        # the main fans' KG points, in the order of the equipment main-fan-1, -2 …
+        self._main_fans = next((g for c, g in self._fan_group.items()
+                                if self.points[c].quantity == "main_fan"), ())
         self._next_points = 0.0
         self._next_equipment = 0.0
         self._sump_level = 2.0
@@ -578,8 +594,12 @@ class Simulator:
             out.append(Observation(self.source, "reader", code, self.now_ms, True, state=0))
         self._failed_readers = failed
         faults = {ev.place for ev in self._active("sensor_fault")}
+        # the analog points first: the switches (a feeder) follow what they command
+        values = {c: self._point_value(p) for c, p in self.points.items() if not p.switch}
+        self._update_cutting(values)
+        values.update({c: self._point_value(p) for c, p in self.points.items() if p.switch})
         for p in self.points.values():
-            value, state = self._point_value(p), 0
+            value, state = values[p.code], 0
             if p.code in faults:
                 state |= POINT_STATE["sensor_fault"]
                 if p.frozen is None:
@@ -600,7 +620,13 @@ class Simulator:
                 return any(self._near(ev, p, 150.0) and ev.progress(self.t_s) > 0.1
                            for ev in self._active("fire"))
             if p.quantity == "air_door":
-                return False
+                return any(ev.place == p.code for ev in self._active("door_open"))
+            if p.quantity in ("feed", "breaker"):
+                # voltage unless one of its CH4 points cuts the power (and it obeys)
+                stuck = any(ev.place == p.code for ev in self._active("feeder_stuck"))
+                return stuck or not any(c in self._cutting for c in self._cut_by.get(p.code, ()))
+            if p.code in self._fan_group:
+                return self._fan_running(p.code)
             return True                      # fans running, feeds on
         noise = p.noise * float(self.rng.normal())
         if p.quantity == "ch4":
@@ -623,6 +649,37 @@ class Simulator:
             v *= 0.2
         digits = 1 if p.quantity in ("co", "temperature") else 2
         return round(max(v, 0.0), digits)
+
+    def _update_cutting(self, values: dict) -> None:
+        """The CH4 points commanding power off: at or over their CDDY power-off threshold,
+        until under their re-power one."""
+        for code in {c for cs in self._cut_by.values() for c in cs}:
+            th = self.model.sensors[code].thresholds
+            v = values.get(code)
+            if not isinstance(v, float) or th.upper_power_off is None:
+                continue
+            if v >= th.upper_power_off:
+                self._cutting.add(code)
+            elif v < (th.upper_re_power if th.upper_re_power is not None else th.upper_power_off):
+                self._cutting.discard(code)
+
+    def _fan_running(self, code: str) -> bool:
+        """A fan of a main/standby group: the first runs unless a fan_stop drill stops it;
+        then the next starts `magnitude` minutes after (never when 0)."""
+        group = self._fan_group[code]
+        stops = {ev.place: ev for ev in self._active("fan_stop")}
+        for i, c in enumerate(group):
+            ev = stops.get(c)
+            if ev is None:
+                if i == 0:
+                    return c == code
+                # a standby: it runs when the fan before it stopped long enough ago
+                before = stops.get(group[i - 1])
+                if before is not None and before.magnitude > 0 and \
+                        self.t_s - before.at_s >= before.magnitude * 60:
+                    return c == code
+                return False
+        return False
 
     def _near(self, ev: Event, p: _Point, within_m: float) -> bool:
         return (ev.place_kind == "roadway" and p.roadway == ev.place and p.chainage is not None
@@ -663,7 +720,9 @@ class Simulator:
                 emit(e.id, "running", producing)
                 emit(e.id, "load_percent", round(60 + 10 * float(self.rng.normal()), 1) if producing else 0.0, "%")
             elif k == "main_fan":
-                running = e.id.endswith("1")
+                n = int(e.id.rsplit("-", 1)[1]) if e.id.rsplit("-", 1)[-1].isdigit() else 1
+                fans = self._main_fans
+                running = self._fan_running(fans[n - 1]) if len(fans) >= n else n == 1
                 emit(e.id, "running", running)
                 if running:
                     emit(e.id, "air_m3_min", round(6800 + 50 * float(self.rng.normal())), "m³/min")

@@ -4,12 +4,14 @@
 name = "11901 outburst drill"
 [[event]]
 type = "gas_outburst"      # gas_outburst, fire, water_inrush, roof_fall, sensor_fault,
-at = "00:20:00"            #   reader_failure, sos — time after the simulation starts
+at = "00:20:00"            #   reader_failure, sos, feeder_stuck, door_open, fan_stop —
+                           #   time after the simulation starts
 place = "face:11901"       # face:<id>, heading:<id>, roadway:<id>@<chainage>,
                            #   point:<code>, reader:<code>, card:<code>
 duration = "00:30:00"      # optional (default per type)
 magnitude = 8.0            # optional: peak CH4 % (outburst), peak CO ppm (fire),
-                           #   inflow m³/h (water inrush)
+                           #   inflow m³/h (water inrush), minutes until the standby
+                           #   starts (fan_stop; 0: it does not)
 ```
 """
 
@@ -33,6 +35,12 @@ EVENT_TYPES = {
     "sensor_fault": (3600.0, 1.0, ("point",)),
     "reader_failure": (3600.0, 1.0, ("reader",)),
     "sos": (900.0, 1.0, ("card",)),
+    # linkage drills (CDDY relations, safety/linkage.py): a feeder that keeps its voltage
+    # when its CH4 points cut the power; an air door standing open (two events: a pair); a
+    # fan stopping, its standby starting after `magnitude` minutes (0: not at all)
+    "feeder_stuck": (3600.0, 1.0, ("point",)),
+    "door_open": (300.0, 1.0, ("point",)),
+    "fan_stop": (1800.0, 0.0, ("point",)),
 }
 
 

@@ -17,7 +17,7 @@ export function setQuantities(table) {
 
 /** Property names (scene keys → [zh, en]). */
 const NAMES = {
-  point_code: ["测点编号", "point code"], quantity: ["监测量", "quantity"], quantity_name: ["测点类型", "sensor type"],
+  point_code: ["测点编号", "point code"], linkage: ["联动关系", "linkage"], cut_by: ["断电控制测点", "cut by"], quantity: ["监测量", "quantity"], quantity_name: ["测点类型", "sensor type"],
   sensor_type: ["传感器类型代码", "sensor type code"], value_type: ["数值类型", "value type"],
   location: ["安装位置", "location"], category: ["测点类别", "position category"], outstation: ["所属分站", "outstation"],
   roadway: ["所在巷道", "roadway"], chainage_m: ["巷道里程", "chainage"], area: ["所在区域", "area"],
