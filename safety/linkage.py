@@ -3,8 +3,8 @@
 - **Feed abnormal** (馈电异常, YCBJ 003): a CH4 point commanding power off (the rule
   engine's power-off, or the monitoring system's own power-off state bit) must be followed by
   the feeders it cuts (relation ``D`` to a feeder 1011 / feed 1015 / breaker 1009 point)
-  reading "no voltage" within ``feed_check_s``. A feeder with no such reading by then is an
-  alarm (level 3) on the feeder; it clears when the feeder reads no voltage or the command
+  reading "no voltage" within ``feed_check_s``. A feeder still reading voltage by then is an
+  alarm (level 3) on the feeder (one never heard from is not judged); it clears when the feeder reads no voltage or the command
   ends (re-powered).
 - **Interlocked air doors open together** (relation ``G`` between air doors 1002): both
   doors of a pair open for ``door_pair_s`` or longer is an alarm (level 2) on the pair's first
@@ -167,8 +167,9 @@ class Linkage:
                 self._set(rule, False, now, 0.0, out, feeder)
                 continue
             t0 = min(since)
+            # a feeder never heard from is not judged (no data is the data watchdog's alarm)
             cut = self.dead_since.get(feeder, -1) >= t0 or \
-                (self.value.get(feeder, (True, 0))[0] is False)
+                self.value.get(feeder, (False, 0))[0] is False
             late = now - t0 >= limit
             # (an alarm standing — raised before a restart too — holds until the feeder cuts)
             self._set(rule, not cut and (late or rule.id in self.raised), now, (now - t0) / 1000,

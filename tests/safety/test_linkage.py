@@ -205,3 +205,14 @@ place = "point:{fan}"
     texts = {k: app.alarms.record(a)["text"]["zh"] for k, a in active.items()}
     assert texts["pair_open"] == "联锁风门同时打开" and texts["no_standby"].startswith("主通风机停止")
     assert app.scene.property(f"sensor/{feeder}", "cut_by").startswith(code(m, "11902运输巷掘进工作面"))
+
+
+def test_a_feeder_never_heard_from_is_not_judged(demo_model):
+    m = demo_model
+    ch4 = code(m, "11901上隅角")
+    from safety.rules import RuleEvent
+    link = Linkage(m)
+    t0 = 1_700_000_000_000
+    cut = RuleEvent("power_off", resolve_rules(m)[ch4][0], ch4, t0, 1.8, 1.5)
+    assert link.observe([Observation("t", "point", ch4, t0, 1.8, "%")], [cut]) == []
+    assert link.observe([Observation("t", "point", ch4, t0 + 60 * S, 1.8, "%")]) == []
