@@ -4,8 +4,8 @@
   engine's power-off, or the monitoring system's own power-off state bit) must be followed by
   the feeders it cuts (relation ``D`` to a feeder 1011 / feed 1015 / breaker 1009 point)
   reading "no voltage" within ``feed_check_s``. A feeder still reading voltage by then is an
-  alarm (level 3) on the feeder (one never heard from is not judged); it clears when the feeder reads no voltage or the command
-  ends (re-powered).
+  alarm (level 3) on the feeder (one never heard from is not judged); it clears when the
+  feeder reads no voltage or the command ends (re-powered).
 - **Interlocked air doors open together** (relation ``G`` between air doors 1002): both
   doors of a pair open for ``door_pair_s`` or longer is an alarm (level 2) on the pair's first
   door; it clears when either closes.
@@ -41,28 +41,25 @@ class Linkage:
         self.model = model
         key = {c: quantity_of(s.type_code).key for c, s in model.sensors.items()}
         self.key = key
-        # CH4 point → the feeders it cuts
+        # feeder → the CH4 points cutting it; CH4 point → the feeders it cuts
+        self.cut_by = {f: cs for f, cs in model.cut_by().items() if key.get(f) in FEEDERS}
         self.cuts: dict[str, tuple[str, ...]] = {}
-        for code, s in model.sensors.items():
-            feeders = tuple(f for f in s.related("D") if key.get(f) in FEEDERS)
-            if feeders:
-                self.cuts[code] = feeders
+        for f, cs in self.cut_by.items():
+            for c in cs:
+                self.cuts[c] = self.cuts.get(c, ()) + (f,)
         # interlocked door pairs (each once, in code order)
         self.pairs: list[tuple[str, str]] = sorted({
             tuple(sorted((code, other))) for code, s in model.sensors.items()
             if key[code] == "air_door" for other in s.related("G") if key.get(other) == "air_door"})
         # fan groups: a fan and its standbys, in CDDY order
-        self.groups: list[tuple[str, ...]] = []
-        seen: set[str] = set()
-        for code, s in model.sensors.items():
-            if key[code] in FANS and s.related("Z") and code not in seen:
-                group = tuple(c for c in model.sensors
-                              if (c == code or c in s.related("Z")) and key.get(c) in FANS)
-                seen.update(group)
-                if len(group) > 1:
-                    self.groups.append(group)
-        self.watched = set(self.cuts) | {f for fs in self.cuts.values() for f in fs} | \
+        self.groups = [g for g in model.standby_groups()
+                       if len(g) > 1 and all(key[c] in FANS for c in g)]
+        self.watched = set(self.cuts) | set(self.cut_by) | \
             {d for pair in self.pairs for d in pair} | {f for g in self.groups for f in g}
+        # the rules, made once
+        self.feed_rules = {f: self._feed_rule(f) for f in self.cut_by}
+        self.door_rules = {pair: self._door_rule(pair) for pair in self.pairs}
+        self.fan_rules = {g: self._fan_rule(g) for g in self.groups}
         self.value: dict[str, tuple[bool, int]] = {}      # switch point → (on, time)
         self.command: dict[str, int] = {}                 # CH4 point → power-off since
         self.dead_since: dict[str, int] = {}              # feeder → its newest "no voltage"
@@ -77,19 +74,18 @@ class Linkage:
     def _rule(self, kind: str, point: str, threshold: float, level: int, source: str) -> Rule:
         return Rule(point, self.key[point], kind, level, alarm=threshold, source=source)
 
-    def feed_rule(self, feeder: str) -> Rule:
-        cutters = sorted(c for c, fs in self.cuts.items() if feeder in fs)
+    def _feed_rule(self, feeder: str) -> Rule:
         return self._rule("feed_abnormal", feeder, self.p["feed_check_s"], 3,
-                          f"CDDY relation D of {', '.join(cutters)}: the feeder loses voltage "
-                          f"within {self.p['feed_check_s']:g} s of a power-off (rule table "
-                          f"[linkage], verify)")
+                          f"CDDY relation D of {', '.join(self.cut_by[feeder])}: the feeder "
+                          f"loses voltage within {self.p['feed_check_s']:g} s of a power-off "
+                          f"(rule table [linkage], verify)")
 
-    def door_rule(self, pair: tuple[str, str]) -> Rule:
+    def _door_rule(self, pair: tuple[str, str]) -> Rule:
         return self._rule("pair_open", pair[0], self.p["door_pair_s"], 2,
                           f"CDDY relation G: air doors {pair[0]} and {pair[1]} interlocked, "
                           f"never both open")
 
-    def fan_rule(self, group: tuple[str, ...]) -> Rule:
+    def _fan_rule(self, group: tuple[str, ...]) -> Rule:
         main = self.key[group[0]] == "main_fan"
         return self._rule("no_standby", group[0], self.p["standby_start_s"], 3 if main else 2,
                           f"CDDY relation Z: {group[0]} with standby {', '.join(group[1:])}; "
@@ -116,9 +112,9 @@ class Linkage:
             self.clock = max(self.clock, o.time_ms)
             if o.kind != "point" or o.key not in self.watched:
                 continue
-            if o.key in self.cuts and o.state & POINT_STATE["power_off"]:
-                self.command.setdefault(o.key, o.time_ms)       # the system's own command
             if o.key in self.cuts:
+                if o.state & POINT_STATE["power_off"]:
+                    self.command.setdefault(o.key, o.time_ms)   # the system's own command
                 continue
             if not isinstance(o.value, (bool, int, float)):
                 continue
@@ -159,10 +155,8 @@ class Linkage:
 
     def _feeds(self, now: int, out: list) -> None:
         limit = self.p["feed_check_s"] * 1000
-        for feeder in {f for fs in self.cuts.values() for f in fs}:
-            since = [self.command[c] for c, fs in self.cuts.items()
-                     if feeder in fs and c in self.command]
-            rule = self.feed_rule(feeder)
+        for feeder, rule in self.feed_rules.items():
+            since = [self.command[c] for c in self.cut_by[feeder] if c in self.command]
             if not since:
                 self._set(rule, False, now, 0.0, out, feeder)
                 continue
@@ -178,7 +172,7 @@ class Linkage:
     def _doors(self, now: int, out: list) -> None:
         for pair in self.pairs:
             a, b = (self.value.get(d, (False, 0)) for d in pair)
-            rule = self.door_rule(pair)
+            rule = self.door_rules[pair]
             if a[0] and b[0]:
                 since = self.both_open.setdefault(pair, max(a[1], b[1]))
                 held = (now - since) / 1000
@@ -190,7 +184,7 @@ class Linkage:
     def _fans(self, now: int, out: list) -> None:
         for group in self.groups:
             states = [self.value.get(f) for f in group]
-            rule = self.fan_rule(group)
+            rule = self.fan_rules[group]
             if any(s is not None and s[0] for s in states) or any(s is None for s in states):
                 self.all_stopped.pop(group, None)       # one runs (or not heard from yet)
                 self._set(rule, False, now, 0.0, out, group[0])

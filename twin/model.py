@@ -374,6 +374,25 @@ class MineModel:
         best = max(self.areas.values(), key=lambda a: len(roads & set(a.roadways)), default=None)
         return best.code if best is not None and roads & set(best.roadways) else None
 
+    def cut_by(self) -> dict[str, tuple[str, ...]]:
+        """Each point a power-off relation (CDDY ``D``) names → the points cutting it."""
+        out: dict[str, list[str]] = {}
+        for code, s in self.sensors.items():
+            for target in s.related("D"):
+                out.setdefault(target, []).append(code)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def standby_groups(self) -> list[tuple[str, ...]]:
+        """The main/standby groups (CDDY ``Z``): each point with the points it names, in CDDY
+        order (the first is the one that runs), each point in one group."""
+        groups, seen = [], set()
+        for code, s in self.sensors.items():
+            if s.related("Z") and code not in seen:
+                group = tuple(c for c in self.sensors if c == code or c in s.related("Z"))
+                seen.update(group)
+                groups.append(group)
+        return groups
+
     def summary(self) -> dict[str, float | int | str]:
         return {
             "mine": f"{self.mine.name} ({self.mine.code}, {self.mine.gas_class} gas)",

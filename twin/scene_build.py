@@ -200,10 +200,7 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
     marker = a.shared("sensor-marker", lambda: (
         marker_glb(0.35, _rgb(LAYER_COLORS["sensor"]), "sensor"), (-0.35,) * 3 + (0.35,) * 3,
         {"kind": "sensor marker", "units": "m"}))
-    cut_by: dict[str, list[str]] = {}                # feeder → the CH4 points cutting it
-    for sensor in model.sensors.values():
-        for f in sensor.related("D"):
-            cut_by.setdefault(f, []).append(sensor.point_code)
+    cut_by = model.cut_by()                          # feeder → the CH4 points cutting it
 
     def named(code: str) -> str:
         other = model.sensors.get(code)

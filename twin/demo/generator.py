@@ -25,6 +25,7 @@ import numpy as np
 from twin.geology.exposure import face_points
 from twin.demo.truth import Fault, Seam, TrueGeology
 from twin.kj_format import format_time, write_upload
+from twin.model import Relation, format_relations
 
 __all__ = ["generate_demo", "DEMO_MINE_CODE", "DEMO_TIME"]
 
@@ -255,7 +256,8 @@ def _sensors(m: _Mine, faces: dict) -> None:
     add("CO", "005", "119盘区胶带上山机头", "119-belt", 10.0)
     add("SMOKE", "005", "119盘区胶带上山机头", "119-belt", 12.0)
     # air doors in pairs, interlocked (CDDY relation G): never both open
-    add("DOOR", "005", "119盘区风门(外)", "xc-24", 20.0, key="door-xc24-1", links=(("G", "door-xc24-2"),))
+    add("DOOR", "005", "119盘区风门(外)", "xc-24", 20.0, key="door-xc24-1",
+        links=(("G", "door-xc24-2"),))
     add("CH4", "001", "总回风巷", "main-return", 1500.0, alarm=0.75)
     add("CO", "001", "总回风巷", "main-return", 1520.0)
     add("V", "001", "总回风巷测风站", "main-return", 1560.0)
@@ -272,10 +274,13 @@ def _sensors(m: _Mine, faces: dict) -> None:
     add("CO", "007", "主斜井胶带机头", "main-belt-incline", 15.0)
     add("SMOKE", "007", "主斜井胶带机头", "main-belt-incline", 18.0)
     add("T", "007", "主斜井", "main-belt-incline", 500.0)
-    add("DOOR", "001", "大巷风门(外)", "xc-02", 10.0, key="door-xc02-1", links=(("G", "door-xc02-2"),))
-    add("DOOR", "001", "大巷风门(内)", "xc-02", 16.0, key="door-xc02-2", links=(("G", "door-xc02-1"),))
+    add("DOOR", "001", "大巷风门(外)", "xc-02", 10.0, key="door-xc02-1",
+        links=(("G", "door-xc02-2"),))
+    add("DOOR", "001", "大巷风门(内)", "xc-02", 16.0, key="door-xc02-2",
+        links=(("G", "door-xc02-1"),))
     # (after the others: the points above keep the codes they had before these came)
-    add("DOOR", "005", "119盘区风门(内)", "xc-24", 30.0, key="door-xc24-2", links=(("G", "door-xc24-1"),))
+    add("DOOR", "005", "119盘区风门(内)", "xc-24", 30.0, key="door-xc24-2",
+        links=(("G", "door-xc24-1"),))
     add("MAINFAN", "006", "主通风机(2号备用)", "return-incline", 1.6, key="mainfan-2",
         links=(("Z", "mainfan-1"),))
     add("FEED", "002", "11901工作面馈电开关", "11901-intake", 50.0, key="feed-11901")
@@ -680,7 +685,7 @@ def generate_demo(out: str | Path, seed: int = 7) -> Path:
     by_key = {s["key"]: (code, s["location"]) for s, code in zip(m.sensors, codes) if s["key"]}
     for s, point in zip(m.sensors, codes):
         tcode, unit, vtype, lo, hi = _TYPES[s["kind"]]
-        relations = "◇".join(f"{kind}-{by_key[k][0]}-{by_key[k][1]}" for kind, k in s["links"])
+        relations = format_relations(tuple(Relation(kind, *by_key[k]) for kind, k in s["links"]))
         if s["road"] is not None:
             p = _point(f0[s["road"]], s["ch"])
         else:

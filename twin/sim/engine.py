@@ -122,17 +122,10 @@ class Simulator:
         self.points = {p.code: p for p in self._make_points()}
         # CDDY linkage: the CH4 points cutting each feeder's power (relation D), and the fan
         # groups of a main and its standby (relation Z; the first of a group in CDDY order runs)
-        self._cut_by: dict[str, list[str]] = {}
-        for code, sn in model.sensors.items():
-            for f in sn.related("D"):
-                self._cut_by.setdefault(f, []).append(code)
+        self._cut_by = model.cut_by()
+        self._cutters = {c for cs in self._cut_by.values() for c in cs}
         self._cutting: set[str] = set()
-        self._fan_group: dict[str, tuple[str, ...]] = {}
-        for code, sn in model.sensors.items():
-            if sn.related("Z") and code not in self._fan_group:
-                group = tuple(c for c in model.sensors if c == code or c in sn.related("Z"))
-                for c in group:
-                    self._fan_group.setdefault(c, group)
+        self._fan_group = {c: g for g in model.standby_groups() for c in g}
         # the main fans' KG points, in the order of the equipment main-fan-1, -2 …
         self._main_fans = next((g for c, g in self._fan_group.items()
                                 if self.points[c].quantity == "main_fan"), ())
@@ -653,7 +646,7 @@ class Simulator:
     def _update_cutting(self, values: dict) -> None:
         """The CH4 points commanding power off: at or over their CDDY power-off threshold,
         until under their re-power one."""
-        for code in {c for cs in self._cut_by.values() for c in cs}:
+        for code in self._cutters:
             th = self.model.sensors[code].thresholds
             v = values.get(code)
             if not isinstance(v, float) or th.upper_power_off is None:
