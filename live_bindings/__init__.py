@@ -16,7 +16,7 @@ from scene import lazy_exports
 
 __all__ = ["DefaultBindings", "SENSOR_COLORS", "UploadWatcher", "FileOutcome", "History",
            "Sample", "Bucket", "DeclarativeBindings", "BindingError", "load_bindings", "MqttFeed",
-           "RedisStreamFeed", "decode_upload"]
+           "RedisStreamFeed", "decode_upload", "IngestDialect", "DialectError"]
 
 #: What other rooms use from inside this one, loaded when first asked for (so importing
 #: the room stays cheap): name -> the module that defines it.
@@ -24,6 +24,8 @@ _LAZY = {
     "MqttFeed": "feeds",
     "RedisStreamFeed": "feeds",
     "decode_upload": "upload_files",
+    "IngestDialect": "upload_files",
+    "DialectError": "upload_files",
 }
 
 __getattr__ = lazy_exports(__name__, _LAZY)

@@ -116,6 +116,10 @@ class DefaultBindings:
                 self._station(o)
             elif o.kind == "event":
                 self.stats["events"] += 1
+            elif o.kind == "statistic":
+                self._statistic(o)
+            elif o.kind == "report":
+                self._report(o)
             else:
                 self.stats["refused: unknown kind"] += 1
         if points:
@@ -160,6 +164,29 @@ class DefaultBindings:
             order = np.argsort(states_h)
             s.set_values(np.asarray(states_h)[order], "point_state", np.asarray(states_v)[order])
         self.stats["points"] += len(latest)
+
+    def _statistic(self, o: Observation) -> None:
+        """A window figure the mine's system reports (TJSJ): the sensor's ``<quantity>_max``
+        / ``_min`` / ``_mean`` (``ch4_max`` in %; the details panel shows them)."""
+        b = self.points.get(o.key)
+        if b is None or b.switch or o.param not in ("max", "min", "mean"):
+            self.stats["refused: unknown point"] += 1
+            return
+        name = f"{b.prop}_{o.param}"
+        self.scene.define_property(name, "float", b.unit)
+        self.scene.set_property(b.handle, name, float(o.value))
+        self.stats["statistics"] += 1
+
+    def _report(self, o: Observation) -> None:
+        """What the mine's systems report is judged by safety (reported alarms); the picture
+        shows an SOS (RYQJ) on its person as the person's own SOS."""
+        h = self.cards.get(o.key) if o.param == "RYQJ" else None
+        if h is not None:
+            sos = bool(o.state)
+            self.scene.set_property(h, "sos", sos)
+            self.scene.set_visual(h, color=0xE74C3C if sos else 0xFFFFFF,
+                                  blink=2.0 if sos else 0.0)
+        self.stats["reports"] += 1
 
     def _sensor_visual(self, b: _PointBinding, o: Observation) -> None:
         # The label names the point and its quantity with the value and unit ("T0 CH4

@@ -2,7 +2,8 @@
 charts (the viewer's "last hours" of a sensor).
 
 Series: a monitoring point's numeric value (key = point code), each numeric equipment
-parameter (key = ``<equipment id>/<param>``) and values the twin derives, such as headcounts
+parameter (key = ``<equipment id>/<param>``), the window figures a mine's system reports
+(TJSJ: ``<point>/max``, ``<point>/min``, ``<point>/mean``) and values the twin derives, such as headcounts
 (``headcount/<area code>``, ``headcount/underground``). Each tick's batch is one transaction.
 """
 
@@ -57,7 +58,7 @@ class History:
                 continue
             if o.kind == "point":
                 yield (o.key, o.time_ms, float(v), o.state)
-            elif o.kind == "equipment" and o.param:
+            elif o.kind in ("equipment", "statistic") and o.param:
                 yield (f"{o.key}/{o.param}", o.time_ms, float(v), o.state)
 
     def record(self, observations: Iterable[Observation]) -> int:

@@ -1,5 +1,5 @@
-"""Decoders of the real-time upload files (REFERENCE.md §3): bytes in, observations and
-problems out. Pure — no I/O; the directory watcher and ``minetwin ingest check`` call them.
+"""Decoders of the upload files (REFERENCE.md §3, §3a): bytes in, observations and problems
+out. Pure — no I/O; the directory watcher and ``minetwin ingest check`` call them.
 
 | type | record | becomes |
 | --- | --- | --- |
@@ -7,29 +7,105 @@ problems out. Pure — no I/O; the directory watcher and ``minetwin ingest check
 | FZSS | outstation code; run state; power state; time | an ``outstation`` observation |
 | JZSS | reader code; run state; power state; time | a ``reader`` observation |
 | RYSS | the 15 personnel fields | a ``card`` observation (reader + signed distance) |
+| TJSJ | a point's window: start, end, max (when), min (when), mean | three ``statistic`` observations (max, min, mean) |
+| YCBJ | an abnormal or alarm the monitoring system raised: type 001–010, start, end (empty while it lasts), peak … | a ``report`` about the point (``YCBJ/<type>``) |
+| RYCS, RYXZ, RYQJ | overtime, restricted area, SOS of a card: start, end, where | a ``report`` about the card |
+| RYCY | overcrowding of an area: rated and current headcount, start, end | a ``report`` about the area |
 
 Definition files (CDDY, FZDY, RYQY, RYJZ, RYXX) decode to named records. A record that does
 not decode is a :class:`~twin.kj_format.Problem` naming the file, the record and the field;
 the other records still decode. Times are the mine's local time (Asia/Shanghai by default).
+
+REFERENCE.md §3a is not sure of every layout (RYCS, RYXZ, RYQJ, RYCY and FZSS's power codes
+come from one source), and platforms use the same name for different files, so an
+:class:`IngestDialect` (a TOML file, ``[ingest] dialect``) routes each file type to the layout
+it is read as and may give a type's fields in another order (docs/feeds.md "Dialect").
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from twin import (Observation, Problem, RECORD_FIELDS, UploadFile, UploadFormatError, parse_time,
-                  parse_upload)
+from twin import (Observation, Problem, RECORD_FIELDS, UploadFile, UploadFormatError, check_keys,
+                  parse_time, parse_upload, read_toml)
 
-__all__ = ["DecodedFile", "decode_upload", "REALTIME_TYPES", "DEFINITION_TYPES",
-           "REJECT_BAD_FRACTION"]
+__all__ = ["DecodedFile", "decode_upload", "REALTIME_TYPES", "DEFINITION_TYPES", "RECORD_TYPES",
+           "REJECT_BAD_FRACTION", "IngestDialect", "DialectError", "POWER_STATES"]
 
 REALTIME_TYPES = ("CDSS", "FZSS", "JZSS", "RYSS")
+#: What a mine's systems report as records: statistics, abnormals, personnel alarms.
+RECORD_TYPES = ("TJSJ", "YCBJ", "RYCS", "RYCY", "RYXZ", "RYQJ")
 DEFINITION_TYPES = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX")
 #: A file with more than this fraction of bad records is rejected whole (and quarantined).
 REJECT_BAD_FRACTION = 0.1
+#: Power states as the twin keeps them (REFERENCE.md §3: 0 DC, 1 AC, 2 power fault, 9 unknown).
+POWER_STATES = {"dc": 0, "ac": 1, "fault": 2, "unknown": 9}
+#: YCBJ abnormal types (REFERENCE.md §3).
+YCBJ_TYPES = ("001", "002", "003", "004", "005", "006", "007", "008", "009", "010")
+
+
+class DialectError(ValueError):
+    """An ingest dialect that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class IngestDialect:
+    """How a deployment's systems write their files where they differ from REFERENCE.md:
+
+    - ``types``: the layout each file type is read as (``RYCS = "RYXX"`` on a platform that
+      calls its personnel register RYCS; ``XXXX = "CDSS"`` for a vendor's own name); a type
+      not named is read as itself;
+    - ``layouts``: a type's fields in this deployment's order, by the names of
+      ``twin.RECORD_FIELDS`` (``""`` for a field we do not read); a field left out is empty;
+    - ``fzss_power``: FZSS power-state codes → ``dc`` / ``ac`` / ``fault`` / ``unknown``
+      (sources disagree: 0 DC / 1 AC / 2 fault / 9 unknown, or 1 DC / 2 AC / 9 fault).
+    """
+
+    types: dict = field(default_factory=dict)
+    layouts: dict = field(default_factory=dict)
+    fzss_power: dict = field(default_factory=lambda: {"0": "dc", "1": "ac", "2": "fault",
+                                                      "9": "unknown"})
+
+    def route(self, ftype: str) -> str:
+        return self.types.get(ftype, ftype)
+
+    def layout(self, std: str) -> tuple[str, ...] | None:
+        return tuple(self.layouts[std]) if std in self.layouts else None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "IngestDialect":
+        doc = read_toml(path, DialectError)
+        check_keys(doc, ("types", "layouts", "fzss_power"), str(path), DialectError)
+        known = REALTIME_TYPES + RECORD_TYPES + DEFINITION_TYPES
+        for name, std in doc.get("types", {}).items():
+            if std not in known:
+                raise DialectError(f"{path}: types.{name}: {std!r} is not a type we read "
+                                   f"({', '.join(known)})")
+        for std, names in doc.get("layouts", {}).items():
+            if std not in RECORD_FIELDS:
+                raise DialectError(f"{path}: layouts.{std}: no such type")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise DialectError(f"{path}: layouts.{std}: a list of field names")
+            bad = [n for n in names if n and n not in RECORD_FIELDS[std]]
+            if bad:
+                raise DialectError(f"{path}: layouts.{std}: unknown fields {bad} (known: "
+                                   f"{', '.join(RECORD_FIELDS[std])})")
+            used = [n for n in names if n]
+            if len(set(used)) != len(used):
+                raise DialectError(f"{path}: layouts.{std}: a field named twice")
+        power = {str(k): v for k, v in doc.get("fzss_power", {}).items()}
+        if power and not (set(power.values()) <= set(POWER_STATES)):
+            raise DialectError(f"{path}: fzss_power: each code means one of "
+                               f"{', '.join(POWER_STATES)}")
+        return cls(doc.get("types", {}), doc.get("layouts", {}),
+                   power or cls.__dataclass_fields__["fzss_power"].default_factory())
+
+
+STANDARD_INGEST = IngestDialect()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +115,8 @@ class DecodedFile:
     definitions: tuple[dict[str, str], ...]
     problems: tuple[Problem, ...]
     numbers: tuple[int, ...] = ()            # each observation's record number
+    #: The layout the file was read as (its type, or what the dialect routes it to).
+    read_as: str = ""
 
     @property
     def rejected(self) -> bool:
@@ -63,7 +141,8 @@ class DecodedFile:
                                             if i not in drop),
                            self.definitions, tuple(sorted(self.problems + extra,
                                                           key=lambda p: p.record)),
-                           tuple(n for i, n in enumerate(self.numbers) if i not in drop))
+                           tuple(n for i, n in enumerate(self.numbers) if i not in drop),
+                           self.read_as)
 
 
 @lru_cache(maxsize=4096)
@@ -73,33 +152,55 @@ def _ms(text: str, tz: ZoneInfo) -> int:
 
 
 def decode_upload(data: bytes, name: str, *, tz: str = "Asia/Shanghai",
-                  source: str | None = None) -> DecodedFile:
-    """Decode one upload file. Envelope errors raise UploadFormatError (the whole file is
-    unusable); record errors are returned as problems."""
-    f = parse_upload(data, name)
-    zone = ZoneInfo(tz)
-    src = source or f"file:{name}"
+                  source: str | None = None, dialect: IngestDialect | None = None
+                  ) -> DecodedFile:
+    """Decode one upload file, read as the layout ``dialect`` routes its type to. Envelope
+    errors raise UploadFormatError (the whole file is unusable); record errors are returned as
+    problems."""
+    from twin import parse_file_name
+    dialect = dialect or STANDARD_INGEST
+    _, ftype, _ = parse_file_name(name)
+    std = dialect.route(ftype)
+    known = REALTIME_TYPES + RECORD_TYPES + DEFINITION_TYPES
+    if std not in known:
+        raise UploadFormatError([Problem(name, 0, None, f"{ftype} files are not decoded "
+                                         f"(known: {', '.join(known)}; a dialect's [types] "
+                                         f"may route a type to one of them)")])
+    own = dialect.layout(std)
+    f = parse_upload(data, name, layout=own)
+    records = f.numbered()
+    if own is not None:              # the deployment's order → the standard's
+        where = [own.index(n) if n in own else None for n in RECORD_FIELDS[std]]
+        records = [(i, tuple(r[k] if k is not None else "" for k in where)) for i, r in records]
+    if std in DEFINITION_TYPES:
+        names = RECORD_FIELDS[std]
+        defs = tuple(dict(zip(names, r)) for _, r in records)
+        return DecodedFile(f, (), defs, f.problems, read_as=std)
+    ctx = _Ctx(std, ZoneInfo(tz), source or f"file:{name}", dialect,
+               int(f.data_time.replace(tzinfo=ZoneInfo(tz)).timestamp() * 1000))
+    decode = _DECODERS[std]
     obs: list[Observation] = []
-    defs: list[dict[str, str]] = []
-    problems: list[Problem] = []
-    if f.type in DEFINITION_TYPES:
-        names = RECORD_FIELDS[f.type]
-        defs = [dict(zip(names, r)) for r in f.records]
-        return DecodedFile(f, (), tuple(defs), f.problems)
-    if f.type not in REALTIME_TYPES:
-        raise UploadFormatError([Problem(name, 0, None, f"{f.type} files are not decoded "
-                                         f"(known: {', '.join(REALTIME_TYPES + DEFINITION_TYPES)})")])
-    decode = {"CDSS": _cdss, "FZSS": _state, "JZSS": _state, "RYSS": _ryss}[f.type]
-    problems.extend(f.problems)
+    problems: list[Problem] = list(f.problems)
     numbers: list[int] = []
-    for i, r in f.numbered():
+    for i, r in records:
         try:
-            obs.append(decode(f.type, r, zone, src))
-            numbers.append(i)
+            got = decode(ctx, r)
         except _Bad as bad:
             problems.append(Problem(name, i, bad.field, bad.message))
+            continue
+        obs.extend(got)
+        numbers.extend([i] * len(got))
     problems.sort(key=lambda p: p.record)
-    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers))
+    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers), std)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    ftype: str                   # the layout read
+    zone: ZoneInfo
+    src: str
+    dialect: IngestDialect
+    file_ms: int                 # the header's data time
 
 
 class _Bad(Exception):
@@ -114,6 +215,10 @@ def _time(text: str, zone: ZoneInfo, field: str = "data time") -> int:
         raise _Bad(field, f"not yyyy-MM-dd HH:mm:ss: {text!r}") from None
 
 
+def _opt_time(text: str, zone: ZoneInfo, field: str) -> int | None:
+    return _time(text, zone, field) if text else None
+
+
 def _int(text: str, field: str) -> int:
     try:
         return int(text)
@@ -121,53 +226,154 @@ def _int(text: str, field: str) -> int:
         raise _Bad(field, f"not an integer: {text!r}") from None
 
 
-def _cdss(_: str, r: tuple[str, ...], zone: ZoneInfo, src: str) -> Observation:
+def _number(text: str, field: str) -> float | None:
+    """An optional finite number (empty: None)."""
+    if not text:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise _Bad(field, f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise _Bad(field, f"not a finite number: {text!r}")
+    return v
+
+
+def _card(text: str) -> str:
+    if not (len(text) == 17 and text.isdigit()):
+        raise _Bad("card code", f"{text!r} is not 17 digits")
+    return text
+
+
+def _cdss(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
     code, _type_name, _location, value, unit, state, t = r
     if not code:
         raise _Bad("point code", "missing")
-    try:
-        v = float(value)
-    except ValueError:
-        raise _Bad("value", f"not a number: {value!r}") from None
-    if not math.isfinite(v):
-        raise _Bad("value", f"not a finite number: {value!r}")
+    if not value:
+        raise _Bad("value", "not a number: ''")
+    v = _number(value, "value")
     st = _int(state, "state")
     if not 0 <= st <= 255:
         raise _Bad("state", f"{st} is not a CDSS state bit mask (0 … 255)")
-    return Observation(src, "point", code, _time(t, zone), v, unit or None, state=st)
+    return [Observation(ctx.src, "point", code, _time(t, ctx.zone), v, unit or None, state=st)]
 
 
-def _state(ftype: str, r: tuple[str, ...], zone: ZoneInfo, src: str) -> Observation:
+def _state(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
     code, run, power, t = r
-    label = "outstation code" if ftype == "FZSS" else "reader code"
+    fzss = ctx.ftype == "FZSS"
+    label = "outstation code" if fzss else "reader code"
     if not code:
         raise _Bad(label, "missing")
     run_state = _int(run, "run state")
     if run_state not in (0, 1, 2, 9):
         raise _Bad("run state", f"{run_state} is not 0 ok, 1 comm lost, 2 fault or 9 unknown")
-    power_state = _int(power, "power state")
-    if power_state not in (0, 1, 2, 9):
-        raise _Bad("power state", f"{power_state} is not 0 DC, 1 AC, 2 power fault or 9 unknown")
-    kind = "outstation" if ftype == "FZSS" else "reader"
-    return Observation(src, kind, code, _time(t, zone), run_state == 0,
-                       state=run_state | (power_state << 4), param="run_state")
+    codes = ctx.dialect.fzss_power if fzss else STANDARD_INGEST.fzss_power
+    meaning = codes.get(str(_int(power, "power state")))
+    if meaning is None:
+        raise _Bad("power state", f"{power} is not one of " + ", ".join(
+            f"{k} {v}" for k, v in codes.items()))
+    kind = "outstation" if fzss else "reader"
+    return [Observation(ctx.src, kind, code, _time(t, ctx.zone), run_state == 0,
+                        state=run_state | (POWER_STATES[meaning] << 4), param="run_state")]
 
 
-def _ryss(_: str, r: tuple[str, ...], zone: ZoneInfo, src: str) -> Observation:
+def _ryss(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
     (card, _name, inout, _t_in, _t_out, area, _t_area, reader, t_reader, _shift, distance,
      _work, _leader, _special, _track) = r
-    if not (len(card) == 17 and card.isdigit()):
-        raise _Bad("card code", f"{card!r} is not 17 digits")
+    _card(card)
     if inout not in ("1", "2"):
         raise _Bad("in/out flag", f"{inout!r} is not 1 (in) or 2 (out)")
-    dist = None
-    if distance:
-        try:
-            dist = float(distance)
-        except ValueError:
-            raise _Bad("distance to reader", f"not a number: {distance!r}") from None
-        if not math.isfinite(dist):
-            raise _Bad("distance to reader", f"not a finite number: {distance!r}")
-    return Observation(src, "card", card, _time(t_reader, zone, "time at reader"), inout == "1",
-                       reader=reader or None, distance_m=dist, area=area or None)
+    dist = _number(distance, "distance to reader")
+    return [Observation(ctx.src, "card", card, _time(t_reader, ctx.zone, "time at reader"),
+                        inout == "1", reader=reader or None, distance_m=dist,
+                        area=area or None)]
 
+
+def _tjsj(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
+    """A point's window figures (REFERENCE.md §3a TJSJ): max, min and mean as statistics."""
+    (code, _type_name, _location, unit, start, end, vmax, t_max, vmin, t_min, mean, t) = r
+    if not code:
+        raise _Bad("point code", "missing")
+    z = ctx.zone
+    t0, t1 = _time(start, z, "window start"), _time(end, z, "window end")
+    _time(t, z)
+    if t1 < t0:
+        raise _Bad("window end", f"{end} is before the window's start {start}")
+    figures = {"max": _number(vmax, "max"), "min": _number(vmin, "min"),
+               "mean": _number(mean, "mean")}
+    for k, v in figures.items():
+        if v is None:
+            raise _Bad(k, "missing")
+    if not figures["min"] <= figures["mean"] <= figures["max"]:
+        raise _Bad("mean", f"{mean} is not between the min {vmin} and the max {vmax}")
+    when = {"max": _opt_time(t_max, z, "time of max") or t1,
+            "min": _opt_time(t_min, z, "time of min") or t1, "mean": t1}
+    for k in ("max", "min"):
+        if not t0 <= when[k] <= t1:
+            raise _Bad(f"time of {k}", "outside the window")
+    return [Observation(ctx.src, "statistic", code, when[k], figures[k], unit or None,
+                        param=k, since_ms=t0) for k in ("max", "min", "mean")]
+
+
+def _report(ctx: _Ctx, key: str, start: str, end: str, value: float | None, unit=None,
+            param: str | None = None, **where) -> list[Observation]:
+    """One abnormal/alarm record: ongoing while its end is empty (REFERENCE.md §3a)."""
+    t0 = _time(start, ctx.zone, "start")
+    t1 = _opt_time(end, ctx.zone, "end")
+    if t1 is not None and t1 < t0:
+        raise _Bad("end", f"{end} is before the start {start}")
+    return [Observation(ctx.src, "report", key, t1 if t1 is not None else max(t0, ctx.file_ms),
+                        value, unit or None, state=0 if t1 is not None else 1,
+                        param=param or ctx.ftype, since_ms=t0, **where)]
+
+
+def _ycbj(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
+    (code, _type_name, _location, unit, kind, start, end, vmax, _t_max, vmin, _t_min, mean,
+     _cause, _measures, _t_entry, _by, t) = r
+    if not code:
+        raise _Bad("point code", "missing")
+    if kind not in YCBJ_TYPES:
+        raise _Bad("abnormal type", f"{kind!r} is not 001 … 010 (REFERENCE.md §3)")
+    _time(t, ctx.zone)
+    peak = _number(vmax, "max")
+    _number(vmin, "min"), _number(mean, "mean")
+    return _report(ctx, code, start, end, peak, unit, param=f"YCBJ/{kind}")
+
+
+def _person_alarm(ctx: _Ctx, card: str, start: str, end: str, t_down: str, area: str,
+                  reader: str) -> list[Observation]:
+    _card(card)
+    down = _opt_time(t_down, ctx.zone, "time down")
+    value = None
+    if ctx.ftype == "RYCS" and down is not None:   # overtime: hours underground so far
+        upto = _opt_time(end, ctx.zone, "end") or max(_time(start, ctx.zone, "start"),
+                                                      ctx.file_ms)
+        value = round((upto - down) / 3_600_000, 2)
+    return _report(ctx, card, start, end, value, "h" if value is not None else None,
+                   area=area or None, reader=reader or None)
+
+
+def _rycs(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
+    card, _name, t_down, start, end, area, _t_area, reader, _t_reader = r
+    return _person_alarm(ctx, card, start, end, t_down, area, reader)
+
+
+def _ryxz(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
+    card, _name, start, end, t_down, area, _t_area, reader, _t_reader = r
+    return _person_alarm(ctx, card, start, end, t_down, area, reader)
+
+
+def _rycy(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
+    _kind, rated, count, area, _area_name, start, end, _people = r
+    if not area:
+        raise _Bad("area code", "missing")
+    n = _int(count, "current headcount")
+    if n < 0:
+        raise _Bad("current headcount", f"{n} is negative")
+    if rated:
+        _int(rated, "rated headcount")
+    return _report(ctx, area, start, end, float(n), area=area)
+
+
+_DECODERS = {"CDSS": _cdss, "FZSS": _state, "JZSS": _state, "RYSS": _ryss, "TJSJ": _tjsj,
+             "YCBJ": _ycbj, "RYCS": _rycs, "RYXZ": _ryxz, "RYQJ": _ryxz, "RYCY": _rycy}

@@ -13,7 +13,7 @@ done, and our own state) and the ``processed``/``quarantine`` folders:
 | the same bytes seen before | a duplicate: ingested once; the copy goes to ``processed/`` with a report saying so |
 | a header time more than ``max_future_s`` ahead of now | rejected: quarantined |
 | an envelope error, or too many bad records | rejected whole: quarantined with a report |
-| otherwise | accepted with its bad records reported, each with its record number and reason (a wrong field count is a bad record like a bad value; a record dated more than ``max_future_s`` ahead is one too); observations older than what was already accepted for the same point/card/reader are dropped (an older file arriving late never overwrites newer state); the file goes to ``processed/`` |
+| otherwise | accepted with its bad records reported, each with its record number and reason (a wrong field count is a bad record like a bad value; a record dated more than ``max_future_s`` ahead is one too); observations older than what was already accepted for the same point/card/reader are dropped (an older file arriving late never overwrites newer state — records such as a YCBJ abnormal or a TJSJ window are kept whenever they come); the file goes to ``processed/`` |
 | reading or moving it fails (``OSError``) | counted as ``error`` and logged; tried again at the next scan, quarantined after three failures |
 
 The scan is blocking file work: the twin runs it in a worker thread, never in the tick's event
@@ -40,13 +40,15 @@ from typing import Callable
 from twin import (FeedQueue, IncompleteFileError, Observation, UploadFormatError, open_sqlite,
                   parse_file_name)
 
-from .upload_files import decode_upload
+from .upload_files import IngestDialect, decode_upload
 
 __all__ = ["UploadWatcher", "FileOutcome"]
 
 log = logging.getLogger("minetwin.inbox")
 #: Scans in a row that may fail on one file before it is quarantined.
 _MAX_ERRORS = 3
+#: Observation kinds that are records, not states: no "older never overwrites newer" for them.
+_RECORDS = frozenset({"report", "statistic"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +66,12 @@ class UploadWatcher:
     def __init__(self, inbox: str | Path, queue: FeedQueue, *, mine_code: str,
                  tz: str = "Asia/Shanghai", max_future_s: float = 300.0,
                  incomplete_after_s: float = 600.0, clock: Callable[[], int] | None = None,
-                 wait_for_tick: bool = False):
+                 wait_for_tick: bool = False, dialect: IngestDialect | None = None):
         self.inbox = Path(inbox)
         self.queue = queue
         self.mine_code = mine_code
         self.tz = tz
+        self.dialect = dialect
         self.max_future_ms = int(max_future_s * 1000)
         self.incomplete_after_s = incomplete_after_s
         self.processed = self.inbox / "processed"
@@ -163,7 +166,7 @@ class UploadWatcher:
             return self._move(path, self.processed,
                               FileOutcome(name, "duplicate", f"same content as {first[0]}"))
         try:
-            decoded = decode_upload(data, name, tz=self.tz)
+            decoded = decode_upload(data, name, tz=self.tz, dialect=self.dialect)
         except IncompleteFileError:
             age = time.time() - st.st_mtime
             if age < self.incomplete_after_s:
@@ -216,9 +219,13 @@ class UploadWatcher:
 
     def _newer_only(self, observations) -> tuple[list[Observation], int, dict]:
         """The observations not older than what was accepted for their key, how many were,
-        and the newest time per key they bring."""
+        and the newest time per key they bring. A state is kept only when newer; a record (a
+        reported abnormal, a statistic window) is news whenever it comes."""
         fresh, stale, latest = [], 0, {}
         for o in observations:
+            if o.kind in _RECORDS:
+                fresh.append(o)
+                continue
             key = (o.kind, o.key)
             if o.time_ms < max(self._latest.get(key, -1), latest.get(key, -1)):
                 stale += 1

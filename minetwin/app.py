@@ -96,7 +96,7 @@ class TwinApp:
                  host: str | None = None, port: int | None = None):
         from live_bindings import BindingError, DefaultBindings, History, load_bindings
         from safety import (AlarmBook, GroundPressure, HazardRules, Limits, RuleEngine,
-                            Linkage, TubeBundle, Watchdogs, resolve_rules, rule_table)
+                            Linkage, ReportedAlarms, TubeBundle, Watchdogs, resolve_rules, rule_table)
 
         self.config = config
         self.mine_dir = mine_dir
@@ -150,6 +150,13 @@ class TwinApp:
             except BindingError as exc:
                 raise AppError(str(exc)) from None
             log.info("bindings from %s", mine_dir / "bindings.toml")
+        self.ingest_dialect = None            # [ingest] dialect: how the mine's files differ
+        if config.ingest.dialect:
+            from live_bindings import DialectError, IngestDialect
+            try:
+                self.ingest_dialect = IngestDialect.load(config.resolve_path(config.ingest.dialect))
+            except DialectError as exc:
+                raise AppError(f"ingest: {exc}") from None
         self.watchdogs = Watchdogs(model, scene, Limits(
             stale_after_s=r.stale_after_s, stuck_after=r.stuck_after,
             rise_per_min=r.ch4_rise_per_min, window_s=r.ch4_rise_window_s,
@@ -158,6 +165,7 @@ class TwinApp:
         self.tube_bundle = TubeBundle(model, scene, table=table)
         self.ground_pressure = GroundPressure(model, scene, table=table)
         self.linkage = Linkage(model, table=table)
+        self.reported = ReportedAlarms(model, table=table)
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                                 escalate_after_s=config.alarms.escalate_after_s,
                                 regroup_s=config.alarms.regroup_s)
@@ -280,6 +288,7 @@ class TwinApp:
         for name, fn, args in (("rules", self.rules.evaluate, (batch,)),
                                ("watchdogs", self.watchdogs.observe, (batch,)),
                                ("watchdogs", self.watchdogs.tick, (now_ms,)),
+                               ("reported", self.reported.observe, (batch,)),
                                ("hazards", self.hazards.observe, (batch,)),
                                ("hazards", self.tube_bundle.observe, (batch,)),
                                ("hazards", self.ground_pressure.observe, (batch,))):
@@ -331,6 +340,7 @@ class TwinApp:
         n = self.rules.restore(open_rules)
         self.linkage.restore({rid.split("/", 1)[0] for rid in self.rules.powered_off},
                              {rule for rule, _ in open_rules})
+        self.reported.restore(rule for rule, _ in open_rules)
         self.watchdogs.restore({rule for rule, _ in open_rules},
                                {code: s.t for code, s in latest.items()})
         events = self.rules.evaluate([Observation("history", "point", code, s.t, s.value,
@@ -448,7 +458,7 @@ class TwinApp:
                     mine_code=self.model.mine.code, tz=self.model.mine.time_zone,
                     max_future_s=cfg.ingest.max_future_s,
                     incomplete_after_s=cfg.ingest.incomplete_after_s, clock=self._now_ms,
-                    wait_for_tick=True))
+                    wait_for_tick=True, dialect=self.ingest_dialect))
                 log.info("watching %s for upload files", self.watcher.inbox)
                 while not stop.is_set():
                     for o in await loop.run_in_executor(pool, self.watcher.scan):

@@ -181,6 +181,9 @@ class IngestSection:
                                 lambda v: v >= 0)
     incomplete_after_s: float = _spec(600.0, "seconds before an unfinished file is "
                                              "quarantined, > 0", _positive)
+    dialect: str = _spec("", "a TOML file path (relative to the config file) or \"\"",
+                         doc="how the mine's systems write their files where they differ from "
+                             "REFERENCE.md (docs/feeds.md \"Dialect\"); empty: the reference's")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ outburst indicators, spontaneous-combustion stage (``hazard_indices.py``), the G
 Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.py``), support
 resistance, periodic weighting and roof separation (``ground_pressure.py``), the CDDY
 linkage — feeders that must cut, interlocked air doors, fans and their standbys
-(``linkage.py``) — and the alarm book
+(``linkage.py``) — the alarms the mine's own systems report (YCBJ, RYCS, RYCY, RYXZ,
+RYQJ: ``reported.py``) and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
@@ -16,8 +17,9 @@ from .rules import Rule, RuleEngine, RuleEvent, RulesError, resolve_rules, rule_
 from .tube_bundle import TubeBundle
 from .ground_pressure import GroundPressure
 from .linkage import Linkage
+from .reported import ReportedAlarms
 from .watchdogs import Limits, Watchdogs
 
 __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngine",
            "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "GroundPressure",
-           "Linkage", "rule_table"]
+           "Linkage", "ReportedAlarms", "rule_table"]

@@ -22,7 +22,7 @@ DEFAULT_RULES = Path(__file__).with_name("default_rules.toml")
 #: The tables of a rule file: thresholds (AQ 1029), air velocities (规程 §136), outburst and
 #: spontaneous-combustion indices (hazard_indices.py).
 RULE_TABLES = ("threshold", "velocity", "outburst", "combustion", "tube_bundle",
-               "ground_pressure", "linkage")
+               "ground_pressure", "linkage", "reported")
 _THRESHOLD_KEYS = {"quantity", "category", "name", "alarm", "alarm_clear", "low_alarm",
                    "low_alarm_clear", "power_off", "re_power", "level", "note"}
 #: States that make a reading untrustworthy: no alarm is raised or cleared on them

@@ -80,7 +80,9 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
         "no_standby": (f"{zh_name}停止 {vi} 秒，备用未启动（限 {li} 秒）",
                        f"{en_name} stopped {vi} s, no standby running (limit {li} s)"),
     }
-    if quantity == "outburst":
+    if rule_id.split("/")[1:2] == ["reported"]:
+        text = _reported(name, value, limit, zh_name, en_name, unit, model, rule_id)
+    elif quantity == "outburst":
         text = (f"突出预测指标 {name} {n} ≥ {lim}", f"outburst index {name} {n} ≥ {lim}")
     elif name in special and (name != "stage" or quantity == "combustion"):
         text = special[name]
@@ -99,6 +101,31 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
     if repeats:
         zh_t, en_t = zh_t + f"（反复 {repeats + 1} 次）", en_t + f" ({repeats + 1} times)"
     return zh_t if zh else en_t
+
+
+def _reported(name: str, value: float, limit: float, zh_name: str, en_name: str,
+              unit: str | None, model: MineModel | None, rule_id: str) -> tuple[str, str]:
+    """What a mine's system reported (safety/reported.py), said as its word: "监控系统报
+    超限报警 甲烷 1.62 %", "定位系统报 超员 9/8 人"."""
+    from .reported import REPORT_NAMES
+    param = name.replace(" ", "/")
+    zh, en = REPORT_NAMES.get(param, (name, name))
+    ftype = param.split("/")[0]
+    if ftype == "YCBJ":
+        head = (f"监控系统报 {zh}", f"monitoring system: {en}")
+        point = rule_id.split("/", 1)[0]
+        s = model.sensors.get(point) if model is not None else None
+        analog = s is not None and quantity_of(s.type_code).kind == "analog"
+        if analog and value:
+            head = (f"{head[0]} {zh_name} {_num(value, unit)}",
+                    f"{head[1]} {en_name} {_num(value, unit)}")
+        return head
+    head = (f"定位系统报 {zh}", f"positioning system: {en}")
+    if ftype == "RYCY" and value:
+        return (f"{head[0]} {value:.0f}/{limit:.0f} 人", f"{head[1]} {value:.0f}/{limit:.0f} people")
+    if ftype == "RYCS" and value:
+        return (f"{head[0]} 下井 {value:.1f} 小时", f"{head[1]} underground {value:.1f} h")
+    return head
 
 
 def place_name(node: str, model: MineModel | None) -> str:

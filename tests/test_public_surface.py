@@ -38,12 +38,12 @@ SURFACES = {
         "parse_upload", "quantity_of", "quantity_table", "read_toml", "roadway_role", "section", "section_mesh",
         "section_png", "short_name", "switch_states", "write_exposures"],
     "live_bindings": [
-        "BindingError", "Bucket", "DeclarativeBindings", "DefaultBindings", "FileOutcome",
-        "History", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",
+        "BindingError", "Bucket", "DeclarativeBindings", "DefaultBindings", "DialectError",
+        "FileOutcome", "History", "IngestDialect", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",
         "UploadWatcher", "decode_upload", "load_bindings"],
     "safety": [
         "Alarm", "AlarmBook", "AlarmError", "GroundPressure", "HazardRules", "Limits", "Linkage",
-        "Rule", "RuleEngine",
+        "ReportedAlarms", "Rule", "RuleEngine",
         "RuleEvent", "RulesError", "TubeBundle", "Watchdogs", "resolve_rules", "rule_table"],
     "streaming": [
         "FramePublisher", "Gateway", "HttpApi", "PROTOCOL_VERSION", "ProtocolError",

@@ -38,6 +38,21 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "RYSS": ("card code", "name", "in/out flag", "time in", "time out", "area code",
              "time entered area", "reader code", "time at reader", "shift system",
              "distance to reader", "work state", "is leader", "is special worker", "track"),
+    # REFERENCE.md §3a: statistics, abnormal and personnel alarm records (confidence there;
+    # a deployment's dialect may give another field order: live_bindings.IngestDialect).
+    "TJSJ": ("point code", "sensor type name", "location", "unit", "window start",
+             "window end", "max", "time of max", "min", "time of min", "mean", "data time"),
+    "YCBJ": ("point code", "sensor type name", "location", "unit", "abnormal type", "start",
+             "end", "max", "time of max", "min", "time of min", "mean", "cause", "measures",
+             "entry time", "entered by", "data time"),
+    "RYCS": ("card code", "name", "time down", "start", "end", "area code",
+             "time entered area", "reader code", "time at reader"),
+    "RYCY": ("alarm type", "rated headcount", "current headcount", "area code", "area name",
+             "start", "end", "people"),
+    "RYXZ": ("card code", "name", "start", "end", "time down", "area code",
+             "time entered area", "reader code", "time at reader"),
+    "RYQJ": ("card code", "name", "start", "end", "time down", "area code",
+             "time entered area", "reader code", "time at reader"),
 }
 
 _NAME = re.compile(r"^(?P<mine>\d+)_(?P<type>[A-Z]{4})_(?P<time>\d{14})\.txt$", re.I)
@@ -126,11 +141,12 @@ def is_complete(data: bytes) -> bool:
     return data.rstrip().endswith(b"||")
 
 
-def parse_upload(data: bytes, name: str, expected_type: str | None = None) -> UploadFile:
+def parse_upload(data: bytes, name: str, expected_type: str | None = None,
+                 layout: tuple[str, ...] | None = None) -> UploadFile:
     """Split an upload file into its header and records, checking the envelope and the
-    field count of each record (when the type's layout is known). Envelope errors raise
-    UploadFormatError; a record with the wrong field count is one of ``problems`` and the
-    other records are kept."""
+    field count of each record (when the type's layout is known; ``layout`` gives another
+    than :data:`RECORD_FIELDS`' for its type). Envelope errors raise UploadFormatError; a
+    record with the wrong field count is one of ``problems`` and the other records are kept."""
     mine_code, ftype, _ = parse_file_name(name)
     if expected_type and ftype != expected_type:
         raise UploadFormatError([Problem(name, 0, None, f"expected a {expected_type} file, "
@@ -168,7 +184,7 @@ def parse_upload(data: bytes, name: str, expected_type: str | None = None) -> Up
         data_time = datetime.min
     if problems:
         raise UploadFormatError(problems)
-    layout = RECORD_FIELDS.get(ftype)
+    layout = layout or RECORD_FIELDS.get(ftype)
     records, numbers = [], []
     for i, part in enumerate(parts[1:], start=2):
         fields = tuple(f.strip() for f in part.split(";"))

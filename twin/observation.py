@@ -15,7 +15,8 @@ from typing import Iterable
 
 __all__ = ["Observation", "FeedQueue", "KINDS", "POINT_STATE", "CARD_STATE"]
 
-KINDS = ("point", "card", "equipment", "reader", "outstation", "event", "exposure")
+KINDS = ("point", "card", "equipment", "reader", "outstation", "event", "exposure", "report",
+         "statistic")
 
 #: CDSS point state bits (REFERENCE.md §3).
 POINT_STATE = {"alarm": 1, "power_off": 2, "calibrating": 4, "over_range": 8,
@@ -37,6 +38,14 @@ class Observation:
     Personnel observations carry where the card was seen: ``reader`` and ``distance_m``
     (signed, metres along the reader's roadway), ``area``, and ``position`` (x, y, z in local
     metres) when precise positioning gives one; ``value`` is True while underground.
+
+    What a mine's own systems report as records (upload files YCBJ, RYCS, RYCY, RYXZ, RYQJ,
+    TJSJ; REFERENCE.md §3a): a ``report`` is an abnormal or alarm the system raised — ``key``
+    the point, card or area it is about, ``param`` ``"<file type>/<type code>"`` (``YCBJ/001``,
+    ``RYCS``), ``since_ms`` when it began, ``state`` 1 while it lasts and 0 once it has
+    ended (``time_ms`` then its end), ``value`` its peak or headcount (None for a switch);
+    a ``statistic`` is a point's window figure — ``param`` ``max``/``min``/``mean``,
+    ``since_ms`` the window's start, ``time_ms`` its end (or the time of the max/min).
     """
 
     source: str
@@ -52,6 +61,7 @@ class Observation:
     area: str | None = None
     position: tuple[float, float, float] | None = None
     place: str | None = None
+    since_ms: int | None = None
 
 
 class FeedQueue:

@@ -10,7 +10,8 @@ the raw observation is kept (``refused.jsonl``) where it can be looked at.
 | reason | refused when |
 | --- | --- |
 | ``unknown point`` / ``unknown reader`` / ``unknown outstation`` / ``unknown equipment`` | the key is not in the mine model (an unknown *card* is still a person underground: it passes, and the bindings count it) |
-| ``not a number`` | an analog point's value is not a finite number |
+| ``unknown area`` | a reported overcrowding (RYCY) names an area the model does not have |
+| ``not a number`` | an analog point's value, or a statistic, is not a finite number; a report's peak is neither empty nor a finite number |
 | ``outside the sensor's range`` | below the sensor's range low, or above its range high without the over-range bit (its CDDY definition); without a range, outside what the unit allows (0–100 %, ≥ 0 ppm) |
 | ``in the future`` | dated more than ``max_future_s`` after now (the wall clock, or the simulator's clock when it runs ahead) |
 | ``time out of range`` | dated before 2000-01-01 or not an integer of epoch milliseconds |
@@ -38,7 +39,7 @@ __all__ = ["ObservationGate", "REFUSAL_REASONS", "source_kind"]
 log = logging.getLogger("minetwin.validation")
 
 REFUSAL_REASONS = ("unknown point", "unknown reader", "unknown outstation", "unknown equipment",
-                   "not a number", "outside the sensor's range", "in the future",
+                   "unknown area", "not a number", "outside the sensor's range", "in the future",
                    "time out of range", "bad state", "bad position")
 #: 2000-01-01T00:00:00Z: nothing a mine's systems send today is older.
 EARLIEST_MS = 946_684_800_000
@@ -113,9 +114,32 @@ class ObservationGate:
                 if lo is not None and v < lo or \
                         hi is not None and v > hi and not o.state & POINT_STATE["over_range"]:
                     return "outside the sensor's range"
+        elif o.kind == "statistic":
+            if o.key not in self._points:
+                return "unknown point"
+            v = o.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                return "not a number"
+        elif o.kind == "report":
+            return self._report(o)
         elif o.kind in self._known and o.key not in self._known[o.kind] and \
                 not (o.kind == "equipment" and self._working(o.key)):
             return f"unknown {o.kind}"
+        return None
+
+    def _report(self, o: Observation) -> str | None:
+        """A mine system's abnormal or alarm record: about a known point (or outstation:
+        YCBJ 005/006), area (RYCY), or any card (an unknown card is still a person)."""
+        ftype = (o.param or "").split("/", 1)[0]
+        if ftype == "YCBJ" and o.key not in self._points and \
+                o.key not in self.model.outstations:
+            return "unknown point"
+        if ftype == "RYCY" and o.key not in self.model.areas:
+            return "unknown area"
+        v = o.value
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                              or not math.isfinite(v)):
+            return "not a number"
         return None
 
     def check(self, observations: Iterable[Observation]) -> list[Observation]:

@@ -1,7 +1,8 @@
 """Provincial uplink: the standard upload files (REFERENCE.md §3) written out of the twin's
 live state — definitions from the mine model (CDDY, FZDY, RYQY, RYJZ, RYXX), real-time
 files from the scene and the live records (CDSS, FZSS, JZSS, RYSS), statistics and abnormal
-files where the dialect declares their layout (TJSJ, YCBJ, RYCS, RYCY) — in a configurable
+files (TJSJ, YCBJ, RYCS, RYCY, RYXZ, RYQJ) in REFERENCE.md §3a's layouts or those the dialect
+declares — in a configurable
 dialect, each one checked by our own ingest before it may leave: written under a temporary
 name, renamed only when complete and clean; a failing file is held back with its problems
 beside it, never handed on. docs/uplink.md.
@@ -60,8 +61,9 @@ class Dialect:
     bom: bool = False
     time_format: str = "%Y-%m-%d %H:%M:%S"
     mine_code_length: int = 12
-    #: Record layouts of the types REFERENCE.md leaves open (TJSJ, YCBJ, RYCS, RYCY): the
-    #: province's field order, from the names in uplink_live.LAYOUT_FIELDS.
+    #: Record layouts of the statistics and abnormal files (TJSJ, YCBJ, RYCS, RYCY, RYXZ,
+    #: RYQJ) where the province's differ from REFERENCE.md §3a's: its field order, from the
+    #: names in uplink.live.LAYOUT_FIELDS.
     layouts: dict = field(default_factory=dict)
     #: Key equipment (MT/T 1201.2): per system its file type names and layouts
     #: (uplink/equipment.py); parsed into KeySystem records by load().
@@ -108,7 +110,7 @@ class Dialect:
 STANDARD = Dialect()
 REALTIME = ("CDSS", "FZSS", "JZSS", "RYSS")
 DEFINITIONS = ("CDDY", "FZDY", "RYQY", "RYJZ", "RYXX")
-LAYOUT_TYPES = ("TJSJ", "YCBJ", "RYCS", "RYCY")
+LAYOUT_TYPES = ("TJSJ", "YCBJ", "RYCS", "RYCY", "RYXZ", "RYQJ")
 
 
 def _check_layouts(layouts, path) -> None:
@@ -242,8 +244,12 @@ def self_check(ftype: str, name: str, data: bytes, dialect: Dialect, mine_code: 
         when = datetime.strptime(header[2], dialect.time_format)
     except (IndexError, ValueError):
         return [f"{name}: header time {header[2:3]} does not read as {dialect.time_format}"]
-    if ftype in LAYOUT_TYPES or ftype in dialect.equipment_types():
+    if ftype in dialect.equipment_types():
         return _layout_check(ftype, name, records[1:], dialect)
+    if ftype in LAYOUT_TYPES:
+        problems = _layout_check(ftype, name, records[1:], dialect)
+        return problems or _record_check(ftype, name, header, when, records[1:], dialect,
+                                         mine_code, tz)
     std_records = []
     for r in records[1:]:
         std_records.append([_restandard_time(f, dialect) for f in r])
@@ -267,11 +273,35 @@ def _restandard_time(field: str, dialect: Dialect) -> str:
         return field
 
 
+def _record_check(ftype: str, name: str, header: list[str], when: datetime,
+                  records: list[list[str]], dialect: Dialect, mine_code: str, tz: str
+                  ) -> list[str]:
+    """A statistics or abnormal file decoded by our ingest: put into REFERENCE.md §3a's
+    layout field by field (a field the dialect does not carry is empty, and what the ingest
+    says of an empty field the province does not want is not held against the file)."""
+    from live_bindings import decode_upload
+    from twin import RECORD_FIELDS
+    from uplink.live import STANDARD_LAYOUTS
+    layout = tuple(dialect.layouts.get(ftype) or STANDARD_LAYOUTS[ftype])
+    std_names = STANDARD_LAYOUTS[ftype]
+    absent = {RECORD_FIELDS[ftype][i] for i, n in enumerate(std_names) if n not in layout}
+    std_records = []
+    for r in records:
+        named = dict(zip(layout, (_restandard_time(f, dialect) for f in r)))
+        std_records.append([named.get(n, "") for n in std_names])
+    std_name, std = render(ftype, mine_code, header[1], when, std_records, STANDARD, header[3:])
+    try:
+        decoded = decode_upload(std, std_name, tz=tz)
+    except Exception as exc:                 # noqa: BLE001 — a verdict, never a crash
+        return [f"{name}: {exc}"]
+    return [f"{name}: {p}" for p in decoded.problems if p.field not in absent]
+
+
 def _layout_check(ftype: str, name: str, records: list[list[str]], dialect: Dialect
                   ) -> list[str]:
-    """A declared-layout file (no ingest decodes these): field counts and times."""
-    from uplink.live import TIME_FIELDS
-    layout = dialect.layout_of(ftype)
+    """A file in a declared or §3a layout: field counts and times."""
+    from uplink.live import STANDARD_LAYOUTS, TIME_FIELDS
+    layout = dialect.layout_of(ftype) or STANDARD_LAYOUTS.get(ftype)
     if not layout:
         return [f"{name}: the dialect declares no {ftype} layout"]
     problems = []
@@ -331,12 +361,11 @@ def build_files(model, scene, when: datetime, dialect: Dialect = STANDARD,
         elif ftype == "RYSS":
             rows = live.ryss_rows(dialect.time_format, since_ms, shift_system)
         elif ftype in LAYOUT_TYPES:
-            if ftype not in dialect.layouts:
-                raise UplinkError(f"{ftype}: its record layout is not in REFERENCE.md; the "
-                                  f"dialect must declare it ([layouts] {ftype} = [...])")
             if not pending.get(ftype):
                 continue
-            rows = live.layout_rows(pending[ftype], tuple(dialect.layouts[ftype]),
+            from uplink.live import STANDARD_LAYOUTS
+            rows = live.layout_rows(pending[ftype],
+                                    tuple(dialect.layouts.get(ftype) or STANDARD_LAYOUTS[ftype]),
                                     dialect.time_format)
         else:
             raise UplinkError(f"no exporter for {ftype!r}")

@@ -9,11 +9,14 @@ and alarms as the tick sees them (cheap dictionary updates, no I/O):
 - per analog point: max / min (with their times) / mean over aligned windows of
   ``stats_window_s`` (``TJSJ``, 5 minutes by default);
 - abnormal records from the alarm book: monitoring abnormals with their REFERENCE.md §3
-  type codes (``YCBJ``), overtime (``RYCS``) and overcrowding (``RYCY``).
+  type codes (``YCBJ``), overtime (``RYCS``), overcrowding (``RYCY``), a restricted area
+  (``RYXZ``) and an SOS (``RYQJ``) — the twin's own and those the mine's systems reported,
+  one record for each thing that happened.
 
-The record layouts of TJSJ, YCBJ, RYCS and RYCY are not in REFERENCE.md and differ between
-provinces, so those files are written only in a dialect that declares them (``[layouts]``,
-docs/uplink.md), from the named fields in :data:`LAYOUT_FIELDS`.
+They are written in REFERENCE.md §3a's layouts (:data:`STANDARD_LAYOUTS`) unless a province's
+dialect declares its own field order from the named fields in :data:`LAYOUT_FIELDS`
+(``[layouts]``, docs/uplink.md); the reference is sure of TJSJ's and YCBJ's ([2+]), less of
+the personnel alarms' ([1]).
 """
 
 from __future__ import annotations
@@ -25,19 +28,49 @@ from zoneinfo import ZoneInfo
 
 from twin import Observation, POINT_STATE, quantity_of
 
-__all__ = ["LiveRecords", "LAYOUT_FIELDS", "YCBJ_TYPES"]
+__all__ = ["LiveRecords", "LAYOUT_FIELDS", "STANDARD_LAYOUTS", "YCBJ_TYPES"]
 
 #: The named fields a dialect may put, in any order, into the layout of each type.
 LAYOUT_FIELDS = {
     "TJSJ": ("point", "type_name", "location", "unit", "max", "max_time", "min", "min_time",
-             "avg", "start", "end", "samples"),
+             "avg", "start", "end", "samples", "time"),
     "YCBJ": ("point", "type_name", "location", "unit", "abnormal_type", "start", "end",
-             "max", "max_time", "min", "min_time", "avg", "measures", "measures_time"),
-    "RYCS": ("card", "name", "time_in", "start", "end", "hours", "area", "reader"),
-    "RYCY": ("area", "area_name", "rated", "count", "start", "end"),
+             "max", "max_time", "min", "min_time", "avg", "cause", "measures", "measures_time",
+             "entered_by", "time"),
+    "RYCS": ("card", "name", "time_in", "start", "end", "hours", "area", "area_time", "reader",
+             "reader_time"),
+    "RYCY": ("alarm_type", "area", "area_name", "rated", "count", "start", "end", "people"),
+    "RYXZ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
+             "reader_time"),
+    "RYQJ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
+             "reader_time"),
+}
+#: REFERENCE.md §3a's layouts in these names, field for field as ``twin.RECORD_FIELDS``
+#: (what is written unless a dialect declares its own).
+STANDARD_LAYOUTS = {
+    "TJSJ": ("point", "type_name", "location", "unit", "start", "end", "max", "max_time",
+             "min", "min_time", "avg", "time"),
+    "YCBJ": ("point", "type_name", "location", "unit", "abnormal_type", "start", "end", "max",
+             "max_time", "min", "min_time", "avg", "cause", "measures", "measures_time",
+             "entered_by", "time"),
+    "RYCS": ("card", "name", "time_in", "start", "end", "area", "area_time", "reader",
+             "reader_time"),
+    "RYCY": ("alarm_type", "rated", "count", "area", "area_name", "start", "end", "people"),
+    "RYXZ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
+             "reader_time"),
+    "RYQJ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
+             "reader_time"),
 }
 #: Fields that hold times (written in the dialect's time format; empty while ongoing).
-TIME_FIELDS = {"max_time", "min_time", "start", "end", "measures_time", "time_in"}
+TIME_FIELDS = {"max_time", "min_time", "start", "end", "measures_time", "time_in", "area_time",
+               "reader_time"}
+#: RYCY's alarm type: the reference does not give the codes ([1]); 1 = over the rated number
+#: is MineTwin's default, and the people in the area are listed with this separator.
+RYCY_ALARM_TYPE = "1"
+RYCY_PEOPLE_SEP = ","
+
+#: The personnel watchdogs' alarms and the file each is reported in.
+_PERSONNEL = {"overtime": "RYCS", "overcrowded": "RYCY", "restricted area": "RYXZ", "sos": "RYQJ"}
 
 #: YCBJ abnormal type codes (REFERENCE.md §3).
 YCBJ_TYPES = {"over_limit": "001", "power_off": "002", "feed_abnormal": "003",
@@ -94,6 +127,7 @@ class LiveRecords:
         self.abnormal: deque = deque(maxlen=100_000)  # (type, dict of named fields)
         self._open: dict[int, tuple[str, dict]] = {}  # alarm id -> (type, record)
         self._state_open: dict[tuple[str, str], dict] = {}
+        self._merged: set[int] = set()                # alarm ids another record reports
 
     # ------------------------------------------------------------------ in the tick
 
@@ -166,20 +200,37 @@ class LiveRecords:
         """Alarm records as the alarm book changed them (raised or cleared)."""
         for a in changed:
             _, quantity, rule_name = ("//" + a.rule).rsplit("/", 2)   # point/quantity/name
+            if a.id in self._merged:
+                continue                      # said by another record already (below)
             if a.id in self._open:
                 ftype, rec = self._open[a.id]
-            elif quantity == "personnel" and rule_name == "overtime":
-                ftype, rec = "RYCS", self._overtime(a)
-            elif quantity == "personnel" and rule_name == "overcrowded":
-                ftype, rec = "RYCY", self._overcrowded(a)
+            elif quantity == "reported":
+                # what the mine's own system reported, passed on with its own type — unless
+                # the twin's rule already reports the same (one record each to the province)
+                ftype, _, code = rule_name.partition(" ")
+                if self._same_open(ftype, a.point, code, a.id):
+                    continue
+                rec = self._record(a.point, None, a.raised_ms, code) if ftype == "YCBJ" and \
+                    a.point in self.model.sensors else self._personnel(ftype, a)
+                if rec is None:
+                    continue
+            elif quantity == "personnel" and rule_name in _PERSONNEL:
+                ftype = _PERSONNEL[rule_name]
+                if self._same_open(ftype, a.point, "", a.id):
+                    continue
+                rec = self._personnel(ftype, a)
             elif a.point in self.model.sensors:
                 kind = "power_off" if a.kind == "power_off" else (
                     "disconnected" if rule_name == "stale" else
                     "feed_abnormal" if rule_name == "feed_abnormal" else "over_limit")
                 ftype, rec = "YCBJ", self._record(a.point, kind, a.raised_ms)
+                if self._same_open(ftype, a.point, rec["abnormal_type"], a.id):
+                    continue
             else:
                 continue
-            if ftype != "YCBJ" or self.model.sensors[a.point].value_type != "KG":
+            if ftype in ("RYXZ", "RYQJ"):
+                pass                                  # no values in these records
+            elif ftype != "YCBJ" or self.model.sensors[a.point].value_type != "KG":
                 # (a switch point's abnormal carries no values: REFERENCE.md §3a)
                 rec["max"] = max(rec.get("max", a.value), a.peak, a.value)
                 rec["min"] = min(rec.get("min", a.value), a.value)
@@ -195,25 +246,42 @@ class LiveRecords:
                 self._open[a.id] = (ftype, rec)
             self.abnormal.append((ftype, dict(rec)))
 
-    def _record(self, code: str, kind: str, t: int) -> dict:
+    def _same_open(self, ftype: str, subject: str, code: str, alarm_id: int) -> bool:
+        """Whether another alarm already has a record of this kind open for ``subject``
+        (the twin's rule and the mine's system saying the same thing)."""
+        same = any(i != alarm_id and t == ftype and
+                   (r.get("point") or r.get("card") or r.get("area")) == subject and
+                   r.get("abnormal_type", "") == code for i, (t, r) in self._open.items())
+        if same:
+            self._merged.add(alarm_id)        # its later changes are not sent either
+        return same
+
+    def _record(self, code: str, kind: str | None, t: int, type_code: str = "") -> dict:
         s = self.model.sensors[code]
         return {"point": code, "type_name": quantity_of(s.type_code).name,
-                "location": s.location, "unit": s.unit, "abnormal_type": YCBJ_TYPES[kind],
-                "start": t, "end": None}
+                "location": s.location, "unit": s.unit,
+                "abnormal_type": YCBJ_TYPES[kind] if kind else type_code,
+                "start": t, "end": None, "entered_by": "MineTwin"}
 
-    def _overtime(self, a) -> dict:
+    def _personnel(self, ftype: str, a) -> dict | None:
+        if ftype == "RYCY":
+            area = self.model.areas.get(a.point)
+            people = sorted(c for c, k in self.cards.items() if k.inside and k.area == a.point)
+            return {"alarm_type": RYCY_ALARM_TYPE, "area": a.point,
+                    "area_name": area.name if area else "",
+                    "rated": area.rated_headcount if area else "", "count": int(a.value),
+                    "start": a.raised_ms, "end": None, "people": RYCY_PEOPLE_SEP.join(people)}
+        if ftype not in ("RYCS", "RYXZ", "RYQJ"):
+            return None
         card = a.point
         c = self.cards.get(card, _Card())
         p = self.model.people.get(card)
-        return {"card": card, "name": p.name if p else "", "time_in": c.t_in,
-                "start": a.raised_ms, "end": None, "hours": a.value, "area": c.area,
-                "reader": c.reader}
-
-    def _overcrowded(self, a) -> dict:
-        area = self.model.areas.get(a.point)
-        return {"area": a.point, "area_name": area.name if area else "",
-                "rated": area.rated_headcount if area else "", "count": int(a.value),
-                "start": a.raised_ms, "end": None}
+        rec = {"card": card, "name": p.name if p else "", "time_in": c.t_in,
+               "start": a.raised_ms, "end": None, "area": c.area, "area_time": c.t_area,
+               "reader": c.reader, "reader_time": c.t_reader}
+        if ftype == "RYCS":
+            rec["hours"] = a.value
+        return rec
 
     # ------------------------------------------------------------------ rows
 
@@ -289,7 +357,9 @@ class LiveRecords:
             row = []
             for name in layout:
                 v = r.get(name)
-                if name in TIME_FIELDS:
+                if name == "time":
+                    row.append("{time}")          # the file's data time
+                elif name in TIME_FIELDS:
                     row.append(self.fmt(v, time_format))
                 elif v is None:
                     row.append("")

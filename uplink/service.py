@@ -36,18 +36,13 @@ class UplinkService:
         self.dialect = Dialect.load(resolve(cfg.dialect)) if cfg.dialect else STANDARD
         eq = self.dialect.equipment_types()
         self.types = tuple(t.strip() for t in cfg.types.split(",") if t.strip()) or \
-            DEFINITIONS + REALTIME + tuple(t for t in LAYOUT_TYPES if t in self.dialect.layouts) \
-            + tuple(eq)
+            DEFINITIONS + REALTIME + LAYOUT_TYPES + tuple(eq)
         self._eq_defs = tuple(t for t, (k, _) in eq.items() if k == "definition")
         self._eq_rt = tuple(t for t, (k, _) in eq.items() if k == "realtime")
         known = DEFINITIONS + REALTIME + LAYOUT_TYPES + tuple(eq)
         bad = [t for t in self.types if t not in known]
         if bad:
             raise UplinkError(f"uplink.types: {bad} are not types we export ({', '.join(known)})")
-        undeclared = [t for t in self.types if t in LAYOUT_TYPES and t not in self.dialect.layouts]
-        if undeclared:
-            raise UplinkError(f"uplink.types: {undeclared} have no layout in REFERENCE.md; "
-                              "declare them in the dialect ([layouts])")
         try:
             self.destinations = load_destinations(resolve(cfg.destinations)) \
                 if cfg.destinations else {}

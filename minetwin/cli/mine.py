@@ -69,6 +69,14 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 2
     tz = model.mine.time_zone if model else "Asia/Shanghai"
+    dialect = None
+    if args.dialect:
+        from live_bindings import DialectError, IngestDialect
+        try:
+            dialect = IngestDialect.load(args.dialect)
+        except DialectError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     any_rejected = False
 
     def emit(obj) -> None:
@@ -76,7 +84,7 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
 
     for path in map(Path, args.files):
         try:
-            decoded = decode_upload(path.read_bytes(), path.name, tz=tz)
+            decoded = decode_upload(path.read_bytes(), path.name, tz=tz, dialect=dialect)
         except OSError as exc:
             emit({"file": str(path), "record": 0, "field": None, "error": str(exc)})
             emit({"file": str(path), "accepted": False})
@@ -96,7 +104,7 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
             emit({"file": str(path), "accepted": False})
             any_rejected = True
             continue
-        known = {"point": model.sensors, "card": model.people,
+        known = {"point": model.sensors, "card": model.people, "statistic": model.sensors,
                  "reader": model.readers, "outstation": model.outstations} if model else {}
         for n, o in enumerate(decoded.observations, start=1):
             rec = {k: v for k, v in dataclasses.asdict(o).items() if v is not None}
@@ -109,7 +117,8 @@ def _cmd_ingest_check(args: argparse.Namespace) -> int:
             emit({"file": str(path), "definition": d})
         for p in problems:
             emit({"file": str(path), "record": p.record, "field": p.field, "error": p.message})
-        emit({"file": str(path), "type": decoded.file.type, "accepted": not decoded.rejected,
+        emit({"file": str(path), "type": decoded.file.type, "read_as": decoded.read_as,
+              "accepted": not decoded.rejected,
               "records": decoded.file.record_count, "bad_records": len(problems)})
         any_rejected |= decoded.rejected
     return 1 if any_rejected else 0
@@ -144,4 +153,5 @@ def add_parsers(sub) -> None:
                                           "exit if any file would be rejected")
     ic.add_argument("files", nargs="+")
     ic.add_argument("--mine", help="a mine folder to check codes against")
+    ic.add_argument("--dialect", help="the mine's ingest dialect (TOML, docs/feeds.md)")
     ic.set_defaults(func=_cmd_ingest_check)

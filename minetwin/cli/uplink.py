@@ -35,6 +35,7 @@ def _cmd_export(args) -> int:
     from minetwin.config import parse_config
     from twin import Simulator
     from uplink import DEFINITIONS, REALTIME, STANDARD, Dialect, UplinkError, export_once
+    from uplink.files import LAYOUT_TYPES
     from uplink import LiveRecords
     from uplink import SecurityError, load_key, load_sm2_key
     if not args.once:
@@ -59,8 +60,7 @@ def _cmd_export(args) -> int:
             live.observe(obs)
             scene.commit()
             when = sim.local_time().replace(tzinfo=None, microsecond=0)
-            types = DEFINITIONS + REALTIME + tuple(dialect.layouts) + \
-                tuple(dialect.equipment_types())
+            types = DEFINITIONS + REALTIME + LAYOUT_TYPES + tuple(dialect.equipment_types())
             result = export_once(model, scene, args.out, when, dialect, types, live,
                                  encrypt_key=key, digest=args.manifest, sign_key=sign)
     except (AppError, UplinkError, SecurityError, OSError) as exc:

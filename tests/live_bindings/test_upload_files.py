@@ -97,7 +97,7 @@ def test_ingest_check(tmp_path, demo_dir):
     assert r.returncode == 0
     assert lines[0]["observation"]["key"] == "002A02" and "warning" not in lines[0]
     assert "unknown point 'ZZZ'" in lines[1]["warning"]
-    assert lines[-1] == {"file": str(good), "type": "CDSS", "accepted": True, "records": 2,
+    assert lines[-1] == {"file": str(good), "type": "CDSS", "read_as": "CDSS", "accepted": True, "records": 2,
                          "bad_records": 0}
     bad = tmp_path / "520522000001_CDSS_20261102080006.txt"
     bad.write_bytes(golden("CDSS", "002A02;甲烷;x;oops;%;0;2026-11-02 08:00:05",
@@ -114,6 +114,6 @@ def test_ingest_check(tmp_path, demo_dir):
     assert {"file": str(bad), "record": 3, "field": None,
             "error": "6 fields, a CDSS record has 7"} in lines
     assert [x["observation"]["value"] for x in lines if "observation" in x] == [0.52]
-    assert {"file": str(bad), "type": "CDSS", "accepted": False, "records": 3,
+    assert {"file": str(bad), "type": "CDSS", "read_as": "CDSS", "accepted": False, "records": 3,
             "bad_records": 2} in lines
     assert lines[-1] == {"file": str(incomplete), "accepted": False}

@@ -129,7 +129,10 @@ def test_statistics_windows_hold_the_readings_max_min_and_mean(demo_model, shift
     assert build_files(demo_model, None, when, d, ("TJSJ",), live) == []   # taken once
 
 
-def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
+def _abnormal_scenario(demo_model, reported=()):
+    """An over-limit CH4 (calibrated meanwhile), an overcrowded area, a person over time —
+    judged by the rules and watchdogs into the alarm book, the live records kept; with
+    ``reported`` the mine's own system's reports go the same way."""
     from safety import AlarmBook, Limits, RuleEngine, Watchdogs, resolve_rules
     point = "002A01"
     s = demo_model.sensors[point]
@@ -157,12 +160,22 @@ def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
         [Observation("t", "card", card, t0 + 2_500_000, False),
          *[Observation("t", "card", c, t0 + 2_500_000, False) for c in crowd[1:]]],
     ]
-    for batch in batches:
+    from safety import ReportedAlarms
+    rep = ReportedAlarms(demo_model)
+    for batch in batches[:2] + [list(reported)] + batches[2:]:     # (reported at 90 s)
+        if not batch:
+            continue
         now = max(o.time_ms for o in batch)
         book.observe(batch)                       # as the tick does: peaks first
-        events = rules.evaluate(batch) + dogs.observe(batch) + dogs.tick(now)
+        events = rules.evaluate(batch) + dogs.observe(batch) + dogs.tick(now) + \
+            rep.observe(batch)
         live.observe(batch)
         live.alarms(book.apply(events))
+    return live, t0, point, s, card, area, over
+
+
+def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
+    live, t0, point, s, card, area, over = _abnormal_scenario(demo_model)
     (tmp_path / "d.toml").write_text(LAYOUTS)
     d = Dialect.load(tmp_path / "d.toml")
     when = datetime(2026, 11, 2, 9, 0)
@@ -187,10 +200,57 @@ def test_abnormal_records_come_from_the_alarm_book(demo_model, tmp_path):
     assert build_files(demo_model, None, when, d, ("YCBJ",), live) == []   # nothing new
 
 
-def test_open_layouts_must_be_declared(demo_model, tmp_path):
-    live = LiveRecords(demo_model)
-    with pytest.raises(UplinkError, match="REFERENCE.md.*layouts\\] TJSJ"):
-        build_files(demo_model, None, datetime(2026, 11, 2, 9, 0), types=("TJSJ",), live=live)
+def test_records_are_written_in_the_references_layouts_and_read_back_by_our_ingest(
+        demo_model, shift_start, tmp_path):
+    """#20.2 — without a dialect, TJSJ, YCBJ, RYCS, RYCY are written in REFERENCE.md §3a's
+    layouts, and our own ingest reads back what happened (the self-check does the same)."""
+    from live_bindings.upload_files import decode_upload
+    from twin import RECORD_FIELDS
+    sim, obs, _ = shift_start
+    stats = LiveRecords(demo_model)
+    stats.observe(obs)
+    when = _when(sim)
+    (f,) = build_files(demo_model, None, when, types=("TJSJ",), live=stats)
+    assert all(len(r) == 12 for r in split_records(f[2])[1:])
+    d = decode_upload(f[2], f[1], tz=demo_model.mine.time_zone)
+    assert not d.problems and {o.param for o in d.observations} == {"max", "min", "mean"}
+    live, t0, point, s, card, area, over = _abnormal_scenario(demo_model)
+    when = datetime(2026, 11, 2, 9, 0)
+    files = build_files(demo_model, None, when, types=("YCBJ", "RYCS", "RYCY"), live=live)
+    r = write_checked(files, tmp_path / "out", demo_model, when)
+    assert r["held"] == {} and len(r["written"]) == 3
+    got = {}
+    for n in r["written"]:
+        data = (tmp_path / "out" / n).read_bytes()
+        ftype = n.split("_")[1]
+        assert all(len(x) == len(RECORD_FIELDS[ftype]) for x in split_records(data)[1:])
+        dec = decode_upload(data, n, tz=demo_model.mine.time_zone)
+        assert not dec.problems
+        got[ftype] = [(o.key, o.param, o.state, o.since_ms) for o in dec.observations]
+    assert (point, "YCBJ/001", 1, t0 + 60_000) in got["YCBJ"]       # ongoing, then ended
+    assert (point, "YCBJ/001", 0, t0 + 60_000) in got["YCBJ"]
+    assert (point, "YCBJ/007", 0, t0 + 120_000) in got["YCBJ"]
+    assert got["RYCS"][-1][:3] == (card, "RYCS", 0)
+    assert got["RYCY"][0] == (area.code, "RYCY", 1, t0 + 60_000)
+
+
+def test_what_the_mines_system_reported_is_passed_on_once(demo_model, tmp_path):
+    """A reported over-limit on the point the twin's own rule already reports is not sent
+    twice; a reported SOS (the twin had none) is passed on as RYQJ."""
+    from live_bindings.upload_files import decode_upload
+    card = sorted(demo_model.people)[1]
+    t = 1_793_577_600_000 + 90_000
+    reported = [Observation("f", "report", "002A01", t, 2.0, state=1, param="YCBJ/001",
+                            since_ms=t),
+                Observation("f", "report", card, t, None, state=1, param="RYQJ", since_ms=t)]
+    live, t0, point, *_ = _abnormal_scenario(demo_model, reported)
+    when = datetime(2026, 11, 2, 9, 0)
+    files = build_files(demo_model, None, when, types=("YCBJ", "RYQJ"), live=live)
+    dec = {f[0]: decode_upload(f[2], f[1], tz=demo_model.mine.time_zone) for f in files}
+    over = [o for o in dec["YCBJ"].observations if o.param == "YCBJ/001"]
+    assert {o.since_ms for o in over} == {t0 + 60_000}                 # the twin's, once
+    (sos,) = dec["RYQJ"].observations
+    assert (sos.key, sos.state, sos.since_ms) == (card, 1, t)
     with pytest.raises(UplinkError, match="live records"):
         build_files(demo_model, None, datetime(2026, 11, 2, 9, 0), types=("RYSS",))
     for text, msg in (('[layouts]\nTJSJ = ["point", "colour"]\n', "unknown fields \\['colour'\\]"),

@@ -64,11 +64,13 @@ const WORDS = {
   legs: ["立柱数", "legs"], leg_bore_mm: ["立柱缸径", "leg bore"], leg_pressure_MPa: ["立柱压力", "leg pressure"],
 };
 
-/** Limits by their suffix: `<quantity>_alarm_upper` … */
+/** Limits and window figures by their suffix: `<quantity>_alarm_upper`, `<quantity>_max` … */
 const LIMITS = [
   ["_alarm_upper_clear", ["报警解除值", "alarm clears below"]], ["_alarm_lower_clear", ["下限解除值", "low alarm clears above"]],
   ["_alarm_upper", ["报警上限", "upper alarm"]], ["_alarm_lower", ["报警下限", "lower alarm"]],
   ["_power_off_upper", ["断电值", "power off at"]], ["_re_power_upper", ["复电值", "power back below"]],
+  // the window figures the mine's monitoring system reports (TJSJ)
+  ["_max", ["统计最大值", "window max"]], ["_min", ["统计最小值", "window min"]], ["_mean", ["统计平均值", "window mean"]],
 ];
 
 const STATES = {
