@@ -28,7 +28,8 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
              "x", "y", "z", "relations", "data time"),
     "FZDY": ("outstation code", "location", "x", "y", "z", "data time"),
     "RYQY": ("area type", "area code", "rated headcount", "area name"),
-    "RYJZ": ("reader code", "reader name", "flags", "location"),
+    # §3a [2+]: with coordinates; the older 4-field form is read too (OTHER_LAYOUTS)
+    "RYJZ": ("reader code", "reader name", "x", "y", "z", "location"),
     "RYXX": ("card code", "name", "trade", "post", "team", "birth date", "education",
              "is leader", "is special worker"),
     "CDSS": ("point code", "sensor type name", "location", "value", "unit", "state",
@@ -53,6 +54,12 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
              "time entered area", "reader code", "time at reader"),
     "RYQJ": ("card code", "name", "start", "end", "time down", "area code",
              "time entered area", "reader code", "time at reader"),
+}
+
+#: Other layouts a type is found in, recognised by their field count and read into the
+#: type's own (a field it does not have is empty): RYJZ as REFERENCE.md §3 gives it.
+OTHER_LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "RYJZ": (("reader code", "reader name", "flags", "location"),),
 }
 
 _NAME = re.compile(r"^(?P<mine>\d+)_(?P<type>[A-Z]{4})_(?P<time>\d{14})\.txt$", re.I)
@@ -184,10 +191,14 @@ def parse_upload(data: bytes, name: str, expected_type: str | None = None,
         data_time = datetime.min
     if problems:
         raise UploadFormatError(problems)
+    others = {} if layout else {len(o): o for o in OTHER_LAYOUTS.get(ftype, ())}
     layout = layout or RECORD_FIELDS.get(ftype)
     records, numbers = [], []
     for i, part in enumerate(parts[1:], start=2):
         fields = tuple(f.strip() for f in part.split(";"))
+        if layout is not None and len(fields) in others and len(fields) != len(layout):
+            named = dict(zip(others[len(fields)], fields))
+            fields = tuple(named.get(n, "") for n in layout)
         if layout is not None and len(fields) != len(layout):
             problems.append(Problem(name, i, None, f"{len(fields)} fields, a {ftype} record "
                                     f"has {len(layout)}"))

@@ -228,7 +228,7 @@ def load_mine(folder: str | Path) -> MineModel:
 
     sensors = _sensors(ck, uploads, outstations, roadways, local)
     areas = _areas(ck, uploads, roadways, code)
-    readers = _readers(ck, uploads, roadways, areas)
+    readers = _readers(ck, uploads, roadways, areas, local)
     people = _people(ck, uploads, code)
     longwalls, headings = _faces(ck, roadways, local, o)
     equipment = _equipment(ck, roadways, local)
@@ -435,15 +435,19 @@ def _areas(ck, uploads, roadways, mine_code) -> dict[str, Area]:
     return out
 
 
-def _readers(ck, uploads, roadways, areas) -> dict[str, Reader]:
+def _readers(ck, uploads, roadways, areas, local) -> dict[str, Reader]:
     out: dict[str, Reader] = {}
     for fname, i, r in _records(uploads, "RYJZ"):
-        if not ck.digits(fname, i, "reader code", r[0], 22):
+        code, name, x, y, z, location = r
+        if not ck.digits(fname, i, "reader code", code, 22):
             continue
-        if areas and r[0][:16] not in areas:
-            ck.add(fname, i, "reader code", f"{r[0]!r}: its area {r[0][:16]!r} is not in RYQY")
+        if areas and code[:16] not in areas:
+            ck.add(fname, i, "reader code", f"{code!r}: its area {code[:16]!r} is not in RYQY")
             continue
-        out[r[0]] = Reader(r[0], r[1], r[3], None, None, None)
+        # §3a's RYJZ carries coordinates (the older form none): where it is drawn until
+        # readers.csv places it on its roadway
+        pos = local(fname, i, x, y, z) if (x or y or z) else None
+        out[code] = Reader(code, name, location, None, None, pos)
     for i, r in _read_csv(ck, "readers.csv", ("reader_code", "roadway", "chainage_m"),
                           required=False):
         rd = out.get(r["reader_code"])

@@ -190,7 +190,8 @@ def definition_rows(model) -> dict[str, tuple[list[list[str]], list[str] | None]
             for _, o in sorted(model.outstations.items())]
     ryqy = [[kinds.get(a.kind, a.kind), a.code, str(a.rated_headcount), a.name]
             for _, a in sorted(model.areas.items())]
-    ryjz = [[r.code, r.name, "0", r.location] for _, r in sorted(model.readers.items())]
+    ryjz = [[r.code, r.name, *(xyz(r.position) if r.position is not None else ["", "", ""]),
+             r.location] for _, r in sorted(model.readers.items())]
     ryxx = [[p.card, p.name, p.trade, p.post, p.team, p.birth_date, p.education,
              "1" if p.leader else "0", "1" if p.special_worker else "0"]
             for _, p in sorted(model.people.items())]

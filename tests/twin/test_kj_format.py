@@ -69,3 +69,16 @@ def test_file_names():
     assert parse_file_name(NAME) == ("520522000001", "FZDY", datetime(2026, 11, 2, 8))
     with pytest.raises(UploadFormatError, match="file name"):
         parse_file_name("520522000001-FZDY.txt")
+
+
+def test_a_type_found_in_another_layout_is_read_into_its_own():
+    data = ("520522000001;矿;2026-11-02 08:00:00~"
+            "5205220000010001000002;主斜井210m分站;35511960.0;2935753.2;1419.3;主斜井距起点210米~"
+            "5205220000010001000003;主斜井410m分站;0;主斜井距起点410米~"
+            "5205220000010001000004;x;0~||").encode()
+    f = parse_upload(data, "520522000001_RYJZ_20261102080000.txt")
+    assert f.records == (
+        ("5205220000010001000002", "主斜井210m分站", "35511960.0", "2935753.2", "1419.3",
+         "主斜井距起点210米"),
+        ("5205220000010001000003", "主斜井410m分站", "", "", "", "主斜井距起点410米"))
+    assert [(p.record, p.message) for p in f.problems] == [(4, "3 fields, a RYJZ record has 6")]

@@ -107,3 +107,24 @@ def test_roadway_geometry():
     for kind in ("rectangle", "trapezoid", "semicircular_arch", "three_centred_arch"):
         o = Profile(kind, 4.0, 3.5).outline()
         assert o[:, 0].min() == pytest.approx(-2) and o[:, 1].max() == pytest.approx(3.5)
+
+
+def test_readers_in_either_ryjz_layout_and_their_coordinates(mine, demo_model):
+    """#20 RYJZ as REFERENCE.md §3a gives it (code; name; x; y; z; location — what the demo
+    writes) places a reader that readers.csv does not; the older §3 form (code; name; flags;
+    location) is still read."""
+    csv = mine / "readers.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    dropped = lines[1].split(",")[0]
+    csv.write_text("\n".join(lines[:1] + lines[2:]) + "\n", encoding="utf-8")
+    m = load_mine(mine)
+    r = m.readers[dropped]
+    assert r.roadway is None and np.allclose(r.position, demo_model.readers[dropped].position,
+                                             atol=0.01)
+    f = upload(mine, "RYJZ")
+    recs = f.read_text(encoding="utf-8").split("~")
+    old = ";".join(recs[1].strip().split(";")[:2] + ["0", recs[1].split(";")[-1]])
+    f.write_text("~".join([recs[0], "\n" + old] + recs[2:]), encoding="utf-8")
+    m = load_mine(mine)
+    assert m.readers[dropped].position is None and m.readers[dropped].location == \
+        demo_model.readers[dropped].location

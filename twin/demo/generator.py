@@ -178,6 +178,12 @@ def _chainage(road: _Road) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
 
 
+def _crs(m: "_Mine", road: _Road, ch: float) -> list[str]:
+    """x, y, z of a chainage in the mine's CRS (the origin added back), for RYJZ."""
+    p = _point(road, ch)
+    return [_fmt(p[0] + ORIGIN[0]), _fmt(p[1] + ORIGIN[1]), _fmt(p[2] + ORIGIN[2])]
+
+
 def _point(road: _Road, ch: float) -> np.ndarray:
     p = np.asarray(road.points)
     c = _chainage(road)
@@ -425,7 +431,7 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
             for ch in spots:
                 n += 1
                 rcode = f"{code}{n:06d}"
-                readers.append([rcode, f"{road.name}{int(ch)}m分站", "0",
+                readers.append([rcode, f"{road.name}{int(ch)}m分站", *_crs(m, road, round(ch, 1)),
                                 f"{road.name}距起点{int(ch)}米"])
                 reader_rows.append([rcode, rid, f"{ch:.1f}"])
     # Non-roadway areas get a reader at the substation and at a sealed dead end.
@@ -433,7 +439,7 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
                                    ("0008", "main-return", 3200.0, "盲巷密闭")):
         n += 1
         rcode = f"{DEMO_MINE_CODE}{suffix}{n:06d}"
-        readers.append([rcode, label, "0", label])
+        readers.append([rcode, label, *_crs(m, m.roads[rid], round(ch, 1)), label])
         reader_rows.append([rcode, rid, f"{ch:.1f}"])
     return area_rows, area_links, (readers, reader_rows)
 
