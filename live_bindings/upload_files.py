@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from twin import (Observation, Problem, RECORD_FIELDS, UploadFile, UploadFormatError, check_keys,
-                  parse_time, parse_upload, read_toml)
+from twin import (KEY_FIELDS, KEY_HEADER_TIME, KEY_INVALID, KEY_SYSTEMS, Observation, Problem,
+                  RECORD_FIELDS, UploadFile, UploadFormatError, check_keys, parse_time,
+                  parse_upload, read_toml)
 
 __all__ = ["DecodedFile", "decode_upload", "REALTIME_TYPES", "DEFINITION_TYPES", "RECORD_TYPES",
-           "REJECT_BAD_FRACTION", "IngestDialect", "DialectError", "POWER_STATES"]
+           "REJECT_BAD_FRACTION", "IngestDialect", "DialectError", "POWER_STATES", "KeyIngest"]
 
 REALTIME_TYPES = ("CDSS", "FZSS", "JZSS", "RYSS")
 #: What a mine's systems report as records: statistics, abnormals, personnel alarms.
@@ -53,6 +54,62 @@ class DialectError(ValueError):
 
 
 @dataclass(frozen=True)
+class KeyIngest:
+    """One key-equipment system's files as a deployment writes them (MT/T 1201.2; the file
+    type names are not in the reference, so the dialect declares them)."""
+
+    system: str                                  # TF, PS, LJ, XJ, KY, JC
+    types: dict                                  # "definition" | "realtime" | "abnormal" -> type
+    layouts: dict = field(default_factory=dict)  # kind -> field names (default KEY_FIELDS)
+    params: dict = field(default_factory=dict)   # point type code -> the twin's parameter
+    equipment: dict = field(default_factory=dict)  # the system's equipment code -> our id
+
+    def layout(self, kind: str) -> tuple[str, ...]:
+        return tuple(self.layouts.get(kind) or KEY_FIELDS[kind])
+
+
+_KEY_KEYS = {"definition_type", "realtime_type", "abnormal_type", "definition_layout",
+             "realtime_layout", "abnormal_layout", "params", "equipment"}
+
+
+def _key_ingest(doc, path) -> dict[str, KeyIngest]:
+    if not isinstance(doc, dict):
+        raise DialectError(f"{path}: [key_equipment] is a table of systems")
+    out = {}
+    for system, t in doc.items():
+        w = f"{path}: key_equipment.{system}"
+        if system not in KEY_SYSTEMS:
+            raise DialectError(f"{w}: no such system (MT/T 1201.2: {', '.join(KEY_SYSTEMS)})")
+        if not isinstance(t, dict):
+            raise DialectError(f"{w}: a table")
+        check_keys(t, _KEY_KEYS, w, DialectError)
+        types = {k: t[f"{k}_type"] for k in KEY_FIELDS if f"{k}_type" in t}
+        if not types:
+            raise DialectError(f"{w}: name at least one of its files (realtime_type = \"…\")")
+        for k, name in types.items():
+            if not (isinstance(name, str) and len(name) == 4 and name.isalnum() and name.isupper()):
+                raise DialectError(f"{w}.{k}_type: an upper-case 4-letter file type like TFSS")
+        layouts = {}
+        for k in KEY_FIELDS:
+            names = t.get(f"{k}_layout")
+            if names is None:
+                continue
+            bad = [n for n in names if n and n not in KEY_FIELDS[k]] \
+                if isinstance(names, list) else ["(not a list)"]
+            if bad:
+                raise DialectError(f"{w}.{k}_layout: unknown fields {bad} (known: "
+                                   f"{', '.join(KEY_FIELDS[k])})")
+            layouts[k] = tuple(names)
+        for k in ("params", "equipment"):
+            if not isinstance(t.get(k, {}), dict) or \
+                    not all(isinstance(v, str) and v for v in t.get(k, {}).values()):
+                raise DialectError(f"{w}.{k}: a table of code = \"name\"")
+        out[system] = KeyIngest(system, types, layouts, dict(t.get("params", {})),
+                                dict(t.get("equipment", {})))
+    return out
+
+
+@dataclass(frozen=True)
 class IngestDialect:
     """How a deployment's systems write their files where they differ from REFERENCE.md:
 
@@ -62,16 +119,24 @@ class IngestDialect:
     - ``layouts``: a type's fields in this deployment's order, by the names of
       ``twin.RECORD_FIELDS`` (``""`` for a field we do not read); a field left out is empty;
     - ``fzss_power``: FZSS power-state codes → ``dc`` / ``ac`` / ``fault`` / ``unknown``
-      (sources disagree: 0 DC / 1 AC / 2 fault / 9 unknown, or 1 DC / 2 AC / 9 fault).
+      (sources disagree: 0 DC / 1 AC / 2 fault / 9 unknown, or 1 DC / 2 AC / 9 fault);
+    - ``key_equipment``: per MT/T 1201.2 system its file types, layouts, the parameter each
+      point type is and our id of each machine (:class:`KeyIngest`).
     """
 
     types: dict = field(default_factory=dict)
     layouts: dict = field(default_factory=dict)
     fzss_power: dict = field(default_factory=lambda: {"0": "dc", "1": "ac", "2": "fault",
                                                       "9": "unknown"})
+    key_equipment: dict = field(default_factory=dict)
 
     def route(self, ftype: str) -> str:
         return self.types.get(ftype, ftype)
+
+    def key_types(self) -> dict[str, tuple[str, KeyIngest]]:
+        """{file type: (kind, system)} of the declared key-equipment files."""
+        return {name: (kind, k) for k in self.key_equipment.values()
+                for kind, name in k.types.items()}
 
     def layout(self, std: str) -> tuple[str, ...] | None:
         return tuple(self.layouts[std]) if std in self.layouts else None
@@ -79,7 +144,14 @@ class IngestDialect:
     @classmethod
     def load(cls, path: str | Path) -> "IngestDialect":
         doc = read_toml(path, DialectError)
-        check_keys(doc, ("types", "layouts", "fzss_power"), str(path), DialectError)
+        check_keys(doc, ("types", "layouts", "fzss_power", "key_equipment"), str(path),
+                   DialectError)
+        keys = _key_ingest(doc.get("key_equipment", {}), path)
+        taken = {n for k in keys.values() for n in k.types.values()} & \
+            set(REALTIME_TYPES + RECORD_TYPES + DEFINITION_TYPES) | \
+            ({n for k in keys.values() for n in k.types.values()} & set(doc.get("types", {})))
+        if taken:
+            raise DialectError(f"{path}: key_equipment file types {sorted(taken)} are taken")
         known = REALTIME_TYPES + RECORD_TYPES + DEFINITION_TYPES
         for name, std in doc.get("types", {}).items():
             if std not in known:
@@ -102,7 +174,7 @@ class IngestDialect:
             raise DialectError(f"{path}: fzss_power: each code means one of "
                                f"{', '.join(POWER_STATES)}")
         return cls(doc.get("types", {}), doc.get("layouts", {}),
-                   power or cls.__dataclass_fields__["fzss_power"].default_factory())
+                   power or cls.__dataclass_fields__["fzss_power"].default_factory(), keys)
 
 
 STANDARD_INGEST = IngestDialect()
@@ -160,6 +232,9 @@ def decode_upload(data: bytes, name: str, *, tz: str = "Asia/Shanghai",
     from twin import parse_file_name
     dialect = dialect or STANDARD_INGEST
     _, ftype, _ = parse_file_name(name)
+    key = dialect.key_types().get(ftype)
+    if key is not None:
+        return _decode_key(data, name, ZoneInfo(tz), source or f"file:{name}", *key)
     std = dialect.route(ftype)
     known = REALTIME_TYPES + RECORD_TYPES + DEFINITION_TYPES
     if std not in known:
@@ -373,6 +448,70 @@ def _rycy(ctx: _Ctx, r: tuple[str, ...]) -> list[Observation]:
     if rated:
         _int(rated, "rated headcount")
     return _report(ctx, area, start, end, float(n), area=area)
+
+
+def _decode_key(data: bytes, name: str, zone: ZoneInfo, src: str, kind: str,
+                k: KeyIngest) -> DecodedFile:
+    """A key-equipment file (MT/T 1201.2): definitions as named records; real-time values
+    as ``equipment`` observations of the machine's parameter (``-9999``, the invalid value,
+    is no reading); abnormal records as ``report`` s about the machine."""
+    own = k.layout(kind)
+    f = parse_upload(data, name, layout=own, time_field=KEY_HEADER_TIME)
+    where = [own.index(n) if n in own else None for n in KEY_FIELDS[kind]]
+    records = [(i, tuple(r[j] if j is not None else "" for j in where)) for i, r in f.numbered()]
+    if kind == "definition":
+        return DecodedFile(f, (), tuple(dict(zip(KEY_FIELDS[kind], r)) for _, r in records),
+                           f.problems, read_as=f"{k.system} definition")
+    ctx = _Ctx(kind, zone, src, STANDARD_INGEST,
+               int(f.data_time.replace(tzinfo=zone).timestamp() * 1000))
+    obs: list[Observation] = []
+    problems: list[Problem] = list(f.problems)
+    numbers: list[int] = []
+    for i, r in records:
+        try:
+            got = _key_realtime(ctx, k, r) if kind == "realtime" else _key_abnormal(ctx, k, r)
+        except _Bad as bad:
+            problems.append(Problem(name, i, bad.field, bad.message))
+            continue
+        obs.extend(got)
+        numbers.extend([i] * len(got))
+    problems.sort(key=lambda p: p.record)
+    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers),
+                       f"{k.system} {kind}")
+
+
+def _machine(k: KeyIngest, code: str) -> str:
+    if not code:
+        raise _Bad("equipment code", "missing")
+    return k.equipment.get(code, code)
+
+
+def _key_realtime(ctx: _Ctx, k: KeyIngest, r: tuple[str, ...]) -> list[Observation]:
+    _point, type_code, type_name, equipment, value, unit, state, t = r
+    machine = _machine(k, equipment)
+    param = k.params.get(type_code) or type_name
+    if not param:
+        raise _Bad("point type code", f"{type_code!r} names no parameter (the dialect's "
+                                      f"params, or a point type name)")
+    when = _time(t, ctx.zone)
+    if value.strip() == KEY_INVALID:
+        return []                           # the standard's "no valid value"
+    v = _number(value, "value")
+    if v is None:
+        raise _Bad("value", "missing")
+    st = _int(state, "state") if state else 0
+    out: float | bool = bool(v) if param == "running" else v
+    return [Observation(ctx.src, "equipment", machine, when, out, unit or None,
+                        state=max(st, 0), param=param)]
+
+
+def _key_abnormal(ctx: _Ctx, k: KeyIngest, r: tuple[str, ...]) -> list[Observation]:
+    (point, _type_code, _point_name, equipment, _alarm_state, start, end, _level, _t_back,
+     _v_back, _t_extreme, extreme, t) = r
+    machine = _machine(k, equipment)
+    _time(t, ctx.zone)
+    value = None if extreme.strip() == KEY_INVALID else _number(extreme, "extreme value")
+    return _report(ctx, machine, start, end, value, param=f"{k.system}/{point or '-'}")
 
 
 _DECODERS = {"CDSS": _cdss, "FZSS": _state, "JZSS": _state, "RYSS": _ryss, "TJSJ": _tjsj,

@@ -1,6 +1,7 @@
 """Alarms the mine's own systems report (REFERENCE.md §3a): the monitoring system's abnormal
-records (YCBJ 001–010) and the positioning system's overtime (RYCS), overcrowding (RYCY),
-restricted-area (RYXZ) and SOS (RYQJ) records, arriving as ``report`` observations
+records (YCBJ 001–010), the positioning system's overtime (RYCS), overcrowding (RYCY),
+restricted-area (RYXZ) and SOS (RYQJ) records, and the key-equipment systems' abnormal
+records (MT/T 1201.2: main fan, drainage, hoists, compressor, winch), arriving as ``report`` observations
 (live_bindings/upload_files.py), become alarms in the one alarm book beside MineTwin's own.
 
 A record is ongoing while its end is empty and is sent again with the end filled in when it
@@ -19,11 +20,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from twin import MineModel, Observation
+from twin import KEY_SYSTEMS, MineModel, Observation
 
 from .rules import Rule, RuleEvent, load_rule_table
 
-__all__ = ["ReportedAlarms", "REPORT_NAMES", "REPORTED_DEFAULTS"]
+__all__ = ["ReportedAlarms", "REPORT_NAMES", "REPORTED_DEFAULTS", "report_name"]
 
 #: What each reported type is, in Chinese and English (REFERENCE.md §3, §3a).
 REPORT_NAMES = {
@@ -36,10 +37,24 @@ REPORT_NAMES = {
     "RYCS": ("超时", "overtime"), "RYCY": ("超员", "overcrowding"),
     "RYXZ": ("进入限制区域", "in a restricted area"), "RYQJ": ("SOS 求救", "SOS call"),
 }
+#: Key-equipment systems (MT/T 1201.2) in English; their abnormal records are ``<system>/<point>``.
+KEY_SYSTEMS_EN = {"TF": "main fan", "PS": "main drainage", "LJ": "shaft hoist",
+                  "XJ": "slope hoist", "KY": "air compressor", "JC": "winch"}
 #: Levels by type (1 notice … 3 danger): MineTwin's defaults, *verify* for the mine.
 REPORTED_DEFAULTS = {"YCBJ": {"001": 2, "002": 3, "003": 3, "004": 1, "005": 2, "006": 2,
                               "007": 1, "008": 2, "009": 1, "010": 1},
-                     "RYCS": 2, "RYCY": 2, "RYXZ": 3, "RYQJ": 3}
+                     "RYCS": 2, "RYCY": 2, "RYXZ": 3, "RYQJ": 3,
+                     "TF": 3, "PS": 2, "LJ": 2, "XJ": 2, "KY": 2, "JC": 2}
+
+
+def report_name(param: str) -> tuple[str, str] | None:
+    """(Chinese, English) of a reported type: ``YCBJ/001``, ``RYCS``, ``TF/<point>`` …"""
+    if param in REPORT_NAMES:
+        return REPORT_NAMES[param]
+    system = param.split("/", 1)[0]
+    if system in KEY_SYSTEMS and "/" in param:
+        return f"{KEY_SYSTEMS[system][1]}异常", f"{KEY_SYSTEMS_EN[system]} abnormal"
+    return None
 _SYSTEM = {"YCBJ": ("安全监控系统", "monitoring system")}
 _PERSONNEL = ("人员定位系统", "positioning system")
 
@@ -60,7 +75,7 @@ class ReportedAlarms:
         for rid in open_rule_ids:
             subject, _, rest = rid.partition("/")
             quantity, _, name = rest.partition("/")
-            if quantity != "reported" or name.replace(" ", "/") not in REPORT_NAMES:
+            if quantity != "reported" or report_name(name.replace(" ", "/")) is None:
                 continue
             rule = self._rule(subject, name.replace(" ", "/"))
             self._open[rid] = (-1, rule, self._node(subject, name.split(" ")[0]))
@@ -68,7 +83,7 @@ class ReportedAlarms:
     def observe(self, batch: Iterable[Observation]) -> list[RuleEvent]:
         out: list[RuleEvent] = []
         for o in batch:
-            if o.kind == "report" and o.param in REPORT_NAMES:
+            if o.kind == "report" and o.param and report_name(o.param) is not None:
                 self._one(o, out)
         return out
 
@@ -100,9 +115,11 @@ class ReportedAlarms:
         r = self._rules.get((subject, param))
         if r is None:
             ftype, _, code = param.partition("/")
-            level = self.levels[ftype][code] if code else self.levels[ftype]
-            zh, en = REPORT_NAMES[param]
-            system = _SYSTEM.get(ftype, _PERSONNEL)
+            level = self.levels[ftype][code] if isinstance(self.levels[ftype], dict) \
+                else self.levels[ftype]
+            zh, en = report_name(param)
+            system = _SYSTEM.get(ftype, _PERSONNEL) if ftype not in KEY_SYSTEMS else \
+                (f"{KEY_SYSTEMS[ftype][1]}监控系统", f"{KEY_SYSTEMS_EN[ftype]} monitoring")
             r = self._rules[(subject, param)] = Rule(
                 subject, "reported", param.replace("/", " "), int(level),
                 source=f"reported by the mine's {system[1]} ({ftype}{' ' + code if code else ''}"
@@ -115,6 +132,8 @@ class ReportedAlarms:
             return f"sensor/{subject}" if subject in m.sensors else f"outstation/{subject}"
         if ftype == "RYCY":
             return f"area/{subject}"
+        if ftype in KEY_SYSTEMS:
+            return f"equipment/{subject}"
         return f"person/{subject}"
 
     def _threshold(self, subject: str, param: str) -> float:

@@ -107,10 +107,15 @@ def _reported(name: str, value: float, limit: float, zh_name: str, en_name: str,
               unit: str | None, model: MineModel | None, rule_id: str) -> tuple[str, str]:
     """What a mine's system reported (safety/reported.py), said as its word: "监控系统报
     超限报警 甲烷 1.62 %", "定位系统报 超员 9/8 人"."""
-    from .reported import REPORT_NAMES
+    from .reported import KEY_SYSTEMS_EN, report_name
     param = name.replace(" ", "/")
-    zh, en = REPORT_NAMES.get(param, (name, name))
-    ftype = param.split("/")[0]
+    zh, en = report_name(param) or (name, name)
+    ftype, _, code = param.partition("/")
+    if ftype in KEY_SYSTEMS_EN:            # "主通风机异常 测点 TF0101 …"
+        head = (f"设备监控报 {zh} 测点 {code}", f"equipment monitoring: {en}, point {code}")
+        if value:
+            head = (f"{head[0]} {fmt_value(value)}", f"{head[1]} {fmt_value(value)}")
+        return head
     if ftype == "YCBJ":
         head = (f"监控系统报 {zh}", f"monitoring system: {en}")
         point = rule_id.split("/", 1)[0]

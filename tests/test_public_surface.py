@@ -28,7 +28,8 @@ SURFACES = {
         "support_extension", "validate_files", "validator_available"],
     "twin": [
         "BoreholeError", "CARD_STATE", "Exposures", "FeedQueue", "GeologyScene",
-        "GeologyService", "HAZARD_COLORS", "IncompleteFileError", "KINDS", "LAYER_COLORS", "MineDataError", "MineModel",
+        "GeologyService", "HAZARD_COLORS", "IncompleteFileError", "KEY_FIELDS", "KEY_HEADER_TIME",
+        "KEY_INVALID", "KEY_SYSTEMS", "KINDS", "LAYER_COLORS", "MineDataError", "MineModel",
         "Network", "Observation", "ObservationGate", "POINT_STATE", "Problem", "Profile",
         "RECORD_FIELDS", "REFUSAL_REASONS",
         "Simulator", "TickLoop", "TickStats", "TrueGeology", "UploadFile",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = ["Problem", "UploadFile", "UploadFormatError", "IncompleteFileError", "RECORD_FIELDS",
+           "KEY_SYSTEMS", "KEY_FIELDS", "KEY_HEADER_TIME", "KEY_INVALID",
            "parse_upload", "parse_file_name", "parse_time", "format_time", "is_complete"]
 
 #: Field names of each record type, in order (REFERENCE.md §3).
@@ -55,6 +56,26 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "RYQJ": ("card code", "name", "start", "end", "time down", "area code",
              "time entered area", "reader code", "time at reader"),
 }
+
+#: Key equipment (MT/T 1201.2; REFERENCE.md §3a, [1], partly inferred): the systems, with
+#: their numbers, and the record layouts of each system's files. The file type names are
+#: not known: a deployment's dialect declares them.
+KEY_SYSTEMS = {"TF": ("30", "主通风机"), "PS": ("31", "主排水"), "LJ": ("32", "立井提升"),
+               "XJ": ("33", "斜井提升"), "KY": ("34", "空气压缩机"), "JC": ("35", "绞车")}
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "definition": ("point code", "point type code", "point type name", "equipment code",
+                   "location", "unit", "range high", "range low", "alarm high", "alarm low",
+                   "relations", "definition time"),
+    "realtime": ("point code", "point type code", "point type name", "equipment code", "value",
+                 "unit", "state", "data time"),
+    "abnormal": ("point code", "point type code", "point name", "equipment code", "alarm state",
+                 "start", "end", "level", "back-to-normal time", "back-to-normal value",
+                 "time of extreme", "extreme value", "data time"),
+}
+#: A key-equipment file's header: mine code; mine name; system id; system name; time.
+KEY_HEADER_TIME = 4
+#: MT/T 1201.2's invalid value.
+KEY_INVALID = "-9999"
 
 #: Other layouts a type is found in, recognised by their field count and read into the
 #: type's own (a field it does not have is empty): RYJZ as REFERENCE.md §3 gives it.
@@ -149,11 +170,12 @@ def is_complete(data: bytes) -> bool:
 
 
 def parse_upload(data: bytes, name: str, expected_type: str | None = None,
-                 layout: tuple[str, ...] | None = None) -> UploadFile:
+                 layout: tuple[str, ...] | None = None, time_field: int = 2) -> UploadFile:
     """Split an upload file into its header and records, checking the envelope and the
     field count of each record (when the type's layout is known; ``layout`` gives another
     than :data:`RECORD_FIELDS`' for its type). Envelope errors raise UploadFormatError; a
-    record with the wrong field count is one of ``problems`` and the other records are kept."""
+    record with the wrong field count is one of ``problems`` and the other records are kept.
+    ``time_field``: the header field holding the data time (4 in key-equipment files)."""
     mine_code, ftype, _ = parse_file_name(name)
     if expected_type and ftype != expected_type:
         raise UploadFormatError([Problem(name, 0, None, f"expected a {expected_type} file, "
@@ -178,16 +200,19 @@ def parse_upload(data: bytes, name: str, expected_type: str | None = None,
         raise UploadFormatError([Problem(name, 0, None, "no header record")])
     header = tuple(f.strip() for f in parts[0].split(";"))
     problems = []
-    if len(header) < 3:
-        problems.append(Problem(name, 1, None, "the header needs mine code;mine name;data time"))
+    if len(header) < max(3, time_field + 1):
+        problems.append(Problem(name, 1, None, "the header needs mine code;mine name;data time"
+                                if time_field == 2 else "the header needs mine code;mine name;"
+                                "system id;system name;data time"))
         raise UploadFormatError(problems)
     if header[0] != mine_code:
         problems.append(Problem(name, 1, "mine code", f"{header[0]!r} differs from the file "
                                 f"name's {mine_code!r}"))
     try:
-        data_time = parse_time(header[2])
+        data_time = parse_time(header[time_field])
     except ValueError:
-        problems.append(Problem(name, 1, "data time", f"not yyyy-MM-dd HH:mm:ss: {header[2]!r}"))
+        problems.append(Problem(name, 1, "data time",
+                                f"not yyyy-MM-dd HH:mm:ss: {header[time_field]!r}"))
         data_time = datetime.min
     if problems:
         raise UploadFormatError(problems)

@@ -129,13 +129,16 @@ class ObservationGate:
 
     def _report(self, o: Observation) -> str | None:
         """A mine system's abnormal or alarm record: about a known point (or outstation:
-        YCBJ 005/006), area (RYCY), or any card (an unknown card is still a person)."""
+        YCBJ 005/006), area (RYCY), machine (a key-equipment system's ``TF/<point>`` …), or
+        any card (an unknown card is still a person)."""
         ftype = (o.param or "").split("/", 1)[0]
         if ftype == "YCBJ" and o.key not in self._points and \
                 o.key not in self.model.outstations:
             return "unknown point"
         if ftype == "RYCY" and o.key not in self.model.areas:
             return "unknown area"
+        if len(ftype) == 2 and o.key not in self.model.equipment:      # MT/T 1201.2 systems
+            return "unknown equipment"
         v = o.value
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
                               or not math.isfinite(v)):

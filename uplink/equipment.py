@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twin import KEY_INVALID, KEY_SYSTEMS
+
 __all__ = ["SYSTEMS", "EQUIPMENT_FIELDS", "KeySystem", "parse_key_equipment", "equipment_rows",
            "INVALID"]
 
 #: REFERENCE.md §3: the key-equipment systems of MT/T 1201.2.
-SYSTEMS = {"TF": "主通风机", "PS": "主排水", "LJ": "立井提升", "XJ": "斜井提升",
-           "KY": "空气压缩机", "JC": "绞车"}
-INVALID = "-9999"
+SYSTEMS = {k: name for k, (_, name) in KEY_SYSTEMS.items()}
+INVALID = KEY_INVALID
 EQUIPMENT_FIELDS = {
     "definition": ("point", "system", "system_name", "equipment", "equipment_name", "param",
                    "unit", "location", "x", "y", "z", "time"),

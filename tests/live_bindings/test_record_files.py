@@ -193,3 +193,74 @@ def test_a_bad_dialect_is_refused_naming_the_key(tmp_path, text, message):
 def test_a_type_we_do_not_read_says_which_we_do():
     with pytest.raises(UploadFormatError, match="XXXX files are not decoded .*TJSJ, YCBJ"):
         decoded("XXXX", "1;2")
+
+
+KEY_DIALECT = """
+[key_equipment.TF]
+definition_type = "TFDY"
+realtime_type = "TFSS"
+abnormal_type = "TFYC"
+params = { "3001" = "running", "3002" = "air_m3_min" }
+equipment = { "TF01" = "main-fan-1" }
+"""
+KEY_HEADER = "520522000001;黔西示范煤矿;30;主通风机;2026-11-02 08:10:00~"
+
+
+def key_file(ftype, *records):
+    return f"520522000001_{ftype}_20261102081000.txt", \
+        (KEY_HEADER + "".join(r + "~" for r in records) + "||").encode()
+
+
+def test_key_equipment_files_through_a_declared_dialect(tmp_path, demo_model):
+    """MT/T 1201.2 (REFERENCE.md §3a, [1]): the dialect names the files; real-time values
+    become the machine's parameters, -9999 is no reading, abnormal records are reports."""
+    from safety import AlarmBook, ReportedAlarms
+    from twin import ObservationGate
+    (tmp_path / "d.toml").write_text(KEY_DIALECT)
+    d = IngestDialect.load(tmp_path / "d.toml")
+    name, data = key_file("TFSS", "TF0101;3001;运行状态;TF01;1;;0;2026-11-02 08:10:00",
+                          "TF0102;3002;风量;TF01;8650.5;m³/min;0;2026-11-02 08:10:00",
+                          "TF0103;3003;轴承温度;TF01;-9999;℃;0;2026-11-02 08:10:00",
+                          "TF0104;3009;;TF01;1;;0;2026-11-02 08:10:00")
+    dec = decode_upload(data, name, dialect=d)
+    assert dec.read_as == "TF realtime"
+    assert [(o.kind, o.key, o.param, o.value, o.unit) for o in dec.observations] == [
+        ("equipment", "main-fan-1", "running", True, None),
+        ("equipment", "main-fan-1", "air_m3_min", 8650.5, "m³/min")]      # -9999: nothing
+    assert problems(dec) == [(5, "point type code", "'3009' names no parameter (the "
+                                                    "dialect's params, or a point type name)")]
+    gate = ObservationGate(demo_model, clock=lambda: ms("08:10:00"))
+    assert gate.check(dec.observations) == list(dec.observations)
+    name, data = key_file("TFYC", "TF0103;3003;轴承温度;TF01;1;2026-11-02 08:05:00;;2;;;"
+                                  "2026-11-02 08:07:00;86.5;2026-11-02 08:10:00")
+    (o,) = decode_upload(data, name, dialect=d).observations
+    assert (o.kind, o.key, o.param, o.value, o.state, o.since_ms) == \
+        ("report", "main-fan-1", "TF/TF0103", 86.5, 1, ms("08:05:00"))
+    book = AlarmBook(demo_model)
+    book.apply(ReportedAlarms(demo_model).observe([o]))
+    (a,) = book.listing()
+    assert (a.node, a.level) == ("equipment/main-fan-1", 3)
+    assert book.record(a)["text"]["zh"] == "设备监控报 主通风机异常 测点 TF0103 86.5"
+    name, data = key_file("TFDY", "TF0102;3002;风量;TF01;主通风机房;m³/min;20000;0;;;;"
+                                  "2026-11-02 08:00:00")
+    dec = decode_upload(data, name, dialect=d)
+    assert dec.definitions[0]["equipment code"] == "TF01" and dec.read_as == "TF definition"
+    # the envelope's header carries the system: a 3-field header is an error
+    with pytest.raises(UploadFormatError, match="system id;system name;data time"):
+        decode_upload(f"520522000001;矿;2026-11-02 08:10:00~TF0101;3001;x;TF01;1;;0;"
+                      f"2026-11-02 08:10:00~||".encode(), "520522000001_TFSS_20261102081000.txt",
+                      dialect=d)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[key_equipment.ZZ]\nrealtime_type = "ZZSS"', "no such system"),
+    ('[key_equipment.TF]\nparams = {}', "name at least one of its files"),
+    ('[key_equipment.TF]\nrealtime_type = "CDSS"', "file types \\['CDSS'\\] are taken"),
+    ('[key_equipment.TF]\nrealtime_type = "tfss"', "an upper-case 4-letter file type"),
+    ('[key_equipment.TF]\nrealtime_type = "TFSS"\nrealtime_layout = ["colour"]',
+     "unknown fields \\['colour'\\]"),
+])
+def test_a_bad_key_equipment_declaration_is_refused(tmp_path, text, message):
+    (tmp_path / "d.toml").write_text(text)
+    with pytest.raises(DialectError, match=message):
+        IngestDialect.load(tmp_path / "d.toml")
