@@ -4,7 +4,7 @@ WebGL (SwiftShader) — so the figures are relative: what the viewer costs on a 
 no GPU, not what a control-room PC shows.
 
     .venv/bin/python bench/bench_viewer.py [--seconds 10] [--loads 3] [--open 4]
-                                           [--query '&fps=2']
+                                           [--query '&fps=2'] [--demo-size large]
 
 ``--open N``: N views on this one machine (a display PC driving several screens, a test run),
 opened one after another and left open while everyone moves: how long each took to show its
@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--query", default="", help="extra page query, e.g. '&aa=0'")
     ap.add_argument("--screenshot", help="also save the first load's picture (PNG) here")
+    ap.add_argument("--demo-size", default="standard", choices=("standard", "large"),
+                    help="the demo mine to show (large: #20.8's, for the benchmarks)")
     ap.add_argument("--open", type=int, default=0,
                     help="then open this many views one after another, leaving them open")
     args = ap.parse_args()
@@ -56,7 +58,7 @@ def main() -> None:
     if not (ROOT / "viewer_web" / "dist" / "index.html").exists():
         sys.exit("the viewer is not built: make setup")
     with tempfile.TemporaryDirectory() as tmp:
-        mine = generate_demo(Path(tmp) / "mine", 7)
+        mine = generate_demo(Path(tmp) / "mine", 7, args.demo_size)
         config = parse_config({
             "mine": {"path": str(mine)}, "assets": {"path": f"{tmp}/assets"},
             "alarms": {"db": f"{tmp}/a.sqlite"}, "history": {"db": f"{tmp}/h.sqlite"},

@@ -115,9 +115,13 @@ def resolve_rules(model: MineModel, table: dict | None = None,
     doc = rule_table(mine_rules, table)
     rows = doc.get("threshold", [])
     out: dict[str, list[Rule]] = {}
+    # A tube-bundle sample is the air of a goaf or a sealed area drawn to the analyser, not the
+    # air where people work: the working-place limits (AQ 1029) are not its rules — the
+    # tube-bundle rules (Graham ratio, fire-zone criteria) judge it; its own CDDY limits apply.
+    tube = model.tube_bundle_points()
     for code, s in model.sensors.items():
         q = quantity_of(s.type_code).key
-        mine = [r for r in rows if r["quantity"] == q]
+        mine = [r for r in rows if r["quantity"] == q] if code not in tube else []
         rules: list[Rule] = []
         for name in dict.fromkeys(r.get("name", "main") for r in mine):
             cands = [r for r in mine if r.get("name", "main") == name]

@@ -1,6 +1,7 @@
 """Rules over time and over people (REFERENCE.md §2–3; AQ 1119-2023):
 
-- **data quality**: a point with no data for ``stale_after_s`` is *stale* — judged on the
+- **data quality**: a point with no data for ``stale_after_s`` (a tube-bundle point:
+  ``tube_stale_after_s``, its analyses come every few minutes) is *stale* — judged on the
   point's own data clock (its last reading's time, moved on by the time since it arrived), so a
   feed that delivers readings hours late but steadily is not stale, and a stale alarm is dated
   when the point went quiet on that clock, never after the reading that clears it; an analog point
@@ -27,6 +28,7 @@ from typing import Iterable
 
 from scene import Scene
 from twin import CARD_STATE, MineModel, Observation, quantity_of
+from twin import TUBE_BUNDLE_SILENCE_S
 
 from .rules import Rule, RuleEvent
 
@@ -36,6 +38,8 @@ __all__ = ["Limits", "Watchdogs"]
 @dataclass(frozen=True, slots=True)
 class Limits:
     stale_after_s: float = 120.0
+    #: a tube-bundle point's analyses come every few minutes: silent this long is no data
+    tube_stale_after_s: float = TUBE_BUNDLE_SILENCE_S
     stuck_after: int = 150             # identical analog readings in a row (5 min at 2 s)
     rise_per_min: float = 0.1          # CH4 %/min
     window_s: float = 300.0
@@ -90,6 +94,7 @@ class Watchdogs:
         self._last_seen: dict[str, int] = {}
         self._arrived: dict[str, int] = {}         # point -> the tick time its last reading came
         self._now: int | None = None               # the latest tick's time
+        self._unarrived: set[str] = set()          # points read before the first tick
         self._last_value: dict[str, float] = {}
         self._repeats: dict[str, int] = {}
         self._ch4_recent: dict[str, deque] = {}
@@ -101,7 +106,10 @@ class Watchdogs:
         self._reader_up: dict[str, bool] = {}
         self._analog = {c for c, s in model.sensors.items()
                         if quantity_of(s.type_code).kind == "analog"}
-        self._ch4 = {c for c, s in model.sensors.items() if quantity_of(s.type_code).key == "ch4"}
+        self._tube = model.tube_bundle_points()
+        # (a tube-bundle sample is the goaf's air, not a roadway's: not the CH4 watchdogs')
+        self._ch4 = {c for c, s in model.sensors.items() if quantity_of(s.type_code).key == "ch4"
+                     and c not in self._tube}
         # Heading roadway -> its CH4 points and its local fans.
         self._heading_ch4: dict[str, list[str]] = {}
         self._heading_fans: dict[str, list[str]] = {}
@@ -163,6 +171,8 @@ class Watchdogs:
         self._last_seen[code] = max(o.time_ms, self._last_seen.get(code, o.time_ms))
         if self._now is not None:
             self._arrived[code] = self._now
+        else:                     # before the first tick: it arrives with that tick
+            self._unarrived.add(code)
         stale = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
         stale.update(False, o.time_ms, 0.0, self.limits.stale_after_s, out)
         if code in self._analog and isinstance(o.value, (int, float)) and \
@@ -225,11 +235,16 @@ class Watchdogs:
         the interlock, headcounts per area."""
         out: list[RuleEvent] = []
         self._now = now_ms
-        limit_ms = self.limits.stale_after_s * 1000
+        for code in self._unarrived:
+            self._arrived.setdefault(code, now_ms)
+        self._unarrived.clear()
         for code in self.model.sensors:
             last = self._last_seen.get(code)
             if last is None:
                 continue
+            limit_s = self.limits.tube_stale_after_s if code in self._tube else \
+                self.limits.stale_after_s
+            limit_ms = limit_s * 1000
             arrived = self._arrived.get(code)
             # The point's data clock: its last reading's time, moved on by the time since it
             # arrived (the wall clock itself when that is unknown).
@@ -238,7 +253,7 @@ class Watchdogs:
             c = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
             if stale != c.on:
                 t = min(clock, int(last + limit_ms) + 1) if stale else clock
-                c.update(stale, t, (clock - last) / 1000, self.limits.stale_after_s, out)
+                c.update(stale, t, (clock - last) / 1000, limit_s, out)
                 self._show(code)
         for hid, points in self._heading_ch4.items():
             fans = self._heading_fans.get(hid, [])

@@ -32,7 +32,7 @@ SURFACES = {
         "KEY_INVALID", "KEY_SYSTEMS", "KINDS", "LAYER_COLORS", "MineDataError", "MineModel",
         "Network", "Observation", "ObservationGate", "POINT_STATE", "Problem", "Profile",
         "RECORD_FIELDS", "REFUSAL_REASONS",
-        "Simulator", "TickLoop", "TickStats", "TrueGeology", "UploadFile",
+        "Simulator", "TUBE_BUNDLE_SILENCE_S", "TickLoop", "TickStats", "TrueGeology", "UploadFile",
         "UploadFormatError", "build_geology", "build_scene", "check_keys",
         "equipment_model", "fmt_reading", "format_relations", "generate_demo", "load_exposures", "load_hazard_data",
         "load_mine", "load_scenario", "mine_plan", "open_sqlite", "parse_file_name", "parse_time",

@@ -325,6 +325,11 @@ class Equipment:
 TUBE_BUNDLE_GASES = ("o2", "n2", "co", "co2", "ch4", "h2", "c2h4", "c2h6", "c2h2")
 TUBE_BUNDLE_TEMPERATURES = ("temperature", "water_temperature")
 
+#: How long a tube-bundle point may be silent before it is "no data": an analyser draws its
+#: sampling points in turn, each every few minutes (MT/T 757) — 30 minutes is three missed
+#: 10-minute cycles. MineTwin's default, *verify* against the mine's analyser cycle.
+TUBE_BUNDLE_SILENCE_S = 1800.0
+
 
 @dataclass(frozen=True, slots=True)
 class TubeBundlePoint:
@@ -373,6 +378,12 @@ class MineModel:
             return None
         best = max(self.areas.values(), key=lambda a: len(roads & set(a.roadways)), default=None)
         return best.code if best is not None and roads & set(best.roadways) else None
+
+    def tube_bundle_points(self) -> frozenset[str]:
+        """The monitoring points that carry a tube-bundle sampling point's gases and
+        temperatures (its analyses: every few minutes, not every upload cycle)."""
+        return frozenset(c for tb in self.tube_bundle.values()
+                         for c in (*tb.gases.values(), *tb.temperatures.values()))
 
     def cut_by(self) -> dict[str, tuple[str, ...]]:
         """Each point a power-off relation (CDDY ``D``) names → the points cutting it."""

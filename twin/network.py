@@ -63,14 +63,20 @@ class Network:
             nodes.append(p)
             return len(nodes) - 1
 
+        # each roadway's box, widened by the tolerance: a point outside it cannot be on it
+        ids = list(self.roadways)
+        lo = np.array([self.roadways[i].centerline.min(axis=0) for i in ids]) - tolerance_m
+        hi = np.array([self.roadways[i].centerline.max(axis=0) for i in ids]) + tolerance_m
         for rid, r in self.roadways.items():
             for end_ch in (0.0, r.length_m):
                 p = r.point_at(end_ch)
                 n = node_at(p)
                 stops[rid].append((end_ch, n))
-                for oid, o in self.roadways.items():
+                near = np.flatnonzero(((p >= lo) & (p <= hi)).all(axis=1))
+                for oid in (ids[k] for k in near):
                     if oid == rid:
                         continue
+                    o = self.roadways[oid]
                     ch, d = o.project(p)
                     if d <= tolerance_m:
                         stops[oid].append((ch, n))

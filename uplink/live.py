@@ -112,11 +112,20 @@ class _Window:
 
 
 class LiveRecords:
-    def __init__(self, model, stats_window_s: float = 300.0, outstation_stale_s: float = 120.0):
+    def __init__(self, model, stats_window_s: float = 300.0, outstation_stale_s: float = 120.0,
+                 tube_stale_s: float | None = None):
         self.model = model
         self.tz = ZoneInfo(model.mine.time_zone)
         self.window_ms = int(stats_window_s * 1000)
         self.stale_ms = int(outstation_stale_s * 1000)
+        # an outstation carrying only tube-bundle points delivers on the analyser's cycle
+        from twin import TUBE_BUNDLE_SILENCE_S
+        tube = model.tube_bundle_points()
+        by_out: dict[str, set] = {}
+        for c, s in model.sensors.items():
+            by_out.setdefault(s.outstation, set()).add(c)
+        slow = int((tube_stale_s or TUBE_BUNDLE_SILENCE_S) * 1000)
+        self._stale_of = {o: slow if cs <= tube else self.stale_ms for o, cs in by_out.items()}
         self.cards: dict[str, _Card] = {}
         self.outstations: dict[str, tuple[int, int, int]] = {}   # code -> run, power, time
         self._point_seen: dict[str, int] = {}
@@ -324,7 +333,8 @@ class LiveRecords:
                 run, power, t = self.outstations[code]
             else:
                 t = by_outstation.get(code)
-                run = 0 if t is not None and now_ms - t <= self.stale_ms else 9
+                run = 0 if t is not None and \
+                    now_ms - t <= self._stale_of.get(code, self.stale_ms) else 9
                 power, t = 9, now_ms
             rows.append([code, str(run), str(power), self.fmt(t, time_format)])
         return rows

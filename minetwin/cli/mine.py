@@ -15,8 +15,8 @@ __all__ = ["add_parsers"]
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from twin import generate_demo
-    out = generate_demo(args.out, args.seed)
-    print(f"demo mine (seed {args.seed}) written to {out}")
+    out = generate_demo(args.out, args.seed, args.size)
+    print(f"demo mine (seed {args.seed}, {args.size}) written to {out}")
     return 0
 
 
@@ -130,6 +130,9 @@ def add_parsers(sub) -> None:
     gen = demo_sub.add_parser("generate", help="write the demo mine folder")
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--out", required=True)
+    gen.add_argument("--size", choices=("standard", "large"), default="standard",
+                     help="standard: a real district's size (≈ 30 km, 154 points); large: "
+                          "for the benchmarks (≈ 120 km, 1564 points, 1608 people)")
     gen.set_defaults(func=_cmd_demo)
 
     mine = sub.add_parser("mine", help="mine folders")

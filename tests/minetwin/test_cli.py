@@ -35,7 +35,7 @@ def test_serve_loads_the_mine_and_ticks(tmp_path, demo_dir):
     r = run("serve", "--config", str(config), "--ticks", "3", "--import",
             str(trimesh_glb(tmp_path)))
     assert r.returncode == 0, r.stderr
-    assert "roadways 40" in r.stderr and "stopped after 3 ticks" in r.stderr
+    assert "roadways 57" in r.stderr and "stopped after 3 ticks" in r.stderr
     assert "imported" in r.stderr
 
 

@@ -91,11 +91,15 @@ def test_the_overview_is_the_mine_in_plan_with_people_alarms_and_a_legend(drill,
     # a legible width (3 px or more)
     road = max((rd for rd in drill.plan["roadways"] if rd["role"] == "return"),
                key=lambda rd: abs(rd["points"][-1][0] - rd["points"][0][0]))
-    a, b = road["points"][len(road["points"]) // 2 - 1:len(road["points"]) // 2 + 1]
+    k = len(road["points"]) // 3                   # (its name is written at its middle)
+    a, b = road["points"][k - 1:k + 1]
     mx, my = at(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))
     col = img[int(my) - 8:int(my) + 9, int(mx)].astype(int)
     want = np.array([(road["color"] >> 16) & 255, (road["color"] >> 8) & 255, road["color"] & 255])
-    assert (np.abs(col - want).sum(axis=1) < 60).sum() >= 3, col
+    # (3 px of line over 4 rows when it falls between pixels: the edges half blended)
+    full, half = (np.abs(col - want).sum(axis=1) < 60).sum(), \
+        (np.abs(col - want).sum(axis=1) < 170).sum()
+    assert full >= 2 and half >= 3, col
     assert info["line_px"] >= 3
     # everyone underground is a cyan dot; the SOS red; the sensor in alarm red
     assert info["people"] == len(drill.under)

@@ -43,7 +43,9 @@ def test_the_demo_mines_linkage(demo_model):
     assert m.sensors[by_location["大巷风门(外)"]].related("G") == (by_location["大巷风门(内)"],)
     assert m.sensors[by_location["主通风机(1号)"]].related("Z") == (by_location["主通风机(2号备用)"],)
     link = Linkage(m)
-    assert len(link.pairs) == 2 and len(link.groups) == 1 and len(link.cuts) == 7
+    # three door pairs, the main fans and each heading's two local fans, the CH4 points
+    # cutting the face's feeder (3) and each of the four headings' (2 each)
+    assert len(link.pairs) == 3 and len(link.groups) == 5 and len(link.cuts) == 11
 
 
 def test_a_bad_relation_is_a_mine_folder_error(demo_dir, tmp_path):

@@ -147,3 +147,38 @@ def test_the_mine_folder_declares_its_sampling_points(demo_dir, tmp_path):
         header + f"SG1,x,11901-return,12.5,0,NOPE,{codes[1]},,\n", encoding="utf-8")
     with pytest.raises(MineDataError, match="'NOPE' is not a monitoring point of CDDY"):
         load_mine(mine)
+
+
+def test_the_demos_goaf_heating_drill_rises_over_days(demo_model, tmp_path):
+    """#20.7 — the demo's sampling points (two behind 11901 in its goaf, two inside the 11701
+    seals) analysed every 10 minutes by the simulator; a goaf_heating drill at TB01 makes
+    its Graham ratio rise 0.3 a day: the rising trend is a pre-warning once three days show
+    it, the stage turns "look for heating" when the day's median passes 0.4, and the other
+    points stay normal. Judged by the tube-bundle rules on the simulator's own analyses."""
+    from twin import Simulator
+    from twin.sim.scenarios import parse_scenario
+    m = demo_model
+    assert sorted(m.tube_bundle) == ["TB01", "TB02", "TB03", "TB04"]
+    assert [tb.sealed for tb in m.tube_bundle.values()] == [False, False, True, True]
+    assert all(len(tb.gases) == 7 for tb in m.tube_bundle.values())
+    sim = Simulator(m, seed=4, step_s=300.0, scenario=parse_scenario({"event": [
+        {"type": "goaf_heating", "at": "00:00:00", "place": "tubebundle:TB01",
+         "duration": "120:00:00", "magnitude": 0.3}]}))
+    scene = build_scene(m, AssetStore(tmp_path / "store"))
+    tb = TubeBundle(m, scene)
+    tube_points = {c for t in m.tube_bundle.values() for c in (*t.gases.values(),
+                                                               *t.temperatures.values())}
+    events = []
+    for _ in range(4 * 24 * 12):                               # four days, 5 min a step
+        obs = [o for o in sim.advance(300.0) if o.kind == "point" and o.key in tube_points]
+        events += tb.observe(obs)
+    raised = {(e.rule.point, e.rule.quantity) for e in events if e.kind == "raise"}
+    assert ("TB01", "graham_trend") in raised and ("TB01", "graham") in raised
+    assert {e.node for e in events} == {"tubebundle/TB01"}          # on its node
+    assert not any(p != "TB01" for p, _ in raised)
+    assert tb.status["TB01"]["stage"] >= 1
+    assert scene.property("tubebundle/TB01", "graham_trend_per_day") == pytest.approx(0.3,
+                                                                                    abs=0.08)
+    assert scene.property("tubebundle/TB03", "fire_zone") == "未熄灭"   # a month not yet seen
+    # the analyses came every 10 minutes, not every reading cycle
+    assert 4 * 24 * 6 - 2 <= len(tb._history["TB02"]) <= 4 * 24 * 6 + 2

@@ -114,7 +114,14 @@ def test_statistics_windows_hold_the_readings_max_min_and_mean(demo_model, shift
     r = write_checked(files, tmp_path / "out", demo_model, when, d)
     assert r["held"] == {} and len(r["written"]) == 1
     recs = split_records((tmp_path / "out" / r["written"][0]).read_bytes(), d)[1:]
-    assert len(recs) == 6 * sum(1 for s in demo_model.sensors.values() if s.value_type == "MN")
+    # a window for each analog point that read in it: every 5 minutes for the 2 s points, the
+    # tube-bundle points where an analysis (every 10 minutes) fell
+    tube = demo_model.tube_bundle_points()
+    analog = [c for c, s in demo_model.sensors.items() if s.value_type == "MN"]
+    windows = {(r[0], r[7]) for r in recs}
+    assert len(recs) == len(windows) == 6 * len([c for c in analog if c not in tube]) + \
+        sum(1 for r in recs if r[0] in tube)
+    assert {r[0] for r in recs} == set(analog)
     zone = ZoneInfo(demo_model.mine.time_zone)
     point = "002A01"
     for rec in (x for x in recs if x[0] == point):

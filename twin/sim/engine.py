@@ -33,6 +33,9 @@ AIR_QUANTITY_M3_MIN = {"gateroad": 900.0, "heading": 250.0, "cut_through": 150.0
 HEADING_AIR_M3_MIN = 250.0
 _WALK_M_S = (1.0, 1.4)
 _POINT_PERIOD_S = 2.0
+#: A tube-bundle analyser draws each sampling point's air in turn: one analysis per point
+#: every this many seconds (MT/T 757: "every few minutes"; 10 minutes here).
+TUBE_BUNDLE_PERIOD_S = 600.0
 _EQUIPMENT_PERIOD_S = 5.0
 _HISTORY_S = 4 * 3600
 SHEARER_DRUM_DIAMETER_M = 1.8    # the demo shearers (the equipment library's default drum)
@@ -87,6 +90,8 @@ class _Point:
     state: int = 0
     frozen: float | None = None
     range_high: float | None = None
+    period_s: float = 0.0          # 0: every point cycle; a tube-bundle gas: its analysis cycle
+    next_s: float = 0.0
 
 
 class Simulator:
@@ -119,6 +124,9 @@ class Simulator:
             self.sources[f"face:{f.id}"] = _Source(base=0.30)
         for h in model.headings.values():
             self.sources[f"heading:{h.id}"] = _Source(base=0.20)
+        # tube-bundle gases: point code -> (sampling point, gas)
+        self._tube_of = {code: (tb.id, gas) for tb in model.tube_bundle.values()
+                         for gas, code in {**tb.gases, **tb.temperatures}.items()}
         self.points = {p.code: p for p in self._make_points()}
         # CDDY linkage: the CH4 points cutting each feeder's power (relation D), and the fan
         # groups of a main and its standby (relation Z; the first of a group in CDDY order runs)
@@ -220,13 +228,16 @@ class Simulator:
         eq_spots = [e for e in m.equipment.values() if e.roadway is not None]
         sensors_on_roads = [s for s in m.sensors.values() if s.roadway is not None]
         people = []
+        # heading teams in the order they first appear: the first drives the first heading …
+        crews = list(dict.fromkeys(p.team for p in sorted(m.people.values(), key=lambda p: p.card)
+                                   if "掘进" in p.team))
         for i, p in enumerate(sorted(m.people.values(), key=lambda p: p.card)):
             team = p.team
             shift = int(self.rng.integers(0, 3))
             if "综采" in team and faces:
                 wp = f"face:{faces[0]}"
             elif "掘进" in team and headings:
-                wp = f"heading:{headings[(0 if '一' in team else 1) % len(headings)]}"
+                wp = f"heading:{headings[crews.index(team) % len(headings)]}"
             elif ("机电" in team or "运输" in team) and eq_spots:
                 e = eq_spots[int(self.rng.integers(len(eq_spots)))]
                 wp = f"roadway:{e.roadway}@{e.chainage_m}"
@@ -253,7 +264,10 @@ class Simulator:
             base, noise = {
                 "ch4": (0.04, 0.01), "co": (1.5, 0.4), "o2": (20.75, 0.03), "co2": (0.08, 0.01),
                 "temperature": (21.0, 0.15), "air_velocity": (1.0, 0.02),
-                "negative_pressure": (2.35, 0.02)}.get(q.key, (0.0, 0.0))
+                "negative_pressure": (2.35, 0.02), "dust": (2.5, 0.4),
+                "roof_separation": (3.0, 0.05), "borehole_stress": (8.0, 0.1),
+                "rock_stress": (12.0, 0.1), "n2": (79.0, 0.05),
+                "air_quantity": (6800.0, 40.0)}.get(q.key, (0.0, 0.0))
             p = _Point(s.point_code, q.key, q.unit, switch, base, noise, roadway=s.roadway,
                        chainage=s.chainage_m, range_high=s.range[1])
             r = m.roadways.get(s.roadway) if s.roadway else None
@@ -262,7 +276,7 @@ class Simulator:
                 if any(h.roadway == r.id for h in m.headings.values()):
                     p.base = HEADING_AIR_M3_MIN / 60.0 / _area(r)
             if q.key == "temperature":
-                p.base = 25.5 if (s.category or "").startswith("T") or "工作面" in s.location \
+                p.base = 23.0 if (s.category or "").startswith("T") or "工作面" in s.location \
                     else (22.0 if r is not None and r.type == "gateroad" else 19.5)
             if q.key == "co" and "胶带" in s.location:
                 p.base = 3.0
@@ -270,6 +284,8 @@ class Simulator:
                 p.base = 0.25
             if q.key == "ch4":
                 p.sources = self._ch4_sources(s)
+            if s.point_code in self._tube_of:
+                p.period_s = TUBE_BUNDLE_PERIOD_S
             pts.append(p)
         return pts
 
@@ -291,12 +307,19 @@ class Simulator:
         if r is not None and r.type in ("district_return", "main_return"):
             out = []
             here = Location(r.id, s.chainage_m or 0.0)
+
+            def ours(rid: str) -> bool:         # a district return takes its district's air
+                return r.type == "main_return" or rid[:3] == r.id[:3]
             for f in m.longwalls.values():
+                if not ours(f.return_roadway):
+                    continue
                 ret = m.roadways[f.return_roadway]
                 mouth = Location(ret.id, 0.0)
                 lag = self.face_to_point_lag_s(f.id, None) + self._air_lag(mouth, here)
                 out.append((f"face:{f.id}", lag, 900.0 / AIR_QUANTITY_M3_MIN[r.type]))
             for h in m.headings.values():
+                if not ours(h.roadway):
+                    continue
                 mouth = Location(h.roadway, 0.0)
                 lag = h.advanced_m / self._heading_velocity(h) + self._air_lag(mouth, here)
                 out.append((f"heading:{h.id}", lag, HEADING_AIR_M3_MIN / AIR_QUANTITY_M3_MIN[r.type]))
@@ -592,6 +615,10 @@ class Simulator:
         self._update_cutting(values)
         values.update({c: self._point_value(p) for c, p in self.points.items() if p.switch})
         for p in self.points.values():
+            if p.period_s:
+                if self.t_s + 1e-9 < p.next_s:
+                    continue                     # not its analysis yet
+                p.next_s = self.t_s + p.period_s
             value, state = values[p.code], 0
             if p.code in faults:
                 state |= POINT_STATE["sensor_fault"]
@@ -620,8 +647,19 @@ class Simulator:
                 return stuck or not any(c in self._cutting for c in self._cut_by.get(p.code, ()))
             if p.code in self._fan_group:
                 return self._fan_running(p.code)
-            return True                      # fans running, feeds on
+            if p.quantity == "equipment_on":     # a machine's on/off sensor: it runs
+                return self.producing()          # while the district produces
+            return True                      # fans running, feeds on, ducts with air
+        if p.code in self._tube_of:
+            return self._tube_value(p)
         noise = p.noise * float(self.rng.normal())
+        if p.quantity == "sump_level":
+            return round(self._sump_level, 2)
+        if p.quantity == "roof_separation":
+            days = self.t_s / 86400.0
+            grow = sum(ev.magnitude * (self.t_s - ev.at_s) / 86400.0
+                       for ev in self._active("roof_separation") if ev.place == p.code)
+            return round(p.base + 0.4 * days + grow + p.noise * float(self.rng.normal()), 1)
         if p.quantity == "ch4":
             if p.sources:
                 v = sum(f * self.source_at(k, lag) for k, lag, f in p.sources)
@@ -638,10 +676,48 @@ class Simulator:
                     v += 8.0 * k
                 elif p.quantity == "o2":
                     v -= 0.8 * k
+        if p.quantity == "air_quantity" and self._main_fans and \
+                not any(self._fan_running(c) for c in self._main_fans):
+            v = 0.0                                  # no fan running: no air
         if p.quantity == "air_velocity" and p.roadway in self._blocked:
             v *= 0.2
         digits = 1 if p.quantity in ("co", "temperature") else 2
         return round(max(v, 0.0), digits)
+
+    #: What a tube-bundle sample holds where nothing heats (gas in %, CO, C2H4, C2H6 in ppm):
+    #: behind a working face the goaf air has lost some oxygen; a sealed fire zone is inert.
+    TUBE_AIR = {False: {"o2": 16.5, "n2": 79.6, "co": 12.0, "co2": 0.6, "ch4": 1.8,
+                        "c2h4": 0.0, "c2h6": 0.4, "temperature": 24.0},
+                True: {"o2": 4.2, "n2": 88.0, "co": 6.0, "co2": 2.5, "ch4": 5.0,
+                       "c2h4": 0.0, "c2h6": 0.2, "temperature": 27.0}}
+
+    def _tube_value(self, p: _Point) -> float:
+        """One gas of a sampling point's analysis. A ``goaf_heating`` drill there makes the
+        Graham ratio rise by its ``magnitude`` a day: CO grows with the oxygen used, O2 falls a
+        little, CO2 rises, and C2H4 appears once the ratio passes 1 (REFERENCE.md §4)."""
+        tid, gas = self._tube_of[p.code]
+        tb = self.model.tube_bundle[tid]
+        air = self.TUBE_AIR[tb.sealed]
+        o2, n2 = air["o2"], air["n2"]
+        d_o2 = 0.265 * n2 - o2
+        gr0 = 100.0 * air["co"] / 1e4 / d_o2
+        rise = sum(ev.magnitude * (self.t_s - ev.at_s) / 86400.0
+                   for ev in self._active("goaf_heating") if ev.place == tid)
+        gr = gr0 + rise
+        noise = float(self.rng.normal())
+        if gas == "co":
+            v = gr * d_o2 / 100.0 * 1e4 * (1 + 0.03 * noise)
+        elif gas == "o2":
+            v = o2 - 0.3 * min(rise, 3.0) + 0.05 * noise
+        elif gas == "co2":
+            v = air["co2"] * (1 + 0.5 * rise) + 0.02 * noise
+        elif gas == "c2h4":
+            v = max(gr - 1.0, 0.0) * 2.0
+        elif gas == "temperature":
+            v = air["temperature"] + 2.0 * rise + 0.1 * noise
+        else:
+            v = air[gas] * (1 + 0.002 * noise)
+        return round(max(v, 0.0), 2)
 
     def _update_cutting(self, values: dict) -> None:
         """The CH4 points commanding power off: at or over their CDDY power-off threshold,

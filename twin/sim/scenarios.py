@@ -4,14 +4,17 @@
 name = "11901 outburst drill"
 [[event]]
 type = "gas_outburst"      # gas_outburst, fire, water_inrush, roof_fall, sensor_fault,
-at = "00:20:00"            #   reader_failure, sos, feeder_stuck, door_open, fan_stop —
+at = "00:20:00"            #   reader_failure, sos, feeder_stuck, door_open, fan_stop,
+                           #   goaf_heating, roof_separation —
                            #   time after the simulation starts
 place = "face:11901"       # face:<id>, heading:<id>, roadway:<id>@<chainage>,
-                           #   point:<code>, reader:<code>, card:<code>
+                           #   point:<code>, reader:<code>, card:<code>,
+                           #   tubebundle:<id>
 duration = "00:30:00"      # optional (default per type)
 magnitude = 8.0            # optional: peak CH4 % (outburst), peak CO ppm (fire),
                            #   inflow m³/h (water inrush), minutes until the standby
-                           #   starts (fan_stop; 0: it does not)
+                           #   starts (fan_stop; 0: it does not), Graham ratio rise a
+                           #   day (goaf_heating), mm a day (roof_separation)
 ```
 """
 
@@ -41,6 +44,10 @@ EVENT_TYPES = {
     "feeder_stuck": (3600.0, 1.0, ("point",)),
     "door_open": (300.0, 1.0, ("point",)),
     "fan_stop": (1800.0, 0.0, ("point",)),
+    # a heating goaf behind a seal or a face: the tube-bundle analyses' Graham ratio rises by
+    # `magnitude` a day; a roof separation point opening `magnitude` mm a day
+    "goaf_heating": (7 * 86400.0, 0.3, ("tubebundle",)),
+    "roof_separation": (86400.0, 12.0, ("point",)),
 }
 
 
