@@ -122,6 +122,7 @@ def main() -> None:
                 for _ in range(args.loads):
                     ctx, page = await open_page(browser, url)
                     out["ttff"].append(await page.evaluate("window.minetwin.stats().firstFrameMs"))
+                    await asyncio.sleep(1.0)        # (the batches fill at the next picture)
                     out["nodes"] = await page.evaluate("window.minetwin.stats().nodes")
                     out["meshes"] = await page.evaluate("window.minetwin.stats().meshes")
                     out["instanced"] = await page.evaluate(

@@ -238,9 +238,9 @@ class Watchdogs:
         for code in self._unarrived:
             self._arrived.setdefault(code, now_ms)
         self._unarrived.clear()
-        for code in self.model.sensors:
-            last = self._last_seen.get(code)
-            if last is None:
+        conds, sensors = self._conds, self.model.sensors
+        for code, last in self._last_seen.items():
+            if code not in sensors:
                 continue
             limit_s = self.limits.tube_stale_after_s if code in self._tube else \
                 self.limits.stale_after_s
@@ -250,6 +250,9 @@ class Watchdogs:
             # arrived (the wall clock itself when that is unknown).
             clock = now_ms if arrived is None else min(now_ms, last + now_ms - arrived)
             stale = clock - last > limit_ms
+            c = conds.get((code, "stale"))
+            if stale == (c.on if c is not None else f"{code}/data/stale" in self._restored):
+                continue                       # (the common case, without making a condition)
             c = self._cond(code, "stale", f"sensor/{code}", 1, "data quality: no data", "data")
             if stale != c.on:
                 t = min(clock, int(last + limit_ms) + 1) if stale else clock

@@ -93,6 +93,8 @@ class _Client:
     audit_allowance: float = AUDIT_PER_MINUTE
     audit_at: float = 0.0
     audit_suppressed: int = 0
+    #: clear while a subscribe sends its snapshot: the sender holds what is published meanwhile
+    ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 class StreamServer:
@@ -327,13 +329,23 @@ class StreamServer:
             else:
                 c.view = None
                 first = self._catch_up(action.resume_from)
-            await c.conn.send(first[1])
+            # The client takes the frames published from now on, before the snapshot is sent:
+            # a big snapshot's send yields to the tick, and a frame committed meanwhile must
+            # not be missed (the replica would refuse the next diff and start over). Its
+            # sender holds them until the snapshot and the standing alarms are out.
+            c.ready.clear()
+            _drop_queued(c.queue)
+            c.behind = False
             c.revision = first[0]
-            for record in list(self.alarm_records.values()):   # the alarms standing now
-                await c.conn.send(encode(AlarmEvent(record)))
             self.clients.add(c)
             if c.task is None:
                 c.task = asyncio.create_task(self._sender(c))
+            try:
+                await c.conn.send(first[1])
+                for record in list(self.alarm_records.values()):   # the alarms standing now
+                    await c.conn.send(encode(AlarmEvent(record)))
+            finally:
+                c.ready.set()
         elif isinstance(action, Command) and action.name.startswith("camera_"):
             try:
                 result = Result(action.id, True, await self._camera_command(c, action))
@@ -515,6 +527,10 @@ class StreamServer:
                         rev, frame = self._catch_up(c.revision)
                 else:
                     rev, frame = item
+                if not c.ready.is_set():
+                    await c.ready.wait()          # a snapshot is being sent first
+                    if rev is not None and c.revision is not None and rev <= c.revision:
+                        continue                  # (what the snapshot already holds)
                 if c.replay is not None:
                     continue                      # watching a replay: live frames wait
                 c.sending_since = time.monotonic()

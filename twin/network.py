@@ -56,11 +56,18 @@ class Network:
         stops: dict[str, list[tuple[float, int]]] = {rid: [] for rid in self.roadways}
         nodes: list[np.ndarray] = []
 
+        grid: dict[tuple[int, int, int], list[int]] = {}   # cells of the tolerance's size
+
         def node_at(p: np.ndarray) -> int:
-            for i, q in enumerate(nodes):
-                if np.linalg.norm(q - p) <= tolerance_m:
+            """The node within the tolerance of ``p`` (the first made), else a new one."""
+            c = tuple(int(v) for v in np.floor(p / tolerance_m))
+            near = [i for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
+                    for i in grid.get((c[0] + dx, c[1] + dy, c[2] + dz), ())]
+            for i in sorted(near):
+                if np.linalg.norm(nodes[i] - p) <= tolerance_m:
                     return i
             nodes.append(p)
+            grid.setdefault(c, []).append(len(nodes) - 1)
             return len(nodes) - 1
 
         # each roadway's box, widened by the tolerance: a point outside it cannot be on it

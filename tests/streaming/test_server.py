@@ -289,3 +289,40 @@ def test_a_client_that_never_reads_is_dropped_by_the_slow_client_path_with_4009(
         return code, server.stats
     code, stats = run(main())
     assert code == 4009 and stats["dropped"] == 1
+
+
+def test_frames_committed_while_a_big_snapshot_is_sent_are_not_missed():
+    """A snapshot of a big mine takes a while to send; the tick goes on committing meanwhile.
+    Those frames reach the client after its snapshot, in order: its first diff fits (found on
+    the large demo, where every viewer's first diff was refused and it started over)."""
+    async def main():
+        rng = np.random.default_rng(2)
+        scene = Scene(history_limit=500)
+        for i in range(40_000):
+            scene.add(f"n/{i}", tags=["person"], translation=rng.uniform(-1e4, 1e4, 3))
+        server = StreamServer(scene, tokens=TOKENS, port=0, precision=8)
+        server.publish(scene.commit(0))
+        await server.start()
+        stop, ticking = asyncio.Event(), asyncio.Event()
+
+        async def tick():
+            step = 0
+            while not ticking.is_set():
+                step += 1
+                h = np.sort(scene.handles([f"n/{k}" for k in rng.choice(40_000, 50, False)]))
+                scene.set_translations(h, rng.uniform(-1e4, 1e4, (50, 3)))
+                server.publish(scene.commit(step))
+                await asyncio.sleep(0)
+        ticker = asyncio.create_task(tick())
+        client = StreamClient(f"ws://127.0.0.1:{server.port}", "viewer",
+                              max_frame_bytes=64 << 20)
+        task = asyncio.create_task(client.run(stop))
+        await _until(lambda: client.frames >= 30, "the snapshot and diffs after it")
+        ticking.set()
+        await ticker
+        await _until(lambda: client.revision == scene.revision, "the last frame")
+        assert client.snapshots == 1 and client.replica == scene
+        stop.set()
+        await task
+        await server.stop()
+    run(main())
