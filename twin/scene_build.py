@@ -201,6 +201,8 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
         marker_glb(0.35, _rgb(LAYER_COLORS["sensor"]), "sensor"), (-0.35,) * 3 + (0.35,) * 3,
         {"kind": "sensor marker", "units": "m"}))
     cut_by = model.cut_by()                          # feeder → the CH4 points cutting it
+    tube_of = {c: tb.name for tb in model.tube_bundle.values()
+               for c in (*tb.gases.values(), *tb.temperatures.values())}
 
     def named(code: str) -> str:
         other = model.sensors.get(code)
@@ -218,6 +220,8 @@ def build_scene(model: MineModel, store: AssetStore, scene: Scene | None = None,
                                         for r in sensor.relations)
         if sensor.point_code in cut_by:
             props["cut_by"] = "；".join(named(c) for c in cut_by[sensor.point_code])
+        if sensor.point_code in tube_of:     # a sample of a goaf's air, not a roadway's
+            props["tube_bundle"] = tube_of[sensor.point_code]
         if sensor.category:
             props["category"] = sensor.category
         if sensor.roadway:

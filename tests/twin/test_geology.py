@@ -121,3 +121,24 @@ def test_seam_volumes_are_watertight_valid_glbs_in_the_scene(demo_dir, demo_mode
         mesh = trimesh.load(path, force="mesh")
         assert mesh.is_watertight and mesh.volume > 0
     assert s.property("geology/seam-M9", "boreholes") == 48
+
+
+def test_leave_one_out_in_closed_form_is_the_refit():
+    """#21.1 — the surface's leave-one-out errors come from one factorisation (Rippa's
+    formula), not n refits: the same errors as refitting without each point (the kernel on
+    the whole data's scale), every smoothing candidate."""
+    from scipy.interpolate import RBFInterpolator
+
+    from twin.geology.surfaces import SMOOTHING, _loo_errors
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(-1500, 1500, (40, 2))
+    z = 0.3 * xy[:, 0] + 20 * np.sin(xy[:, 1] / 300) + rng.normal(0, 1, 40)
+    scale = 1.0 / float(np.ptp(xy, axis=0).max())
+    for s in SMOOTHING:
+        refit = []
+        for i in range(len(xy)):
+            keep = np.arange(len(xy)) != i
+            f = RBFInterpolator(xy[keep], z[keep], kernel="thin_plate_spline", smoothing=s,
+                                degree=1, epsilon=scale)
+            refit.append(f(xy[i:i + 1])[0] - z[i])
+        np.testing.assert_allclose(_loo_errors(xy, z, s), refit, atol=1e-6, rtol=1e-6)

@@ -50,6 +50,11 @@ def test_sensors_sit_at_their_real_positions_with_typed_thresholds(built):
     assert props["ch4_alarm_upper"].value == 1.0 and props["ch4_alarm_upper"].unit == "%"
     assert props["category"].value == "T0"
     assert s.schema["co_alarm_upper"].unit == "ppm"
+    # a tube-bundle gas point says whose sample it is (the KPI strip leaves it out of the
+    # district's air); the other points do not
+    tube = m.tube_bundle["TB03"]
+    assert s.property(f"sensor/{tube.gases['ch4']}", "tube_bundle") == tube.name
+    assert s.property("sensor/002A01", "tube_bundle") is None
 
 
 def test_roadway_meshes_enclose_their_centerlines(built):

@@ -48,6 +48,7 @@ const NAMES = {
   combustion_stage_name: ["自然发火判定", "combustion stage"], graham_trend_per_day: ["格雷厄姆指数日变化", "Graham ratio per day"],
   fire_zone: ["火区状态", "fire zone"], fire_zone_why: ["未熄灭原因", "not extinguished because"],
   sealed: ["密闭区", "sealed area"], gases: ["分析气体", "gases analysed"],
+  tube_bundle: ["束管测点", "tube-bundle sampling point"],
   support_resistance_kN: ["工作阻力", "working resistance"], support_load_pct: ["阻力占额定", "load of rating"],
   weighting: ["周期来压", "periodic weighting"], weighting_interval_m: ["来压步距", "weighting interval"],
   next_weighting_at_m: ["预计下次来压", "next weighting expected at"], face_pressure_MPa: ["工作面平均压力", "face mean pressure"],

@@ -89,6 +89,8 @@ test("the KPI strip's highest CH4 per district, a face's point by its nearest re
   add(3, "sensor/C", ["sensor"], { quantity: "ch4", ch4: 1.6, ch4_alarm_upper: 1.0 }, [100, 0, 0]);
   add(4, "reader/X", ["reader"], { area: "face" }, [105, 0, 0]);
   add(5, "reader/Y", ["reader"], { area: "main" }, [-500, 0, 0]);
+  // a tube-bundle sample of the goaf behind the face (5 %) is not the district's air
+  add(6, "sensor/T", ["sensor"], { quantity: "ch4", ch4: 5.0, roadway: "r1", tube_bundle: "TB01" });
   const by = maxCh4ByArea(r, { areas: [{ code: "main", roadways: ["r1"] }] });
   assert.deepEqual([...by].map(([k, v]) => [k, v.value, v.level]).sort(),
     [["face", 1.6, "alarm"], ["main", 0.9, "warning"]]);

@@ -4,7 +4,8 @@
 import { t } from "../strings.js";
 import { el, fill, fmtReading } from "./dom.js";
 
-/** {area code: {value, node, name, level}} — the highest CH4 reading per area. */
+/** {area code: {value, node, name, level}} — the highest CH4 reading per area (of the air in
+ * its roadways: not the tube-bundle samples drawn from a goaf or behind seals). */
 export function maxCh4ByArea(replica, plan) {
   const areaOf = new Map();             // roadway id → area code
   for (const a of plan?.areas ?? []) for (const r of a.roadways) areaOf.set(r, a.code);
@@ -21,6 +22,8 @@ export function maxCh4ByArea(replica, plan) {
   const out = new Map();
   for (const n of replica.nodes.values()) {
     if (!n.tags.includes("sensor") || n.props.get("quantity") !== "ch4") continue;
+    // a tube-bundle sample is the goaf's or a sealed area's air, not the district's
+    if (n.props.get("tube_bundle") != null) continue;
     const v = n.props.get("ch4");
     if (typeof v !== "number") continue;
     const code = areaOf.get(n.props.get("roadway")) ?? nearest(n);
