@@ -46,6 +46,12 @@ def _cmd_report(args) -> int:
     holes, model = geo.holes, geo.model
     report = {"boreholes": len(holes.holes), "faults": [f.name for f in holes.faults],
               "seams_bottom_up": model.seams, **geo.report()}
+    truth_file = Path(args.mine) / "truth" / "geology.toml"
+    if truth_file.exists():       # the demo's hidden truth: the boreholes' model graded on it
+        from twin import TrueGeology
+        from twin.geology import build_seam_model
+        collars = np.array([h.collar[:2] for h in holes.holes.values()])
+        report.update(TrueGeology.load(truth_file).grade(build_seam_model(holes), collars))
     if args.plots:
         report["plots"] = [str(p) for p in _plots(geo, Path(args.plots))]
     if args.json:
@@ -57,6 +63,11 @@ def _cmd_report(args) -> int:
     for s, r in report["seams"].items():
         print(f"  {s}: floor {r['floor_rmse_m']} m, thickness {r['thickness_rmse_m']} m "
               f"({r['boreholes']} boreholes)")
+    if "truth_floor_rmse_m" in report:
+        print(f"against the hidden truth (boreholes only, {report['truth_grid_points']} points "
+              f"on a 10 m grid inside the boreholes' hull): floor RMSE "
+              f"{report['truth_floor_rmse_m']} m, {report['truth_band_coverage']:.1%} inside "
+              f"the 95 % band")
     if report["exposure_points"]:
         print(f"exposure: {report['exposure_points']} points in {report['exposure_batches']} "
               f"batches; at the face before use: floor RMSE {report['face_floor_rmse_m']} m "

@@ -101,6 +101,25 @@ def test_geology_report_cli(demo_dir):
     rep = json.loads(r.stdout)
     assert {"floor_rmse_m", "roof_rmse_m", "thickness_rmse_m", "seams"} <= set(rep)
     assert rep["boreholes"] == 48 and rep["seams_bottom_up"] == ["M9", "M7", "M6"]
+    # #21.7: with a truth/ folder, the boreholes' model graded on the hidden truth (a 10 m
+    # grid inside the boreholes' hull) and its 95 % band's coverage there
+    assert set(rep["truth_seams"]) == {"M9", "M7", "M6"} and rep["truth_grid_points"] > 40_000
+    assert 2.0 < rep["truth_floor_rmse_m"] < 6.0 and 0.5 < rep["truth_band_coverage"] <= 1.0
+    assert all(0.0 <= v["truth_band_coverage"] <= 1.0 for v in rep["truth_seams"].values())
+
+
+def test_grading_against_the_truth_is_exact_for_the_truth_itself(demo_dir):
+    """The grade of a model that is the truth is 0 m with everything inside its band."""
+    from twin import TrueGeology
+    truth = TrueGeology.load(demo_dir / "truth" / "geology.toml")
+
+    class Perfect:
+        seams = ["M9"]
+        floor = staticmethod(truth.floor)
+        floor_sigma = staticmethod(lambda seam, x, y: np.full(np.shape(x), 0.01))
+    g = truth.grade(Perfect(), np.array([[0.0, 0.0], [1000.0, 0.0], [0.0, 500.0]]))
+    assert g["truth_floor_rmse_m"] == 0.0 and g["truth_band_coverage"] == 1.0
+    assert 2500 < g["truth_grid_points"] < 2700          # half of 101 × 51, and its edges
 
 
 def test_seam_volumes_are_watertight_valid_glbs_in_the_scene(demo_dir, demo_model, tmp_path,

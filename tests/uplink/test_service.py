@@ -112,7 +112,11 @@ def test_the_running_twin_delivers_every_set_once_through_an_outage(demo_dir, tm
         if "_WSDZ_" not in n:                       # (the gas-geology table is a CSV)
             assert not decode_upload(data, n).problems
     kinds = {n.split("_")[1] for n in names}
-    assert kinds == {"CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "FZSS", "RYSS", "WSDZ", "TJSJ"}
+    # the sets, and the statistics and abnormal files when the simulated minutes brought any
+    # (a TJSJ window closes every 5 simulated minutes: how many passed depends on the load)
+    assert {"CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "FZSS", "RYSS", "WSDZ"} <= kinds
+    assert kinds <= {"CDDY", "FZDY", "RYQY", "RYJZ", "RYXX", "CDSS", "FZSS", "RYSS", "WSDZ",
+                     "TJSJ", "YCBJ", "RYCS", "RYCY", "RYXZ", "RYQJ"}
     assert sum("_WSDZ_" in n for n in names) == 1                       # at start, then daily
     assert sum("_CDDY_" in n for n in names) == 1                       # definitions: once
     held = [p.name for p in (out / "held").iterdir() if not p.name.endswith(".problems.txt")]

@@ -102,6 +102,34 @@ class TrueGeology:
                 return s
         raise KeyError(f"no seam {name!r}")
 
+    # ------------------------------------------------------------------ grading
+
+    def grade(self, model, hole_xy: np.ndarray, spacing_m: float = 10.0) -> dict:
+        """A seam model's floor against this truth on a ``spacing_m`` grid inside the convex
+        hull of the boreholes (``hole_xy``): per seam and pooled, the RMSE
+        (``truth_floor_rmse_m``) and the share of the grid inside the model's 95 % band
+        (±1.96 σ: ``truth_band_coverage``). ``model``: anything with ``seams``,
+        ``floor(seam, x, y)`` and ``floor_sigma(seam, x, y)``."""
+        from scipy.spatial import Delaunay
+        hull = Delaunay(np.asarray(hole_xy, float)[:, :2])
+        lo, hi = hull.points.min(axis=0), hull.points.max(axis=0)
+        gx, gy = np.meshgrid(np.arange(lo[0], hi[0] + 1e-9, spacing_m),
+                             np.arange(lo[1], hi[1] + 1e-9, spacing_m))
+        inside = hull.find_simplex(np.c_[gx.ravel(), gy.ravel()]) >= 0
+        x, y = gx.ravel()[inside], gy.ravel()[inside]
+        seams, errs, covered = {}, [], []
+        for seam in model.seams:
+            e = np.asarray(model.floor(seam, x, y)) - self.floor(seam, x, y)
+            band = 1.96 * np.asarray(model.floor_sigma(seam, x, y))
+            seams[seam] = {"truth_floor_rmse_m": round(float(np.sqrt(np.mean(e ** 2))), 3),
+                           "truth_band_coverage": round(float(np.mean(np.abs(e) <= band)), 3)}
+            errs.append(e)
+            covered.append(np.abs(e) <= band)
+        e, c = np.concatenate(errs), np.concatenate(covered)
+        return {"truth_floor_rmse_m": round(float(np.sqrt(np.mean(e ** 2))), 3),
+                "truth_band_coverage": round(float(np.mean(c)), 3),
+                "truth_grid_points": int(inside.sum()), "truth_seams": seams}
+
     # ------------------------------------------------------------------ files
 
     def to_toml(self) -> str:
