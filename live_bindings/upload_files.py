@@ -242,30 +242,43 @@ def decode_upload(data: bytes, name: str, *, tz: str = "Asia/Shanghai",
                                          f"may route a type to one of them)")])
     own = dialect.layout(std)
     f = parse_upload(data, name, layout=own)
-    records = f.numbered()
-    if own is not None:              # the deployment's order → the standard's
-        where = [own.index(n) if n in own else None for n in RECORD_FIELDS[std]]
-        records = [(i, tuple(r[k] if k is not None else "" for k in where)) for i, r in records]
+    records = _in_order(f, own, RECORD_FIELDS[std])
     if std in DEFINITION_TYPES:
         names = RECORD_FIELDS[std]
         defs = tuple(dict(zip(names, r)) for _, r in records)
         return DecodedFile(f, (), defs, f.problems, read_as=std)
-    ctx = _Ctx(std, ZoneInfo(tz), source or f"file:{name}", dialect,
-               int(f.data_time.replace(tzinfo=ZoneInfo(tz)).timestamp() * 1000))
+    zone = ZoneInfo(tz)
+    ctx = _Ctx(std, zone, source or f"file:{name}", dialect,
+               int(f.data_time.replace(tzinfo=zone).timestamp() * 1000))
     decode = _DECODERS[std]
+    return _decoded(f, records, lambda r: decode(ctx, r), std)
+
+
+def _in_order(f: UploadFile, own: tuple[str, ...] | None, standard: tuple[str, ...]):
+    """(record number, fields) of ``f``'s good records in the ``standard`` field order, from
+    the deployment's ``own`` (None: already standard); a field it lacks is empty."""
+    if own is None:
+        return list(f.numbered())
+    where = [own.index(n) if n in own else None for n in standard]
+    return [(i, tuple(r[k] if k is not None else "" for k in where)) for i, r in f.numbered()]
+
+
+def _decoded(f: UploadFile, records, decode, read_as: str) -> DecodedFile:
+    """Each record through ``decode`` (fields → observations); a record it refuses is a
+    problem naming the record and field, the others still decode."""
     obs: list[Observation] = []
     problems: list[Problem] = list(f.problems)
     numbers: list[int] = []
     for i, r in records:
         try:
-            got = decode(ctx, r)
+            got = decode(r)
         except _Bad as bad:
-            problems.append(Problem(name, i, bad.field, bad.message))
+            problems.append(Problem(f.name, i, bad.field, bad.message))
             continue
         obs.extend(got)
         numbers.extend([i] * len(got))
     problems.sort(key=lambda p: p.record)
-    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers), std)
+    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers), read_as)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,27 +470,14 @@ def _decode_key(data: bytes, name: str, zone: ZoneInfo, src: str, kind: str,
     is no reading); abnormal records as ``report`` s about the machine."""
     own = k.layout(kind)
     f = parse_upload(data, name, layout=own, time_field=KEY_HEADER_TIME)
-    where = [own.index(n) if n in own else None for n in KEY_FIELDS[kind]]
-    records = [(i, tuple(r[j] if j is not None else "" for j in where)) for i, r in f.numbered()]
+    records = _in_order(f, own, KEY_FIELDS[kind])
     if kind == "definition":
         return DecodedFile(f, (), tuple(dict(zip(KEY_FIELDS[kind], r)) for _, r in records),
                            f.problems, read_as=f"{k.system} definition")
     ctx = _Ctx(kind, zone, src, STANDARD_INGEST,
                int(f.data_time.replace(tzinfo=zone).timestamp() * 1000))
-    obs: list[Observation] = []
-    problems: list[Problem] = list(f.problems)
-    numbers: list[int] = []
-    for i, r in records:
-        try:
-            got = _key_realtime(ctx, k, r) if kind == "realtime" else _key_abnormal(ctx, k, r)
-        except _Bad as bad:
-            problems.append(Problem(name, i, bad.field, bad.message))
-            continue
-        obs.extend(got)
-        numbers.extend([i] * len(got))
-    problems.sort(key=lambda p: p.record)
-    return DecodedFile(f, tuple(obs), (), tuple(problems), tuple(numbers),
-                       f"{k.system} {kind}")
+    decode = _key_realtime if kind == "realtime" else _key_abnormal
+    return _decoded(f, records, lambda r: decode(ctx, k, r), f"{k.system} {kind}")
 
 
 def _machine(k: KeyIngest, code: str) -> str:

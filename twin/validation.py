@@ -30,6 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .kj_format import KEY_SYSTEMS
 from .model import MineModel
 from .observation import POINT_STATE, Observation
 from .sensor_types import quantity_of
@@ -137,7 +138,7 @@ class ObservationGate:
             return "unknown point"
         if ftype == "RYCY" and o.key not in self.model.areas:
             return "unknown area"
-        if len(ftype) == 2 and o.key not in self.model.equipment:      # MT/T 1201.2 systems
+        if ftype in KEY_SYSTEMS and o.key not in self.model.equipment:    # MT/T 1201.2
             return "unknown equipment"
         v = o.value
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))

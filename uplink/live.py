@@ -30,23 +30,10 @@ from twin import Observation, POINT_STATE, quantity_of
 
 __all__ = ["LiveRecords", "LAYOUT_FIELDS", "STANDARD_LAYOUTS", "YCBJ_TYPES"]
 
-#: The named fields a dialect may put, in any order, into the layout of each type.
-LAYOUT_FIELDS = {
-    "TJSJ": ("point", "type_name", "location", "unit", "max", "max_time", "min", "min_time",
-             "avg", "start", "end", "samples", "time"),
-    "YCBJ": ("point", "type_name", "location", "unit", "abnormal_type", "start", "end",
-             "max", "max_time", "min", "min_time", "avg", "cause", "measures", "measures_time",
-             "entered_by", "time"),
-    "RYCS": ("card", "name", "time_in", "start", "end", "hours", "area", "area_time", "reader",
-             "reader_time"),
-    "RYCY": ("alarm_type", "area", "area_name", "rated", "count", "start", "end", "people"),
-    "RYXZ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
-             "reader_time"),
-    "RYQJ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
-             "reader_time"),
-}
-#: REFERENCE.md §3a's layouts in these names, field for field as ``twin.RECORD_FIELDS``
+#: REFERENCE.md §3a's layouts in named fields, field for field as ``twin.RECORD_FIELDS``
 #: (what is written unless a dialect declares its own).
+_PERSON_ALARM = ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
+                 "reader_time")
 STANDARD_LAYOUTS = {
     "TJSJ": ("point", "type_name", "location", "unit", "start", "end", "max", "max_time",
              "min", "min_time", "avg", "time"),
@@ -56,11 +43,13 @@ STANDARD_LAYOUTS = {
     "RYCS": ("card", "name", "time_in", "start", "end", "area", "area_time", "reader",
              "reader_time"),
     "RYCY": ("alarm_type", "rated", "count", "area", "area_name", "start", "end", "people"),
-    "RYXZ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
-             "reader_time"),
-    "RYQJ": ("card", "name", "start", "end", "time_in", "area", "area_time", "reader",
-             "reader_time"),
+    "RYXZ": _PERSON_ALARM,
+    "RYQJ": _PERSON_ALARM,
 }
+#: The named fields a dialect may put, in any order, into the layout of each type: the
+#: standard's and a few more the twin knows (a window's sample count, overtime hours).
+LAYOUT_FIELDS = {t: names + {"TJSJ": ("samples",), "RYCS": ("hours",)}.get(t, ())
+                 for t, names in STANDARD_LAYOUTS.items()}
 #: Fields that hold times (written in the dialect's time format; empty while ongoing).
 TIME_FIELDS = {"max_time", "min_time", "start", "end", "measures_time", "time_in", "area_time",
                "reader_time"}

@@ -313,7 +313,7 @@ def _chainage(road: _Road) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
 
 
-def _crs(m: "_Mine", road: _Road, ch: float) -> list[str]:
+def _crs(road: _Road, ch: float) -> list[str]:
     """x, y, z of a chainage in the mine's CRS (the origin added back), for RYJZ."""
     p = _point(road, ch)
     return [_fmt(p[0] + ORIGIN[0]), _fmt(p[1] + ORIGIN[1]), _fmt(p[2] + ORIGIN[2])]
@@ -792,7 +792,7 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
         n += 1
         road = m.roads[rid]
         rcode = f"{code}{n:06d}"
-        readers.append([rcode, f"{road.name}{int(ch)}m分站", *_crs(m, road, round(ch, 1)),
+        readers.append([rcode, f"{road.name}{int(ch)}m分站", *_crs(road, round(ch, 1)),
                         f"{road.name}距起点{int(ch)}米"])
         reader_rows.append([rcode, rid, f"{ch:.1f}"])
 
@@ -815,7 +815,7 @@ def _areas_readers(m: _Mine, faces: dict) -> tuple[list, list, list]:
                                    ("0008", "main-return", 3200.0, "盲巷密闭")):
         n += 1
         rcode = f"{DEMO_MINE_CODE}{suffix}{n:06d}"
-        readers.append([rcode, label, *_crs(m, m.roads[rid], round(ch, 1)), label])
+        readers.append([rcode, label, *_crs(m.roads[rid], round(ch, 1)), label])
         reader_rows.append([rcode, rid, f"{ch:.1f}"])
     for code, rid, ch in later:
         place(code, rid, ch)

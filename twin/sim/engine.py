@@ -610,15 +610,16 @@ class Simulator:
             out.append(Observation(self.source, "reader", code, self.now_ms, True, state=0))
         self._failed_readers = failed
         faults = {ev.place for ev in self._active("sensor_fault")}
-        # the analog points first: the switches (a feeder) follow what they command
-        values = {c: self._point_value(p) for c, p in self.points.items() if not p.switch}
-        self._update_cutting(values)
-        values.update({c: self._point_value(p) for c, p in self.points.items() if p.switch})
-        for p in self.points.values():
+        # the points due (a tube-bundle gas only at its analysis), the analog ones first: the
+        # switches (a feeder) follow what they command
+        due = [p for p in self.points.values() if not p.period_s or self.t_s + 1e-9 >= p.next_s]
+        for p in due:
             if p.period_s:
-                if self.t_s + 1e-9 < p.next_s:
-                    continue                     # not its analysis yet
                 p.next_s = self.t_s + p.period_s
+        values = {p.code: self._point_value(p) for p in due if not p.switch}
+        self._update_cutting(values)
+        values.update({p.code: self._point_value(p) for p in due if p.switch})
+        for p in due:
             value, state = values[p.code], 0
             if p.code in faults:
                 state |= POINT_STATE["sensor_fault"]
