@@ -22,13 +22,17 @@ __all__ = ["Fault", "Seam", "TrueGeology"]
 class Fault:
     """A normal fault: a plane through ``point`` (x, y, z) whose strike is ``strike_deg``
     (clockwise from north) dipping ``dip_deg`` to the right of the strike; the hanging wall
-    (the side it dips towards) is dropped by ``throw_m``."""
+    (the side it dips towards) is dropped by ``throw_m``. A mapped fault may say how sure
+    its map is: ``throw_sigma_m`` (one sigma of the throw) and ``position_sigma_m`` (of the
+    plane's position); None: the geology model's defaults."""
 
     name: str
     point: tuple[float, float, float]
     strike_deg: float
     dip_deg: float
     throw_m: float
+    throw_sigma_m: float | None = None
+    position_sigma_m: float | None = None
 
     def hanging_wall(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         s = np.radians(self.strike_deg)
@@ -38,6 +42,15 @@ class Fault:
         normal = np.array([right[0] * np.sin(d), right[1] * np.sin(d), np.cos(d)])
         p = np.asarray(self.point)
         return ((x - p[0]) * normal[0] + (y - p[1]) * normal[1] + (z - p[2]) * normal[2]) > 0
+
+    def plan_distance(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Horizontal distance (m) from (x, y) to the plane's trace at elevation z, positive
+        on the hanging-wall side."""
+        s, d = np.radians(self.strike_deg), np.radians(self.dip_deg)
+        right = np.array([np.cos(s), -np.sin(s)])
+        p = np.asarray(self.point)
+        return ((x - p[0]) * right[0] + (y - p[1]) * right[1]
+                + (z - p[2]) / np.tan(d))
 
 
 @dataclass(frozen=True, slots=True)

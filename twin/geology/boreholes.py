@@ -155,8 +155,9 @@ def load_boreholes(folder: str | Path, origin=(0.0, 0.0, 0.0)) -> Boreholes:
 
 def load_faults(path: Path, origin=(0.0, 0.0, 0.0)) -> tuple:
     """Mapped faults (``faults.csv``: name, x, y, z of a point on the plane, strike_deg,
-    dip_deg, throw_m — a normal fault's hanging wall dropped by the throw); none when the
-    file is absent."""
+    dip_deg, throw_m — a normal fault's hanging wall dropped by the throw; optional
+    throw_sigma_m and position_sigma_m, how sure the map is, blank for the defaults); none
+    when the file is absent."""
     from twin.demo.truth import Fault
     if not path.exists():
         return ()
@@ -165,6 +166,12 @@ def load_faults(path: Path, origin=(0.0, 0.0, 0.0)) -> tuple:
     for n, r in enumerate(_rows(path, ["name", "x", "y", "z", "strike_deg", "dip_deg",
                                         "throw_m"]), 2):
         pt = np.array([_num(r, k, path, n) for k in ("x", "y", "z")]) - o
+        sure = {}
+        for k in ("throw_sigma_m", "position_sigma_m"):
+            if (r.get(k) or "").strip():
+                sure[k] = _num(r, k, path, n)
+                if sure[k] < 0:
+                    raise BoreholeError(f"{path}:{n}: {k} is negative")
         out.append(Fault(r["name"], tuple(float(v) for v in pt), _num(r, "strike_deg", path, n),
-                         _num(r, "dip_deg", path, n), _num(r, "throw_m", path, n)))
+                         _num(r, "dip_deg", path, n), _num(r, "throw_m", path, n), **sure))
     return tuple(out)

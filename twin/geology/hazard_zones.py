@@ -26,7 +26,7 @@ from matplotlib.path import Path as Polygon
 
 from ..tomlfile import check_keys, read_toml
 from .boreholes import BoreholeError, Boreholes, _num, _rows
-from .surfaces import fit_surface
+from .surfaces import fit_tps
 
 __all__ = ["Criteria", "HazardData", "Zone", "load_hazard_data", "hazard_zones", "zone_mesh",
            "zone_outlines", "zone_outline_mesh", "zone_footprint_mesh",
@@ -203,12 +203,12 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
                     "seam": seam, "area_m2": (round(float(mask.sum()) * area), "m²"), **props}))
         # Gas: outburst danger and enrichment from the boreholes' samples.
         xy_c, content_s = _samples(geo.holes, seam, "gas_content_m3_t")
-        content = fit_surface(xy_c, content_s)(cx, cy) if len(content_s) >= 3 else None
+        content = fit_tps(xy_c, content_s)(cx, cy) if len(content_s) >= 3 else None
         xy, p = _samples(geo.holes, seam, "gas_pressure_MPa")
         if len(p) >= 3:
             # A safety zone errs on the safe side: danger where the pressure may reach the
             # critical value — its one-sided 95 % upper bound (sparse samples flatten peaks).
-            surf = fit_surface(xy, p)
+            surf = fit_tps(xy, p)
             pressure = surf(cx, cy)
             danger = pressure + ONE_SIDED_95 * surf.sigma(cx, cy) >= c.gas_pressure_MPa
             crit = f"gas pressure (95 % upper bound) ≥ {c.gas_pressure_MPa} MPa"
@@ -230,8 +230,8 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
         for name, a in data.aquifers.items():
             if len(a["xy"]) < 3:
                 continue
-            top = fit_surface(a["xy"], a["top_z"])
-            head = fit_surface(a["xy"], a["head_z"])
+            top = fit_tps(a["xy"], a["top_z"])
+            head = fit_tps(a["xy"], a["head_z"])
             t_c = top(cx, cy)
             thick = floor - t_c
             below = thick > 0

@@ -275,12 +275,12 @@ class GeologyScene:
             out.append((f"geology/stratum-{key}", grid_volume(gx, gy, lower, upper),
                         {"between": f"{lo} {hi}", **_thickness(upper - lower)}, name, key))
         if self.hazards is not None and m.seams:
-            from .surfaces import fit_surface
+            from .surfaces import fit_tps
             bottom = m.seams[0]
             for aq, a in self.hazards.aquifers.items():
                 if len(a["xy"]) < 3 or (seams is not None and bottom not in seams):
                     continue
-                top = fit_surface(a["xy"], a["top_z"])(gx, gy)
+                top = fit_tps(a["xy"], a["top_z"])(gx, gy)
                 floor = m.floor(bottom, gx, gy)
                 out.append((f"geology/stratum-aquiclude-{aq}", grid_volume(gx, gy, top, floor),
                             {"between": f"{aq} {bottom}", "aquifer": aq,

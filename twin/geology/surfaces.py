@@ -28,8 +28,9 @@ from scipy.interpolate import RBFInterpolator
 from scipy.spatial import cKDTree
 
 from .boreholes import Boreholes
+from .kriging import Kriged, fit_kriging
 
-__all__ = ["Surface", "SeamModel", "Correction", "build_seam_model"]
+__all__ = ["Surface", "SeamModel", "Correction", "build_seam_model", "fit_surface", "fit_tps"]
 
 SMOOTHING = (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 CORRECTION_RANGE_M = 200.0       # the exposure correction's correlation length
@@ -37,6 +38,9 @@ CORRECTION_SMOOTHING = 1e-3      # the nugget, relative to the kernel's unit sil
 CORRECTION_NEIGHBOURS = 64       # the local neighbourhood the correction solves over
 MAPPING_SIGMA_M = 0.05           # default one-sigma error of a mapped exposure point
 GLOBAL_SOLVE_MAX = 4000          # exposure points up to which a grid is corrected in one solve
+KRIGING_MIN_POINTS = 8           # fewer points: the thin-plate RBF alone (too few for a covariance)
+THROW_SIGMA_SHARE = 0.15         # a mapped fault's throw error (one sigma) where faults.csv gives none
+POSITION_SIGMA_M = 10.0          # a mapped fault plane's position error where faults.csv gives none
 
 
 @dataclass
@@ -99,7 +103,8 @@ def _loo_errors(xy: np.ndarray, z: np.ndarray, smoothing: float) -> np.ndarray:
     return -(inv[:n, :n] @ z) / np.diag(inv)[:n]
 
 
-def fit_surface(xy: np.ndarray, z: np.ndarray) -> Surface:
+def fit_tps(xy: np.ndarray, z: np.ndarray) -> Surface:
+    """The thin-plate RBF with the smoothing of the lowest leave-one-out error."""
     xy, z = np.asarray(xy, float), np.asarray(z, float)
     if len(xy) < 3:
         raise ValueError(f"a surface needs at least 3 points, got {len(xy)}")
@@ -119,6 +124,19 @@ def fit_surface(xy: np.ndarray, z: np.ndarray) -> Surface:
     coef, rbf = _fit(xy, z, best[0])
     d, _ = cKDTree(xy).query(xy, k=2)
     return Surface(xy, z, coef, rbf, best[0], best[1], float(np.median(d[:, 1])), best[2])
+
+
+def fit_surface(xy: np.ndarray, z: np.ndarray, *, tau=(), data_blocks=None,
+                block_fn=None) -> Surface | Kriged:
+    """The better of two models by their leave-one-out error (both in closed form): the
+    thin-plate RBF (its smoothing chosen by leave-one-out) and kriging with a REML-fitted
+    covariance (twin.geology.kriging; from KRIGING_MIN_POINTS points), which also carries
+    the faults' throw errors (``tau``, ``data_blocks``, ``block_fn``) when given."""
+    tps = fit_tps(xy, z)
+    if len(tps.z) < KRIGING_MIN_POINTS:
+        return tps
+    kr = fit_kriging(xy, z, tau=tau, data_blocks=data_blocks, block_fn=block_fn)
+    return kr if kr.cv_rmse < tps.cv_rmse else tps
 
 
 @dataclass
@@ -226,8 +244,8 @@ def restore(z_observed: np.ndarray, x, y, faults, iterations: int = 6) -> np.nda
 @dataclass
 class SeamModel:
     seams: list[str]                      # bottom to top
-    floors: dict[str, Surface]            # restored (unfaulted) floors
-    thicknesses: dict[str, Surface]
+    floors: dict[str, Surface | Kriged]   # restored (unfaulted) floors
+    thicknesses: dict[str, Surface | Kriged | Difference]
     faults: tuple = ()
     floor_fix: dict[str, Correction] = field(default_factory=dict)     # from exposure
     thickness_fix: dict[str, Correction] = field(default_factory=dict)
@@ -305,16 +323,93 @@ class SeamModel:
                       for s, f, t, r in zip(self.seams, floor, thick, roof)}}
 
 
+def dropped(z_restored: np.ndarray, x, y, faults) -> np.ndarray:
+    """(n, F): which faults drop each point of the restored surface (as ``fault`` does)."""
+    z = np.asarray(z_restored, float)
+    out = np.zeros((z.size, len(faults)), bool)
+    for k, f in enumerate(faults):
+        out[:, k] = np.ravel(f.hanging_wall(x, y, z))
+        z = np.where(np.reshape(out[:, k], z.shape), z - f.throw_m, z)
+    return out
+
+
+def throw_sigma(f) -> float:
+    return f.throw_sigma_m if f.throw_sigma_m is not None else THROW_SIGMA_SHARE * abs(f.throw_m)
+
+
+def _sides(z_obs, zr, x, y, faults, floor: Surface | Kriged) -> tuple[np.ndarray, np.ndarray]:
+    """Picks at a mapped fault's trace — closer to its plane than the heave plus twice the
+    plane's position error — may lie on either side of the real fault. Each such pick goes
+    to the side (its restored elevation with or without that throw) nearer to what the
+    other boreholes predict there (the leave-one-out prediction); returns the restored
+    elevations and the faults that drop each pick."""
+    zr, blocks = zr.copy(), dropped(zr, x, y, faults)
+    pred = zr + floor.cv_errors
+    for k, f in enumerate(faults):
+        pos = f.position_sigma_m if f.position_sigma_m is not None else POSITION_SIGMA_M
+        band = abs(f.throw_m) / np.tan(np.radians(f.dip_deg)) + 2 * pos
+        near = np.abs(f.plan_distance(x, y, z_obs)) < band
+        other = np.where(blocks[:, k], zr - f.throw_m, zr + f.throw_m)
+        flip = near & (np.abs(other - pred) < np.abs(zr - pred))
+        zr[flip] = other[flip]
+        blocks[flip, k] = ~blocks[flip, k]
+    return zr, blocks
+
+
+@dataclass
+class Difference:
+    """A seam's thickness as its directly fitted roof minus its floor (where that predicts
+    the roof better than floor + thickness); cross-validated like a surface."""
+    roof: Surface | Kriged
+    floor: Surface | Kriged
+
+    def __post_init__(self) -> None:
+        self.cv_errors = self.roof.cv_errors - self.floor.cv_errors
+        self.cv_rmse = float(np.sqrt(np.mean(np.square(self.cv_errors))))
+        self.smoothing = f"roof fitted directly ({self.roof.smoothing})"
+        self.xy, self.spacing = self.roof.xy, self.roof.spacing
+
+    def __call__(self, x, y) -> np.ndarray:
+        return self.roof(x, y) - self.floor(x, y)
+
+    def sigma(self, x, y) -> np.ndarray:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        d, _ = cKDTree(self.xy).query(np.c_[x.ravel(), y.ravel()])
+        return (self.cv_rmse * np.sqrt(0.25 + (d / self.spacing) ** 2)).reshape(x.shape)
+
+
 def build_seam_model(boreholes: Boreholes, exclude: set[str] = frozenset()) -> SeamModel:
+    """Per seam: the floor from the restored picks (twin.geology.kriging carries the throw
+    errors), the picks at a fault's trace put on their likelier side and the floor refitted;
+    the thickness surface, or the roof fitted directly when its leave-one-out error is the
+    smaller."""
+    faults = tuple(boreholes.faults)
+    tau = np.array([throw_sigma(f) for f in faults])
+
+    def blocks_of(x, y, z):
+        return dropped(z, x, y, faults)
+
     floors, thick, mean_z = {}, {}, {}
     for seam in boreholes.seams():
         p = boreholes.picks(seam, exclude)
         if len(p["floor"]) < 3:
             continue
-        fx, fy = p["floor"][:, 0], p["floor"][:, 1]
-        floors[seam] = fit_surface(p["floor"][:, :2],
-                                   restore(p["floor"][:, 2], fx, fy, boreholes.faults))
-        thick[seam] = fit_surface(p["floor"][:, :2], p["roof"][:, 2] - p["floor"][:, 2])
-        mean_z[seam] = float(p["floor"][:, 2].mean())
+        xy, fz = p["floor"][:, :2], p["floor"][:, 2]
+        zr = restore(fz, xy[:, 0], xy[:, 1], faults)
+        fit = dict(tau=tau, block_fn=blocks_of)
+        floor = fit_surface(xy, zr, data_blocks=dropped(zr, xy[:, 0], xy[:, 1], faults), **fit)
+        if faults:
+            zr2, blocks = _sides(fz, zr, xy[:, 0], xy[:, 1], faults, floor)
+            if np.any(zr2 != zr):
+                zr = zr2
+                floor = fit_surface(xy, zr, data_blocks=blocks, **fit)
+        t = p["roof"][:, 2] - fz
+        thickness = fit_surface(xy, t)
+        if len(xy) >= KRIGING_MIN_POINTS:
+            roof = fit_surface(xy, zr + t, data_blocks=dropped(zr, xy[:, 0], xy[:, 1], faults),
+                               **fit)
+            if roof.cv_rmse < np.sqrt(np.mean(np.square(floor.cv_errors + thickness.cv_errors))):
+                thickness = Difference(roof, floor)
+        floors[seam], thick[seam], mean_z[seam] = floor, thickness, float(fz.mean())
     order = sorted(floors, key=lambda s: mean_z[s])
-    return SeamModel(order, floors, thick, tuple(boreholes.faults))
+    return SeamModel(order, floors, thick, faults)
