@@ -21,6 +21,10 @@ system:
 $(VENV_STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@# Real well tops for the geology tests and benchmark: only a data file of this wheel is
+	@# read (twin/geology/validation.py), none of its code, so not its dependencies either.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt \
+	  loopstructural
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

@@ -144,5 +144,90 @@ def main() -> None:
     print(f"the face line against the truth after the update: {_rmse(err):.3f} m")
 
 
+PEERS = (("tps", None), ("ok", "exponential"), ("ok", "spherical"), ("uk", "exponential"),
+         ("uk", "spherical"), ("uk", "linear"))
+
+
+def _peer(kind, model, xy, z):
+    """A peer's predictor from points: scipy's thin-plate RBF (smoothing 0, the linear term
+    it always has), pykrige ordinary kriging, or universal kriging with a linear drift —
+    pykrige's variogram fitted by pykrige."""
+    from scipy.interpolate import RBFInterpolator
+    if kind == "tps":
+        f = RBFInterpolator(xy, z, kernel="thin_plate_spline", smoothing=0.0)
+        return lambda q: f(q)
+    from pykrige.ok import OrdinaryKriging
+    from pykrige.uk import UniversalKriging
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k = (OrdinaryKriging(xy[:, 0], xy[:, 1], z, variogram_model=model) if kind == "ok" else
+             UniversalKriging(xy[:, 0], xy[:, 1], z, variogram_model=model,
+                              drift_terms=["regional_linear"]))
+
+    def predict(q):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(k.execute("points", q[:, 0], q[:, 1])[0])
+    return predict
+
+
+def public_wells(counts=(50, 230), k=10) -> None:
+    """The public well tops (twin.geology.validation: the Claudius horizons in LoopStructural's
+    wheel): per unit and well count, 10-fold CV over the wells (the same folds for every
+    model) and the floor against the hidden points between the wells."""
+    from twin.geology.validation import (PUBLIC_UNITS, _folds, cross_validate, public_horizons,
+                                         public_unit)
+    h = public_horizons()
+    print("\npublic well tops (Claudius, 3-D seismic horizons; pseudo-wells seed 21)")
+    print("| unit (floor–roof) | wells | model | CV floor | CV roof | CV thickness | "
+          "truth floor | band: CV / truth | build s |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    pooled: dict = {}
+    for n in counts:
+        for floor, roof in PUBLIC_UNITS:
+            u = public_unit(floor, roof, n, horizons=h)
+            p = u.holes.picks("U")
+            xy, fz, rz = p["floor"][:, :2], p["floor"][:, 2], p["roof"][:, 2]
+            tx, ty = u.truth_xy.T
+            t0 = time.perf_counter()
+            m = build_seam_model(u.holes)
+            t_build = time.perf_counter() - t0
+            e = m.floor("U", tx, ty) - u.truth_floor
+            cov = float(np.mean(np.abs(e) <= 1.96 * m.floor_sigma("U", tx, ty)))
+            cv = cross_validate(u.holes, k=k)
+            rows = [("ours", cv["floor_rmse_m"], cv["roof_rmse_m"], cv["thickness_rmse_m"],
+                     _rmse(e), f"{cv['floor_band_coverage']:.2f} / {cov:.2f}", t_build)]
+            pooled.setdefault((n, "ours"), []).append(e)
+            for kind, model in PEERS:
+                ef, er, et = [], [], []
+                for fold in _folds(len(fz), k, 0):
+                    keep = np.setdiff1d(np.arange(len(fz)), fold)
+                    pf = _peer(kind, model, xy[keep], fz[keep])(xy[fold])
+                    pr = _peer(kind, model, xy[keep], rz[keep])(xy[fold])
+                    ef.append(pf - fz[fold])
+                    er.append(pr - rz[fold])
+                    et.append((pr - pf) - (rz[fold] - fz[fold]))
+                t0 = time.perf_counter()
+                pt = _peer(kind, model, xy, fz)(u.truth_xy) - u.truth_floor
+                t_peer = time.perf_counter() - t0
+                name = kind if model is None else f"{kind} {model}"
+                rows.append((name, *(_rmse(np.concatenate(v)) for v in (ef, er, et)),
+                             _rmse(pt), "", t_peer))
+                pooled.setdefault((n, name), []).append(pt)
+            for i, r in enumerate(rows):
+                lead = f"| {u.name} | {n} |" if i == 0 else "| | |"
+                print(f"{lead} {r[0]} | {r[1]:.2f} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.2f} | "
+                      f"{r[5]} | {r[6]:.2f} |")
+    print("\nfloor against the truth, pooled over the three units (m; ratio to ours):")
+    for n in counts:
+        ours = _rmse(np.concatenate(pooled[(n, "ours")]))
+        cells = [f"ours {ours:.2f}"] + [
+            f"{name} {_rmse(np.concatenate(v)):.2f} ({ours / _rmse(np.concatenate(v)):.2f})"
+            for (c, name), v in pooled.items() if c == n and name != "ours"]
+        print(f"  {n} wells: " + ", ".join(cells))
+
+
 if __name__ == "__main__":
-    main()
+    if "--public-only" not in sys.argv:
+        main()
+    public_wells()

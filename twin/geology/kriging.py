@@ -29,7 +29,7 @@ from scipy import linalg, optimize
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-__all__ = ["FAMILIES", "Kriged", "fit_kriging", "correlation"]
+__all__ = ["FAMILIES", "Kriged", "Spectra", "fit_kriging", "correlation"]
 
 FAMILIES = ("matern32", "matern52", "gaussian")
 _ETA = np.geomspace(1e-6, 3.0, 45)          # the nugget's share of σ², candidates
@@ -150,12 +150,31 @@ class Kriged:
         return np.sqrt(np.maximum(var, 0.0)).reshape(x.shape)
 
 
-def _reml(z, family, d, trend, log_l) -> tuple[float, float, float]:
+class Spectra:
+    """Eigendecompositions of the correlation matrices of one set of points, kept: a seam's
+    floor, thickness and roof are picked at the same places, so their REML fits share them."""
+
+    def __init__(self, xy: np.ndarray) -> None:
+        self.xy = np.asarray(xy, float)
+        self.d = cdist(self.xy, self.xy)
+        self._eig: dict = {}
+
+    def fits(self, xy: np.ndarray) -> bool:
+        return self.xy.shape == np.shape(xy) and np.array_equal(self.xy, xy)
+
+    def __call__(self, family: str, log_l: float) -> tuple[np.ndarray, np.ndarray]:
+        key = (family, float(log_l))
+        if key not in self._eig:
+            self._eig[key] = np.linalg.eigh(correlation(family, self.d / np.exp(log_l)))
+        return self._eig[key]
+
+
+def _reml(z, family, spectra: Spectra, trend, log_l) -> tuple[float, float, float]:
     """The restricted likelihood's negative at correlation length exp(log_l), minimised over
     the nugget: one eigendecomposition of the correlation matrix R gives (R + ηI)⁻¹ and
     |R + ηI| for every η at once. Returns (its value, η, σ² profiled out)."""
     n, p = trend.shape
-    lam, q = np.linalg.eigh(correlation(family, d / np.exp(log_l)))
+    lam, q = spectra(family, log_l)
     zt, ft = q.T @ z, q.T @ trend
     w = 1.0 / (lam[None, :] + _ETA[:, None])                       # (k, n)
     ok = (lam[None, :] + _ETA[:, None] > 0).all(axis=1)
@@ -173,35 +192,40 @@ def _reml(z, family, d, trend, log_l) -> tuple[float, float, float]:
 
 
 def fit_kriging(xy: np.ndarray, z: np.ndarray, *, tau=(), data_blocks=None, block_fn=None,
-                families=FAMILIES) -> Kriged:
-    """REML fit of each family, the best kept (ties to the smoother). ``tau`` and
-    ``data_blocks`` (n, F) add the faults' throw errors (see the module's text); the
-    covariance is fitted without them (they are small beside the surface's own variation
-    and known), then they join the system for prediction and cross-validation."""
+                families=FAMILIES, spectra: Spectra | None = None) -> Kriged:
+    """REML fit of each family, the best kept. ``tau`` and ``data_blocks`` (n, F) add the
+    faults' throw errors (see the module's text); the covariance is fitted without them
+    (they are small beside the surface's own variation and known), then they join the
+    system for prediction and cross-validation. ``spectra``: kept eigendecompositions of
+    these points (surfaces fitted at the same points share them)."""
     xy, z = np.asarray(xy, float), np.asarray(z, float)
     n = len(z)
     if n < 6:
         raise ValueError(f"kriging needs at least 6 points, got {n}")
-    d = cdist(xy, xy)
+    if spectra is None or not spectra.fits(xy):
+        spectra = Spectra(xy)
+    d = spectra.d
     center, scale = xy.mean(axis=0), 1.0 / max(float(np.ptp(xy, axis=0).max()), 1e-9)
     trend = _trend(xy, center, scale)
-    nn = np.sort(d, axis=1)[:, 1]
-    spacing = max(float(np.median(nn)), 1e-6)
+    spacing = max(float(np.median(np.sort(d, axis=1)[:, 1])), 1e-6)
     extent = max(float(np.ptp(xy, axis=0).max()), spacing)
-    lo_l, hi_l = np.log(spacing * 0.2), np.log(extent * 2.0)
+    # The nugget on a fine grid for each length (free, given the eigendecomposition); the
+    # length on a coarse grid, then by Brent's method between the best grid point's
+    # neighbours — for every family: the smooth ones' likelihood peaks sharply in ℓ, so a
+    # coarse value says little about which family will win.
+    grid = np.linspace(np.log(spacing * 0.2), np.log(extent * 2.0), _LENGTHS)
     best = None
     for family in families:
-        # The nugget on a fine grid for each length (free, given the eigendecomposition);
-        # the length on a coarse grid, then by Brent's method between the best's neighbours.
-        grid = np.linspace(lo_l, hi_l, _LENGTHS)
-        vals = [_reml(z, family, d, trend, ll)[0] for ll in grid]
+        vals = [_reml(z, family, spectra, trend, ll)[0] for ll in grid]
         i = int(np.argmin(vals))
+        if not np.isfinite(vals[i]):
+            continue
         res = optimize.minimize_scalar(
-            lambda ll: _reml(z, family, d, trend, ll)[0], method="bounded",
+            lambda ll: _reml(z, family, spectra, trend, ll)[0], method="bounded",
             bounds=(grid[max(i - 1, 0)], grid[min(i + 1, _LENGTHS - 1)]),
-            options={"xatol": 0.02})
+            options={"xatol": 0.05})
         ll = float(res.x) if res.fun < vals[i] else float(grid[i])
-        nll, eta, s2 = _reml(z, family, d, trend, ll)
+        nll, eta, s2 = _reml(z, family, spectra, trend, ll)
         if np.isfinite(nll) and (best is None or nll < best[0] - 1e-9):
             best = (nll, family, s2, float(np.exp(ll)), eta * s2)
     if best is None:

@@ -28,7 +28,7 @@ from scipy.interpolate import RBFInterpolator
 from scipy.spatial import cKDTree
 
 from .boreholes import Boreholes
-from .kriging import Kriged, fit_kriging
+from .kriging import Kriged, Spectra, fit_kriging
 
 __all__ = ["Surface", "SeamModel", "Correction", "build_seam_model", "fit_surface", "fit_tps"]
 
@@ -127,15 +127,18 @@ def fit_tps(xy: np.ndarray, z: np.ndarray) -> Surface:
 
 
 def fit_surface(xy: np.ndarray, z: np.ndarray, *, tau=(), data_blocks=None,
-                block_fn=None) -> Surface | Kriged:
+                block_fn=None, spectra: Spectra | None = None) -> Surface | Kriged:
     """The better of two models by their leave-one-out error (both in closed form): the
     thin-plate RBF (its smoothing chosen by leave-one-out) and kriging with a REML-fitted
     covariance (twin.geology.kriging; from KRIGING_MIN_POINTS points), which also carries
-    the faults' throw errors (``tau``, ``data_blocks``, ``block_fn``) when given."""
+    the faults' throw errors (``tau``, ``data_blocks``, ``block_fn``) when given;
+    ``spectra`` shares the covariance's eigendecompositions between surfaces at the same
+    points."""
     tps = fit_tps(xy, z)
     if len(tps.z) < KRIGING_MIN_POINTS:
         return tps
-    kr = fit_kriging(xy, z, tau=tau, data_blocks=data_blocks, block_fn=block_fn)
+    kr = fit_kriging(xy, z, tau=tau, data_blocks=data_blocks, block_fn=block_fn,
+                     spectra=spectra)
     return kr if kr.cv_rmse < tps.cv_rmse else tps
 
 
@@ -396,7 +399,7 @@ def build_seam_model(boreholes: Boreholes, exclude: set[str] = frozenset()) -> S
             continue
         xy, fz = p["floor"][:, :2], p["floor"][:, 2]
         zr = restore(fz, xy[:, 0], xy[:, 1], faults)
-        fit = dict(tau=tau, block_fn=blocks_of)
+        fit = dict(tau=tau, block_fn=blocks_of, spectra=Spectra(xy))
         floor = fit_surface(xy, zr, data_blocks=dropped(zr, xy[:, 0], xy[:, 1], faults), **fit)
         if faults:
             zr2, blocks = _sides(fz, zr, xy[:, 0], xy[:, 1], faults, floor)
@@ -404,7 +407,7 @@ def build_seam_model(boreholes: Boreholes, exclude: set[str] = frozenset()) -> S
                 zr = zr2
                 floor = fit_surface(xy, zr, data_blocks=blocks, **fit)
         t = p["roof"][:, 2] - fz
-        thickness = fit_surface(xy, t)
+        thickness = fit_surface(xy, t, spectra=fit["spectra"])
         if len(xy) >= KRIGING_MIN_POINTS:
             roof = fit_surface(xy, zr + t, data_blocks=dropped(zr, xy[:, 0], xy[:, 1], faults),
                                **fit)
