@@ -58,11 +58,13 @@ def _cmd_report(args) -> int:
         print(json.dumps(report, ensure_ascii=False))
         return 0
     print(f"{report['boreholes']} boreholes, faults {', '.join(report['faults']) or 'none'}")
-    print(f"held-out boreholes: floor RMSE {report['floor_rmse_m']} m, roof "
+    print(f"held-out boreholes: floor RMSE {report['floor_rmse_m']} m "
+          f"({report['floor_band_coverage']:.1%} inside the 95 % band), roof "
           f"{report['roof_rmse_m']} m, thickness {report['thickness_rmse_m']} m")
     for s, r in report["seams"].items():
         print(f"  {s}: floor {r['floor_rmse_m']} m, thickness {r['thickness_rmse_m']} m "
-              f"({r['boreholes']} boreholes)")
+              f"({r['boreholes']} boreholes; floor: {r['floor_smoothing']}; roof: "
+              f"{r['roof']})")
     if "truth_floor_rmse_m" in report:
         print(f"against the hidden truth (boreholes only, {report['truth_grid_points']} points "
               f"on a 10 m grid inside the boreholes' hull): floor RMSE "

@@ -101,6 +101,10 @@ def test_geology_report_cli(demo_dir):
     rep = json.loads(r.stdout)
     assert {"floor_rmse_m", "roof_rmse_m", "thickness_rmse_m", "seams"} <= set(rep)
     assert rep["boreholes"] == 48 and rep["seams_bottom_up"] == ["M9", "M7", "M6"]
+    # #21.4: the held-out boreholes' coverage by their 95 % band, and each seam's models
+    assert 0.9 <= rep["floor_band_coverage"] <= 1.0
+    assert all(v["roof"] in ("fitted directly", "floor + thickness")
+               and v["floor_smoothing"].startswith("kriging") for v in rep["seams"].values())
     # #21.7: with a truth/ folder, the boreholes' model graded on the hidden truth (a 10 m
     # grid inside the boreholes' hull) and its 95 % band's coverage there
     assert set(rep["truth_seams"]) == {"M9", "M7", "M6"} and rep["truth_grid_points"] > 40_000

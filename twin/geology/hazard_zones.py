@@ -17,7 +17,7 @@ reaches, the enrichment factor and the overburden's strength are the mine's to s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -338,15 +338,20 @@ def _elevation(zone: Zone, xs: np.ndarray, ys: np.ndarray):
 
 def zone_outlines(zone: Zone, xs: np.ndarray, ys: np.ndarray) -> list[np.ndarray]:
     """The zone's boundary as smooth closed plan lines ((n, 2) each, contourpy on the
-    smoothed mask at one half): no stair steps of the grid."""
+    smoothed mask): no stair steps of the grid. Each connected part is contoured at one half
+    of its own smoothed peak where that is under one half, so a part a cell or two wide, which
+    the smoothing would lose at one half, still gets a round outline of its own."""
     import contourpy
-    for sigma in (0.8, 0.0):     # a zone of a cell or two that smoothing would lose: unsmoothed
-        cx, cy, field = _smooth_field(zone, xs, ys, sigma=sigma)
+    from scipy.ndimage import label
+    parts, n = label(zone.mask)
+    lines = []
+    for i in range(1, n + 1):
+        part = replace(zone, mask=parts == i)
+        # a small part resampled finer, so its few cells make a round line, not an octagon
+        cx, cy, field = _smooth_field(part, xs, ys, upsample=4 if part.mask.sum() < 25 else 1)
         gen = contourpy.contour_generator(cx, cy, field, line_type="Separate")
-        lines = [ln for ln in gen.lines(0.5) if len(ln) >= 4]
-        if lines:
-            return lines
-    return []
+        lines += [ln for ln in gen.lines(min(0.5, 0.5 * float(field.max()))) if len(ln) >= 4]
+    return lines
 
 
 def zone_outline_mesh(zone: Zone, xs: np.ndarray, ys: np.ndarray, *, width: float = 5.0,

@@ -55,6 +55,7 @@ class Surface:
     cv_rmse: float
     spacing: float
     cv_errors: np.ndarray                 # leave-one-out error at each data point
+    cv_sigma: np.ndarray | None = None    # and its standard error (``sigma`` without it)
 
     def __call__(self, x, y) -> np.ndarray:
         x, y = np.asarray(x, float), np.asarray(y, float)
@@ -123,7 +124,9 @@ def fit_tps(xy: np.ndarray, z: np.ndarray) -> Surface:
             best = (s, rmse, np.array(err))
     coef, rbf = _fit(xy, z, best[0])
     d, _ = cKDTree(xy).query(xy, k=2)
-    return Surface(xy, z, coef, rbf, best[0], best[1], float(np.median(d[:, 1])), best[2])
+    spacing = float(np.median(d[:, 1]))
+    return Surface(xy, z, coef, rbf, best[0], best[1], spacing, best[2],
+                   best[1] * np.sqrt(0.25 + (d[:, 1] / spacing) ** 2))
 
 
 def fit_surface(xy: np.ndarray, z: np.ndarray, *, tau=(), data_blocks=None,
@@ -311,19 +314,26 @@ class SeamModel:
 
     def report(self) -> dict:
         """Errors at held-out boreholes (leave-one-hole-out: each hole's picks predicted by
-        surfaces fitted without it), pooled over seams and per seam (docs/geology.md)."""
+        surfaces fitted without it), pooled over seams and per seam, and the share of
+        held-out floors inside their 95 % band (docs/geology.md)."""
         def rmse(e):
             return round(float(np.sqrt(np.mean(np.square(e)))), 3)
         floor = [self.floors[s].cv_errors for s in self.seams]
+        inside = [np.abs(self.floors[s].cv_errors) <= 1.96 * self.floors[s].cv_sigma
+                  for s in self.seams]
         thick = [self.thicknesses[s].cv_errors for s in self.seams]
         roof = [f + t for f, t in zip(floor, thick)]
         return {
             "floor_rmse_m": rmse(np.concatenate(floor)), "roof_rmse_m": rmse(np.concatenate(roof)),
             "thickness_rmse_m": rmse(np.concatenate(thick)),
+            "floor_band_coverage": round(float(np.mean(np.concatenate(inside))), 3),
             "seams": {s: {"floor_rmse_m": rmse(f), "roof_rmse_m": rmse(r),
                           "thickness_rmse_m": rmse(t), "boreholes": int(len(f)),
-                          "floor_smoothing": self.floors[s].smoothing}
-                      for s, f, t, r in zip(self.seams, floor, thick, roof)}}
+                          "floor_band_coverage": round(float(np.mean(c)), 3),
+                          "floor_smoothing": self.floors[s].smoothing,
+                          "roof": ("fitted directly" if isinstance(self.thicknesses[s], Difference)
+                                   else "floor + thickness")}
+                      for s, f, t, r, c in zip(self.seams, floor, thick, roof, inside)}}
 
 
 def dropped(z_restored: np.ndarray, x, y, faults) -> np.ndarray:
