@@ -169,6 +169,14 @@ class TwinApp:
         self.alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db), scene=scene,
                                 escalate_after_s=config.alarms.escalate_after_s,
                                 regroup_s=config.alarms.regroup_s)
+        from safety import RiskEngine, RiskError, load_register
+        try:
+            self.risk = RiskEngine(model, load_register(mine_dir, model))
+        except RiskError as exc:
+            raise AppError(f"risks.toml: {exc}") from None
+        self._forecasts: tuple = ()            # the forecasts the pre-warnings were judged on
+        self._next_risk = 0
+        scene.define_property("risk_level", "int")
         self.history = History(config.resolve_path(config.history.db),
                                retention_days=config.history.retention_days)
         self._restore()
@@ -293,6 +301,9 @@ class TwinApp:
                                ("hazards", self.tube_bundle.observe, (batch,)),
                                ("hazards", self.ground_pressure.observe, (batch,))):
             events += stage(name, fn, *args) or []
+        if self.geology is not None and self.geology.forecasts is not self._forecasts:
+            self._forecasts = self.geology.forecasts     # pre-warnings ahead of the workings
+            events += stage("risk", self.risk.prewarnings, self._forecasts, now_ms) or []
         # the CDDY linkage judges what the rules commanded (a power-off) against the feeders
         events += stage("linkage", self.linkage.observe, batch, list(events)) or []
         changed = stage("alarms", self.alarms.apply, events) or []
@@ -311,6 +322,9 @@ class TwinApp:
                         alarm.value, alarm.threshold, alarm.source)
         for alarm in self.alarms.escalate(now_ms):
             self._publish_alarm(alarm)
+        if now_ms >= self._next_risk:                    # the areas' levels: each second
+            stage("risk", self._risk_levels, scene, now_ms)
+            self._next_risk = now_ms + 1000
         stage("history", self.history.record, batch)
         # Everything this tick took is processed (judged, stored): the feeds acknowledge it
         # to their sources only now, so what the twin dies holding comes again.
@@ -330,6 +344,19 @@ class TwinApp:
             self.history.prune(now_ms)
             self._next_prune = now_ms + 3_600_000
 
+    def _risk_levels(self, scene, now_ms: int) -> None:
+        changed = self.risk.evaluate(now_ms, alarms=self.alarms.listing(),
+                                     forecasts=self._forecasts,
+                                     headcounts=self.watchdogs.headcounts())
+        for code, ar in changed.items():
+            if f"area/{code}" in scene:
+                scene.set_property(f"area/{code}", "risk_level", ar.level)
+            log.info("risk %s %s: %s", code, ("blue", "yellow", "orange", "red")[ar.level],
+                     "; ".join(r["en"] for r in ar.reasons[:3]) or "no facts")
+
+    def _risk_json(self) -> dict:
+        return self.risk.record(self._forecasts)
+
     def _restore(self) -> None:
         """After a restart (a crash included) the rules start from what the alarm book holds
         open and the newest reading of each point, so an alarm that no longer holds is
@@ -341,6 +368,7 @@ class TwinApp:
         self.linkage.restore({rid.split("/", 1)[0] for rid in self.rules.powered_off},
                              {rule for rule, _ in open_rules})
         self.reported.restore(rule for rule, _ in open_rules)
+        self.risk.restore(open_rules)
         self.watchdogs.restore({rule for rule, _ in open_rules},
                                {code: s.t for code, s in latest.items()})
         events = self.rules.evaluate([Observation("history", "point", code, s.t, s.value,
@@ -485,6 +513,7 @@ class TwinApp:
                                                    for a in self.alarms.history(since)],
                       metrics=self._metrics, recordings=self._recordings,
                       geology=self.geology.report if self.geology is not None else None,
+                      risk=self._risk_json,
                       uplink=self.uplink.status if self.uplink is not None else None,
                       snapshot=self._snapshot_png if self.snapshots is not None else None,
                       health=self.health,

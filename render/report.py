@@ -35,7 +35,7 @@ _TEXT = {
            "max": "最大", "min": "最小", "mean": "平均", "limit": "报警值",
            "people": "分区域人数", "area": "区域", "rated": "核定人数", "peak": "最多人数",
            "equipment": "设备开机时间", "machine": "设备", "hours": "开机时长 (h)",
-           "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电"},
+           "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电", "forecast": "预警"},
            "underground": "井下总人数", "generated": "生成于", "over_range": "超量程",
            "level_n": "{n}级"},
     "en": {"title": "{mine} {day} {shift} ({start}–{end}) shift report", "alarms": "Alarms",
@@ -46,7 +46,7 @@ _TEXT = {
            "mean": "Mean", "limit": "Alarm at", "people": "Headcount by area", "area": "Area",
            "rated": "Rated", "peak": "Peak", "equipment": "Equipment run time",
            "machine": "Machine", "hours": "Running (h)", "starts": "Starts",
-           "kinds": {"alarm": "alarm", "power_off": "power-off"},
+           "kinds": {"alarm": "alarm", "power_off": "power-off", "forecast": "pre-warning"},
            "underground": "Underground", "generated": "Generated", "over_range": "over range",
            "level_n": "{n}"},
 }

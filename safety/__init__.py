@@ -6,7 +6,8 @@ Jones–Trickett and fire-zone status from tube-bundle analyses (``tube_bundle.p
 resistance, periodic weighting and roof separation (``ground_pressure.py``), the CDDY
 linkage — feeders that must cut, interlocked air doors, fans and their standbys
 (``linkage.py``) — the alarms the mine's own systems report (YCBJ, RYCS, RYCY, RYXZ,
-RYQJ: ``reported.py``) and the alarm book
+RYQJ: ``reported.py``), risk pre-control — the risk register, warning lines ahead of the
+workings and each area's live level (``risk.py``) — and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
@@ -19,7 +20,11 @@ from .ground_pressure import GroundPressure
 from .linkage import Linkage
 from .reported import ReportedAlarms
 from .watchdogs import Limits, Watchdogs
+from .risk import (LEVELS, AreaRisk, Register, RiskEngine, RiskError, check_register,
+                   default_points, format_register, load_register)
 
 __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngine",
            "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "GroundPressure",
-           "Linkage", "ReportedAlarms", "rule_table"]
+           "Linkage", "ReportedAlarms", "rule_table", "LEVELS", "AreaRisk", "Register",
+           "RiskEngine", "RiskError", "check_register", "default_points", "format_register",
+           "load_register"]

@@ -49,7 +49,7 @@ class Alarm:
     point: str
     node: str
     group: str
-    kind: str                 # "alarm" or "power_off"
+    kind: str                 # "alarm", "power_off" or "forecast" (a pre-warning ahead, risk.py)
     level: int
     raised_ms: int
     value: float
@@ -123,7 +123,8 @@ class AlarmBook:
         changed = []
         with self.db:
             for ev in events:
-                kind = "power_off" if ev.kind in ("power_off", "re_power") else "alarm"
+                kind = "power_off" if ev.kind in ("power_off", "re_power") else \
+                    "forecast" if ev.rule.quantity.startswith("forecast_") else "alarm"
                 key = (ev.rule.id, kind)
                 if ev.kind in ("raise", "power_off"):
                     if key in self._open:

@@ -80,7 +80,9 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
         "no_standby": (f"{zh_name}停止 {vi} 秒，备用未启动（限 {li} 秒）",
                        f"{en_name} stopped {vi} s, no standby running (limit {li} s)"),
     }
-    if rule_id.split("/")[1:2] == ["reported"]:
+    if quantity.startswith("forecast_"):     # a pre-warning ahead of a working (risk.py)
+        text = _forecast(quantity.removeprefix("forecast_"), name, value, limit)
+    elif rule_id.split("/")[1:2] == ["reported"]:
         text = _reported(name, value, limit, zh_name, en_name, unit, model, rule_id)
     elif quantity == "outburst":
         text = (f"突出预测指标 {name} {n} ≥ {lim}", f"outburst index {name} {n} ≥ {lim}")
@@ -101,6 +103,16 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
     if repeats:
         zh_t, en_t = zh_t + f"（反复 {repeats + 1} 次）", en_t + f" ({repeats + 1} times)"
     return zh_t if zh else en_t
+
+
+def _forecast(kind: str, name: str, value: float, limit: float) -> tuple[str, str]:
+    """"前方 32 m 断层 F1（临近线 30 m）" — what is ahead, how far, which line it crossed."""
+    from .risk import AHEAD_HAZARDS, LINE_WORDS
+    target, _, line = name.partition("@")
+    zh_k, en_k = AHEAD_HAZARDS.get(kind, (kind, kind))
+    lz, le = LINE_WORDS.get(line, (line, line))
+    return (f"前方 {value:.0f} m {zh_k} {target}（{lz} {limit:g} m）",
+            f"{en_k} {target} {value:.0f} m ahead ({le} {limit:g} m)")
 
 
 def _reported(name: str, value: float, limit: float, zh_name: str, en_name: str,

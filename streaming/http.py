@@ -15,6 +15,7 @@
 | `GET /api/alarms/<id>/snapshot` | the alarm's picture (PNG), once rendered |
 | `GET /api/recordings` | the recorded segments (name, size) |
 | `GET /api/geology` | the geological model's accuracy report and its latest exposure log (docs/geology.md) |
+| `GET /api/risk` | risk pre-control: each area's level (blue/yellow/orange/red) with its reasons, the forecasts ahead of every face and heading, the warning lines, the register, recent level changes (docs/risk.md) |
 | `GET /api/uplink` | the provincial uplink: per destination backlog, oldest undelivered age, failures (docs/uplink.md) |
 | `GET /`, `GET /<file>` | the built browser viewer (``viewer_dir``), or a note that it is not built |
 
@@ -65,6 +66,7 @@ class HttpApi:
     metrics: Callable[[], bytes] | None = None
     recordings: Callable[[], list] | None = None
     geology: Callable[[], dict] | None = None
+    risk: Callable[[], dict] | None = None
     uplink: Callable[[], dict] | None = None
     snapshot: Callable[[int], bytes] | None = None         # alarm id -> PNG (KeyError)
     health: Callable[[], list[str]] | None = None           # problems now; [] is healthy
@@ -138,6 +140,8 @@ class HttpApi:
             return _response(200, data, "image/png", {"Cache-Control": "max-age=86400"})
         if path == "/api/geology" and self.geology:
             return _json(200, _plain(self.geology()))
+        if path == "/api/risk" and self.risk:
+            return _json(200, self.risk())
         if path == "/api/uplink":
             return _json(200, self.uplink() if self.uplink else {"enabled": False})
         if path == "/api/recordings" and self.recordings:

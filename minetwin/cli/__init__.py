@@ -5,6 +5,7 @@
     gltf.py      gltf inspect · gltf convert
     assets.py    assets import|import-scan|sweep|deviation|sections|list|show|thumbnails
     geology.py   geology report|build|update|section
+    risk.py      risk check|default|forecast
     uplink.py    uplink export|gas|run|status
     render.py    render · wall · report shift
 
@@ -26,10 +27,10 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import assets, geology, gltf, mine, render, serve, uplink
+    from . import assets, geology, gltf, mine, render, risk, serve, uplink
     p = argparse.ArgumentParser(prog="minetwin", description="MineTwin transparent-mine twin")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (serve, mine, gltf, assets, geology, uplink, render):
+    for group in (serve, mine, gltf, assets, geology, risk, uplink, render):
         group.add_parsers(sub)
     return p
 

@@ -89,6 +89,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
         stop = asyncio.Event()
         run, _ = await start_app(app, stop)
         await until(lambda: app.history.query("002A02", 0, 2**62, 10), "002A02's history")
+        # #22: the forecasts made on the geology's thread, judged in the tick
+        await until(lambda: app._forecasts and app.risk.levels, "the first risk levels")
         loop = asyncio.get_running_loop()
         results = {}
         asset = app.scene.node("roadway/11901-return").mesh.asset
@@ -101,7 +103,8 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
                            ("/api/history/002A02?from=0&max_points=10", None),
                            ("/api/history/002A02?from=x", None),
                            ("/api/alarms", None), ("/metrics", None), ("/nowhere", None),
-                           ("/api/recordings", None), ("/", None), ("/app.js", None),
+                           ("/api/recordings", None), ("/api/risk", None),
+                           ("/", None), ("/app.js", None),
                            ("/../config.toml", None)):
             results[(path, bool(hdrs))] = await loop.run_in_executor(None, get, path, hdrs)
         stop.set()
@@ -134,6 +137,16 @@ def test_http_on_the_same_port(demo_dir, tmp_path):
     assert node["properties"]["ch4_alarm_upper"] == {"value": 1.0, "unit": "%"}
     assert node["parent"] == "group/sensors"
     assert r[("/api/nodes/nope", False)][0] == 404
+    # #22 the risk map's data: every area with a level and the facts behind it, the forecasts
+    risk = json.loads(r[("/api/risk", False)][2])
+    assert {a["area"] for a in risk["levels"]} == set(app.model.areas)
+    assert all(a["level"] in ("blue", "yellow", "orange", "red") and
+               (a["level"] == "blue") == (not a["reasons"]) for a in risk["levels"])
+    assert {f["working"] for f in risk["forecasts"]} == \
+        {f"face:{k}" for k in app.model.longwalls} | {f"heading:{k}" for k in app.model.headings}
+    assert any(a["kind"] == "fault" and a["name"] == "F1" for f in risk["forecasts"]
+               for a in f["ahead"])
+    assert risk["register"]["derived"] and len(risk["legend"]) == 4
     asset = app.scene.node("roadway/11901-return").mesh.asset
     status, headers, body = r[(f"/assets/{asset}", False)]
     assert status == 200 and body[:4] == b"glTF" and headers["ETag"] == f'"{asset}"'

@@ -222,6 +222,8 @@ class GeologyScene:
         self.hazards, self.hazard_step = hazards, hazard_step
         self.advance: dict[str, float] = {}     # "face:<id>" / "heading:<id>" → metres
         self._drawn_at: dict[str, float] = {}   # shell key → the advance it was drawn at
+        self.zones: dict[tuple, object] = {}    # (kind, seam, name) → hazard_zones.Zone
+        self.zone_grid = None                   # their cells' edges (xs, ys)
         holes = geo.holes
         xy = np.vstack([holes.picks(s)["floor"][:, :2] for s in geo.model.seams])
         self.extent = model_extent(xy)
@@ -366,6 +368,11 @@ class GeologyScene:
             return []
         zones, (xs, ys) = hazard_zones(self.geo, self.hazards, self.extent, self.hazard_step,
                                        seams)
+        # kept for the forecasts ahead of the workings (one new dict: readers on other
+        # threads see the old one or the new one, never half of it)
+        kept = {k: z for k, z in self.zones.items() if seams is not None and k[1] not in seams}
+        kept.update({(z.kind, z.seam, z.name): z for z in zones})
+        self.zones, self.zone_grid = kept, (xs, ys)
         out = []
         for z in zones:
             # Drawn as its smooth outline on the seam (a band and a low fence), the inside

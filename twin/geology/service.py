@@ -27,6 +27,9 @@ __all__ = ["GeologyService"]
 
 log = logging.getLogger("minetwin.geology")
 
+#: A working's advance that makes its forecast again (m).
+FORECAST_MOVE_M = 1.0
+
 
 class GeologyService:
     def __init__(self, geo: GeologyModel, scene_maker: GeologyScene, *,
@@ -43,7 +46,12 @@ class GeologyService:
         self.last_update_s = 0.0
         self._pending = 0                      # items put and not yet worked through
         self._pending_lock = threading.Lock()
+        self.forecasts: tuple = ()             # what lies ahead of each working (forecast.py)
+        self.forecast_s = 0.0
+        self._forecast_at: dict[str, float] = {}
         self._thread = threading.Thread(target=self._run, name="geology", daemon=True)
+        self._count(1)
+        self._in.put(("forecast", None))       # the first forecasts, off the caller's thread
         self._thread.start()
 
     def _count(self, n: int) -> None:
@@ -129,7 +137,7 @@ class GeologyService:
                 batch = batch + payload
             elif kind == "fires":
                 fires += payload
-            else:
+            elif kind == "advance":
                 with self._lock:
                     self.maker.advance.update(payload)
         seams = []
@@ -153,9 +161,32 @@ class GeologyService:
                 if node is not None:
                     edits.append(node)
                     log.warning("fire zone at %s", place)
+            moved = any(abs(v - self._forecast_at.get(k, -1e9)) >= FORECAST_MOVE_M
+                        for k, v in self.maker.advance.items())
+            if seams or fires or not self.stats["forecasts"]:
+                self._forecast()
+            elif moved:
+                self._forecast(everything=False)
         self._out.put(edits)
         self.last_update_s = time.perf_counter() - t0
         self.stats["updates"] += 1
+
+    def _forecast(self, everything: bool = True) -> None:
+        """What lies ahead of the workings now (under the lock: the model as it stands):
+        of every one after a model update, else of those moved FORECAST_MOVE_M since."""
+        from .forecast import forecast_workings
+        t0 = time.perf_counter()
+        work = {w[0].replace("-", ":", 1): w for w in self.maker.workings()}  # face:<id> …
+        done = {f.working: f for f in self.forecasts}
+        todo = {k: w for k, w in work.items() if everything or k not in done or
+                abs(w[5] - self._forecast_at.get(k, -1e9)) >= FORECAST_MOVE_M}
+        done.update((f.working, f) for f in forecast_workings(
+            self.geo, self.maker.mine, list(todo.values()), list(self.maker.zones.values()),
+            self.maker.zone_grid))
+        self.forecasts = tuple(done[k] for k in work if k in done)
+        self._forecast_at.update((k, w[5]) for k, w in todo.items())
+        self.forecast_s = time.perf_counter() - t0
+        self.stats["forecasts"] += 1
 
     def read(self, fn):
         """``fn(boreholes, model)`` on the model as it stands, between updates (the uplink's

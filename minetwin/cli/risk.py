@@ -1,0 +1,128 @@
+"""``minetwin risk …`` (docs/risk.md).
+
+    minetwin risk check --mine DIR [--json]          validate risks.toml against the mine
+    minetwin risk default --mine DIR [--write]       the register derived from the mine model
+    minetwin risk forecast --mine DIR [--json]       what lies ahead of each face and heading
+
+Errors: every problem of the register on stderr, one a line, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_parsers"]
+
+
+def _mine(args):
+    from twin import load_mine
+    return load_mine(Path(args.mine))
+
+
+def _errors():
+    from twin import BoreholeError, MineDataError
+    return (MineDataError, BoreholeError, ValueError, OSError)
+
+
+def _cmd_check(args) -> int:
+    from safety import check_register, load_register
+    try:
+        model = _mine(args)
+        problems = check_register(Path(args.mine), model)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 2
+    reg = load_register(Path(args.mine), model)
+    out = {"ok": True, "points": len(reg.points), "derived": reg.derived,
+           "lines": len(reg.lines), "rules": len(reg.rules), "raise_at": reg.raise_at}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        src = "derived from the mine model (no risks.toml)" if reg.derived else "risks.toml"
+        print(f"risk register ok: {out['points']} risk points ({src}), {out['lines']} warning "
+              f"lines, {out['rules']} level rules, {reg.raise_at} facts at the top raise a level")
+    return 0
+
+
+def _cmd_default(args) -> int:
+    from safety import default_points, format_register
+    try:
+        model = _mine(args)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = format_register(default_points(model))
+    if args.write:
+        path = Path(args.mine) / "risks.toml"
+        if path.exists():
+            print(f"error: {path} exists; not overwritten", file=sys.stderr)
+            return 2
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_forecast(args) -> int:
+    from assets import AssetStore
+    from twin import GeologyScene, build_geology, load_hazard_data
+    from twin.geology.forecast import forecast_workings
+    from safety import RiskEngine, load_register
+    import tempfile
+    try:
+        model = _mine(args)
+        mine_dir = Path(args.mine)
+        geo = build_geology(mine_dir, model.mine.origin, model.mine.time_zone)
+        hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
+        reg = load_register(mine_dir, model)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        maker = GeologyScene(geo, model, AssetStore(tmp), hazards=hazards)
+        maker.hazard_nodes()
+        fcs = forecast_workings(geo, model, maker.workings(), list(maker.zones.values()),
+                                maker.zone_grid)
+    engine = RiskEngine(model, reg)
+    engine.evaluate(0, forecasts=fcs)
+    rec = engine.record(fcs)
+    if args.json:
+        print(json.dumps({"forecasts": rec["forecasts"], "levels": rec["levels"]},
+                         ensure_ascii=False))
+        return 0
+    for f in rec["forecasts"]:
+        print(f"{f['name']} ({f['working']}, {f['seam']}): advanced {f['advanced_m']} m, "
+              f"{f['rate_m_per_day']:g} m/day, looking {f['reach_m']} m ahead")
+        for a in f["ahead"]:
+            when = "in it now" if not a["distance_m"] else \
+                "" if a["days"] is None else f"{a['days']:.0f} days"
+            print(f"  {a['distance_m']:7.1f} m  {when:>10}  {a['kind']:<10} {a['name']}")
+    print()
+    for lv in rec["levels"]:
+        why = "; ".join(r["en"] for r in lv["reasons"][:2])
+        print(f"{lv['name']} ({lv['area']}): {lv['level']}{' — ' + why if why else ''}")
+    return 0
+
+
+def add_parsers(sub) -> None:
+    g = sub.add_parser("risk", help="risk pre-control: register, forecasts (docs/risk.md)")
+    g_sub = g.add_subparsers(dest="risk_command", required=True)
+    c = g_sub.add_parser("check", help="validate the mine's risks.toml")
+    c.add_argument("--mine", required=True)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_cmd_check)
+    d = g_sub.add_parser("default", help="the register derived from the mine model")
+    d.add_argument("--mine", required=True)
+    d.add_argument("--write", action="store_true", help="as the folder's risks.toml")
+    d.set_defaults(func=_cmd_default)
+    f = g_sub.add_parser("forecast", help="what lies ahead of each face and heading")
+    f.add_argument("--mine", required=True)
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=_cmd_forecast)
