@@ -460,11 +460,13 @@ class RiskEngine:
                     if r.fact == "forecast" and crossed:
                         w = max(crossed, key=lambda w: w.level)
                         lz, le = LINE_WORDS.get(w.id, (w.id, w.id))
+                        where_zh, where_en = (f"已进入{zh_k} {a.name}", f"inside {en_k} {a.name}") \
+                            if a.distance_m <= 0 else \
+                            (f"前方 {a.distance_m:.0f} m {zh_k} {a.name}",
+                             f"{en_k} {a.name} {a.distance_m:.0f} m ahead")
                         add(area, w.level if r.level is None else r.level, "forecast",
-                            f"{fc.name} 前方 {a.distance_m:.0f} m {zh_k} {a.name}"
-                            f"（{lz} {w.distance_m:g} m）" + _days(a, "zh"),
-                            f"{fc.name}: {en_k} {a.name} {a.distance_m:.0f} m ahead "
-                            f"({le} {w.distance_m:g} m)" + _days(a, "en"),
+                            f"{fc.name} {where_zh}（{lz} {w.distance_m:g} m）" + _days(a, "zh"),
+                            f"{fc.name}: {where_en} ({le} {w.distance_m:g} m)" + _days(a, "en"),
                             round(a.distance_m, 1), f"forecast {fc.working}")
                     elif r.fact == "in_zone" and a.distance_m <= 0.0 and a.kind in r.kinds:
                         add(area, r.level, "in_zone", f"{fc.name} 位于{a.name}内",
@@ -520,7 +522,8 @@ class RiskEngine:
         return {"levels": [a.record() for a in self.levels.values()],
                 "legend": [{"level": c, "zh": LEVEL_NAMES[c][0], "en": LEVEL_NAMES[c][1]}
                            for c in LEVELS],
-                "forecasts": [f.record() for f in forecasts],
+                "forecasts": [{**f.record(), "area": self.area_of_place(f.working)}
+                              for f in forecasts],
                 "lines": [{"hazard": w.hazard, "id": w.id, "distance_m": w.distance_m,
                            "level": LEVELS[w.level]} for w in self.register.lines],
                 "register": {"derived": self.register.derived,

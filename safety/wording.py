@@ -111,6 +111,8 @@ def _forecast(kind: str, name: str, value: float, limit: float) -> tuple[str, st
     target, _, line = name.partition("@")
     zh_k, en_k = AHEAD_HAZARDS.get(kind, (kind, kind))
     lz, le = LINE_WORDS.get(line, (line, line))
+    if value <= 0:                          # in it now
+        return (f"已进入{zh_k} {target}（{lz} {limit:g} m）", f"inside {en_k} {target} ({le} {limit:g} m)")
     return (f"前方 {value:.0f} m {zh_k} {target}（{lz} {limit:g} m）",
             f"{en_k} {target} {value:.0f} m ahead ({le} {limit:g} m)")
 

@@ -863,3 +863,55 @@ def test_repeated_things_are_instanced_and_a_fault_takes_its_own_mesh(open_page,
     back = page.page.wait_for_function(state, arg=[reader, False], timeout=60_000).json_value()
     assert back["batched"] and not back["mesh"], back
     assert page.errors == []
+
+
+def test_the_risk_map_colours_areas_and_says_why(open_page):
+    """#22.3: the risk panel lists every area in its colour with the facts behind its level;
+    switched on, the roadways of the plan lines (3D) and of the 2D plan take their area's
+    colour."""
+    page = open_page("viewer", "&plan=1&risk=1", size=(1600, 900))
+    page.page.wait_for_function(
+        "document.querySelectorAll('#risk .risk-row').length > 0 && "
+        "[...document.querySelectorAll('#risk .risk-row')].some(r => !r.className.includes('level-blue'))",
+        timeout=120_000)
+    rows = page.page.eval_on_selector_all(
+        "#risk .risk-row", "e => e.map(r => [r.dataset.area, r.className, r.textContent])")
+    api = page.js("fetch('api/risk').then(r => r.json())")
+    by = {a["area"]: a for a in api["levels"]}
+    assert {a for a, *_ in rows} == set(by)
+    order = ["red", "orange", "yellow", "blue"]
+    shown = [c.split("level-")[1] for _, c, _ in rows]
+    assert shown == sorted(shown, key=order.index)                 # the worst first
+    # clicking an area opens its reasons: the API's sentences, in the user's language
+    top = next(a for a, c, _ in rows if "level-blue" not in c)
+    page.page.click(f"#risk .risk-row[data-area='{top}']")
+    page.page.wait_for_selector(f"#risk .risk-area .risk-row[data-area='{top}']")
+    reasons = page.page.eval_on_selector_all("#risk .risk-area ul.reasons li", "e => e.map(x => x.textContent)")
+    assert reasons and reasons[0] == by[top]["reasons"][0]["zh"]
+    # the roadways in the risk colours: each plan line's colour is its area's level's
+    colours = page.js("""(() => {
+        const g = window.minetwin.view.planLines.lines.geometry;
+        const c = g.attributes.instanceColorStart.array;
+        const plan = window.minetwin.risk.plan, out = {};
+        let i = 0;
+        for (const r of plan.roadways) {
+          const n = r.points.length - 1;
+          if (n > 0) out[r.id] = [c[i * 6], c[i * 6 + 1], c[i * 6 + 2]];    // linear
+          i += n;
+        }
+        return out;
+    })()""")
+    rgb = {"blue": [47, 128, 237], "yellow": [242, 201, 76], "orange": [242, 153, 74],
+           "red": [235, 87, 87]}
+    area_of = {r: a["code"] for a in page.js("window.minetwin.risk.plan.areas") for r in a["roadways"]}
+    coloured = [(rid, c) for rid, c in colours.items() if rid in area_of]
+
+    def srgb(v):                            # three keeps colours linear: back to sRGB 0–255
+        return round(255 * (12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055))
+    assert coloured and all([srgb(v) for v in c] == rgb[by[area_of[rid]]["level"]]
+                            for rid, c in coloured)
+    page.page.screenshot(path=str(artifact("viewer-risk-map.png")))
+    # off again: the roadways take their roles' colours back
+    page.page.click("#risk .risk-toggle")
+    assert page.js("window.minetwin.risk.on") is False
+    assert page.errors == []

@@ -12,6 +12,7 @@ import { Inspector } from "./ui/inspect.js";
 import { KpiStrip } from "./ui/kpi.js";
 import { MapFurniture } from "./ui/mapkit.js";
 import { CameraPanel, HeadcountPanel, LayerPanel, SearchPanel, StatusBar } from "./ui/panels.js";
+import { RiskPanel } from "./ui/risk.js";
 import { ReplayPanel } from "./ui/replay.js";
 import { parseWall, startTile, WallPanel } from "./ui/wall.js";
 import { View3D } from "./view3d.js";
@@ -92,13 +93,17 @@ function start(token) {
     toggle.classList.toggle("on", !planBox.hidden);
     status.root.insertBefore(toggle, status.lang);
   }
+  // The plan: roadway lines and names in the 3D view, the legend, north arrow and scale bar.
+  const furniture = new MapFurniture({ view, kiosk: !!wall });
+  // the risk map: its panel beside the headcounts; the roadways in its colours on ?risk=1
+  const risk = new RiskPanel({ conn, view, planView, furniture, onSelect: select, on: query.get("risk") === "1" });
   if (wall) {
     startTile({ conn, view, wall });
     right.append(alarms.root);
   } else {
     const cameras = new CameraPanel({ view });
     side.append(new LayerPanel({ conn, view }).root, new SearchPanel({ conn, view, onSelect: select }).root,
-      new HeadcountPanel({ conn, view, onSelect: select }).root, cameras.root,
+      new HeadcountPanel({ conn, view, onSelect: select }).root, risk.root, cameras.root,
       new WallPanel({ conn, view, cameraPanel: cameras }).root);
     right.append(alarms.root, inspector.root, new ReplayPanel({ conn }).root);
   }
@@ -117,8 +122,6 @@ function start(token) {
   // The mine's time zone: every time on the screen is the mine's (clock.js).
   fetch("api/mine").then((r) => (r.ok ? r.json() : null)).then((m) => { if (m?.time_zone) setTimeZone(m.time_zone); })
     .catch(() => {});
-  // The plan: roadway lines and names in the 3D view, the legend, north arrow and scale bar.
-  const furniture = new MapFurniture({ view, kiosk: !!wall });
   // on a wall, the headline numbers on the top-left tile, the map furniture on the bottom-left
   if (wall && (wall.x || wall.y)) kpi.root.hidden = true;
   if (wall && (wall.x || wall.y !== wall.rows - 1)) furniture.root.hidden = true;
@@ -132,11 +135,12 @@ function start(token) {
     furniture.setPlan(plan);
     kpi.setPlan(plan);
     planView.setPlan(plan);
+    risk.setPlan(plan);
   }).catch((e) => console.warn("plan:", e.message));
 
   // For tests, benchmarks and integrators' own scripts.
   window.minetwin = {
-    conn, view, alarms, inspector, furniture, kpi, plan: planView,
+    conn, view, alarms, inspector, furniture, kpi, plan: planView, risk,
     get replica() { return conn.replica; },
     stats() {
       return {

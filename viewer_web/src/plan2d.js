@@ -100,6 +100,13 @@ export class PlanView extends EventTarget {
     this.request();
   }
 
+  /** The roadways in the risk map's colours (``colorOf(roadway)``), or their own without. */
+  recolor(colorOf = null) {
+    if (!this.roads || !this.plan) return;
+    this.roads.geometry.setColors(roadwaySegments(this.plan, colorOf).colors);
+    this.request();
+  }
+
   resize() {
     const { w, h } = this.rect();
     this.renderer.setSize(Math.max(1, w), Math.max(1, h));

@@ -14,10 +14,10 @@ const NAMED_M = 250;
 
 /** The plan's roadways as line segments: {positions, colors} (flat arrays, scene metres),
  * coloured by each roadway's role — what both the 3D view's and the 2D plan's lines draw. */
-export function roadwaySegments(plan) {
+export function roadwaySegments(plan, colorOf = null) {
   const positions = [], colors = [], c = new THREE.Color();
   for (const r of plan.roadways ?? []) {
-    c.setHex(r.color ?? 0xb8b0a0);
+    c.setHex(colorOf?.(r) ?? r.color ?? 0xb8b0a0);      // (the risk map's colour, when on)
     for (let i = 0; i + 1 < r.points.length; i++) {
       positions.push(...r.points[i], ...r.points[i + 1]);
       colors.push(c.r, c.g, c.b, c.r, c.g, c.b);
@@ -64,6 +64,14 @@ export class PlanLines {
     this.lines.userData.plan = true;
     v.world.add(this.lines);
     this.update();
+  }
+
+  /** Each roadway's line in ``colorOf(roadway)`` (a hex; null: its role's), or back to its
+   * role's colour without ``colorOf`` — the risk map (ui/risk.js). */
+  recolor(colorOf = null) {
+    if (!this.lines || !this.plan) return;
+    this.lines.geometry.setColors(roadwaySegments(this.plan, colorOf).colors);
+    this.view.dirty = true;
   }
 
   /** Called before each render: the lines' pixel size, and whether they (and the names) show. */

@@ -47,7 +47,9 @@ export class MapFurniture {
     const swatch = (color, label, cls = "") => el(`div.item${cls}`, {}, el("span.swatch", { style: cls === ".zone" ? { borderColor: hex(color) } : { background: hex(color) } }), label);
     const rows = [
       el("div.title", {}, t("map.legend")),
-      ...["intake", "return", "belt"].filter((k) => c.roadway?.[k] != null).map((k) => swatch(c.roadway[k], t(`map.road.${k}`), ".line")),
+      // roadways by their role, or — the risk map on — by their area's risk level
+      ...(this.risk ? this.risk.map(([color, label]) => swatch(color, label, ".line")) :
+        ["intake", "return", "belt"].filter((k) => c.roadway?.[k] != null).map((k) => swatch(c.roadway[k], t(`map.road.${k}`), ".line"))),
       swatch(0x22d3ee, t("map.person"), ".dot"), swatch(0xff3b30, t("map.person.alarm"), ".dot"),
       swatch(0x2ecc71, t("map.sensor.normal"), ".dot"), swatch(0xf39c12, t("map.sensor.warning"), ".dot"),
       swatch(0xe74c3c, t("map.sensor.alarm"), ".dot"), swatch(0x95a5a6, t("map.sensor.fault"), ".dot"),
@@ -56,6 +58,12 @@ export class MapFurniture {
     ];
     this.legend.replaceChildren(...rows);
     this.plan = plan;
+  }
+
+  /** The risk map's roadway colours ([[color, label]…]) in the legend, or null: the roles'. */
+  setRisk(items) {
+    this.risk = items;
+    if (this.plan) this.setPlan(this.plan);
   }
 
   update() {
