@@ -348,6 +348,8 @@ class TwinApp:
         changed = self.risk.evaluate(now_ms, alarms=self.alarms.listing(),
                                      forecasts=self._forecasts,
                                      headcounts=self.watchdogs.headcounts())
+        # each change kept as the series risk/<area> (0 blue … 3 red): the shift report's
+        self.history.record_values((f"risk/{code}", now_ms, ar.level) for code, ar in changed.items())
         for code, ar in changed.items():
             if f"area/{code}" in scene:
                 scene.set_property(f"area/{code}", "risk_level", ar.level)

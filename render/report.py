@@ -5,7 +5,9 @@ images beside it, and a PDF where a converter is installed (Debian's Chromium pr
 Contents: the shift's alarms (raised within it) with their snapshots; max / min / mean of
 the key gas points (CH4 at the T0–T3 positions of AQ 1029 — upper corner, face, return,
 intake — with charts); headcounts by area over the shift (and underground); equipment run
-time (hours running and starts, from each machine's ``running`` series).
+time (hours running and starts, from each machine's ``running`` series); risk levels by area
+(at the shift's end, the highest, changes: the ``risk/<area>`` series) and the pre-warnings
+ahead of the workings standing at its end, with the days to them at the plan rate.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ _TEXT = {
            "equipment": "设备开机时间", "machine": "设备", "hours": "开机时长 (h)",
            "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电", "forecast": "预警"},
            "underground": "井下总人数", "generated": "生成于", "over_range": "超量程",
-           "level_n": "{n}级"},
+           "level_n": "{n}级", "risk": "风险分级管控", "risk_end": "班末等级",
+           "risk_top": "本班最高", "risk_changes": "变化次数",
+           "risk_levels": ("低风险", "一般风险", "较大风险", "重大风险"),
+           "prewarn": "班末未解除的预警（前方预测）", "working": "工作面", "distance": "距离 (m)",
+           "days": "按计划进度 (天)", "prewarn_none": "班末无未解除的预警",
+           "soon": "一周内", "inside": "已进入"},
     "en": {"title": "{mine} {day} {shift} ({start}–{end}) shift report", "alarms": "Alarms",
            "none": "No alarms in this shift", "time": "Raised", "cleared": "Cleared",
            "level": "Level", "place": "Place", "kind": "Kind", "value": "What",
@@ -48,7 +55,13 @@ _TEXT = {
            "machine": "Machine", "hours": "Running (h)", "starts": "Starts",
            "kinds": {"alarm": "alarm", "power_off": "power-off", "forecast": "pre-warning"},
            "underground": "Underground", "generated": "Generated", "over_range": "over range",
-           "level_n": "{n}"},
+           "level_n": "{n}", "risk": "Risk levels", "risk_end": "At the shift's end",
+           "risk_top": "Highest in the shift", "risk_changes": "Changes",
+           "risk_levels": ("low", "general", "major", "grave"),
+           "prewarn": "Pre-warnings standing at the shift's end (forecasts ahead)",
+           "working": "Working", "distance": "Distance (m)", "days": "At the plan rate (days)",
+           "prewarn_none": "No pre-warning standing at the shift's end", "soon": "within a week",
+           "inside": "inside now"},
 }
 
 
@@ -238,6 +251,52 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
         if rt is not None:
             eq_rows.append(f"<tr><td>{esc(e.name)}</td><td>{rt[0]:.2f}</td><td>{rt[1]}</td></tr>")
 
+    # risk pre-control (#22.6): each area's level at the shift's end, its highest in the
+    # shift and how often it changed (the series risk/<area>); the pre-warnings ahead of the
+    # workings still standing at its end, with the days to them at the plan rate
+    colors = ("#2f80ed", "#c9a227", "#e67e22", "#c0392b")
+    risk_rows = []
+    for code, a in sorted(model.areas.items()):
+        series_k = f"risk/{code}"
+        end = history.db.execute("SELECT value FROM samples WHERE series=? AND t < ? ORDER BY t "
+                                 "DESC LIMIT 1", (series_k, sh.end_ms)).fetchone()
+        if end is None:
+            continue
+        st = _stats(history, series_k, sh)
+        top = max(int(end[0]), int(st[1])) if st else int(end[0])
+        n = st[3] if st else 0
+        lv = int(end[0])
+        risk_rows.append((-lv, -top, a.name, f"<tr><td>{esc(a.name)}</td><td style='color:{colors[lv]};"
+                          f"font-weight:600'>{T['risk_levels'][lv]}</td><td style='color:{colors[top]}'>"
+                          f"{T['risk_levels'][top]}</td><td>{n}</td></tr>"))
+    risk_html = "".join(r[-1] for r in sorted(risk_rows))
+    standing = [a for a in alarms.history(0) if a.kind == "forecast" and a.raised_ms < sh.end_ms
+                and (a.cleared_ms is None or a.cleared_ms >= sh.end_ms)]
+    # one row per working and target: its most severe line (a zone's notice line stands
+    # beside its protective distance once both are crossed)
+    worst = {}
+    for a in standing:
+        k = (a.point, a.rule.rsplit("/", 1)[-1].partition("@")[0])
+        if k not in worst or a.level > worst[k].level:
+            worst[k] = a
+    standing = sorted(worst.values(), key=lambda a: (-a.level, a.value))
+    pre_rows = []
+    for a in standing:
+        kind, _, wid = a.point.partition(":")
+        rate = (model.longwalls[wid].plan_m_per_day if kind == "face" and wid in model.longwalls
+                else model.headings[wid].plan_m_per_day if wid in model.headings else 0)
+        days = a.value / rate if rate else None
+        words = alarms.record(a)
+        soon = days is not None and days <= 7
+        pre_rows.append(f"<tr class='prewarn level{a.level}'><td>{esc(words['place'])}</td>"
+                        f"<td>{esc(words['text']['en' if lang == 'en' else 'zh'])}</td>"
+                        f"<td>{a.value:.0f}</td><td{' class=over' if soon else ''}>"
+                        + (T["inside"] if a.value <= 0 else "" if days is None else
+                           f"{days:.1f}" + (f" ({T['soon']})" if soon else "")) + "</td></tr>")
+    pre_html = (f"<table><tr><th>{T['working']}</th><th>{T['value']}</th><th>{T['distance']}</th>"
+                f"<th>{T['days']}</th></tr>{''.join(pre_rows)}</table>" if pre_rows
+                else f"<p>{T['prewarn_none']}</p>")
+
     title = T["title"].format(mine=model.mine.name, day=sh.day.isoformat(), shift=sh.name,
                               start=sh.start.strftime("%H:%M"), end=sh.end.strftime("%H:%M"))
     page = f"""<!doctype html>
@@ -268,6 +327,10 @@ tr {{ page-break-inside: avoid; }}
 <h2>{T['people']}</h2>
 <table><tr><th>{T['area']}</th><th>{T['rated']}</th><th>{T['peak']}</th></tr>{''.join(area_rows)}</table>
 {"<p><img src='images/headcount.png'></p>" if series else ""}
+<h2>{T['risk']}</h2>
+<table><tr><th>{T['area']}</th><th>{T['risk_end']}</th><th>{T['risk_top']}</th><th>{T['risk_changes']}</th></tr>{risk_html}</table>
+<h3>{T['prewarn']}</h3>
+{pre_html}
 <h2>{T['equipment']}</h2>
 <table><tr><th>{T['machine']}</th><th>{T['hours']}</th><th>{T['starts']}</th></tr>{''.join(eq_rows)}</table>
 </body></html>
@@ -275,7 +338,8 @@ tr {{ page-break-inside: avoid; }}
     (out / "index.html").write_text(page, encoding="utf-8")
     return {"html": str(out / "index.html"), "alarms": [a.id for a in shift_alarms],
             "pictures": pictures, "gas_points": len(gas_rows), "areas": len(area_rows),
-            "equipment": len(eq_rows)}
+            "equipment": len(eq_rows), "risk_areas": len(risk_rows),
+            "prewarnings": [a.id for a in standing]}
 
 
 def write_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120) -> bool:

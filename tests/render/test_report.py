@@ -44,16 +44,34 @@ def hour(demo_dir, demo_model, tmp_path_factory):
     r = Renderer((320, 180), software=True)
     mirror = PandaMirror(scene, r.render, store.path)
     (tmp / "snaps").mkdir()
+    # risk pre-control (#22.6): the forecasts ahead of the workings on the demo's geology, the
+    # pre-warnings they raise and the areas' levels each minute, as the twin keeps them
+    from safety import RiskEngine, load_register
+    from twin.geology.exposure import build_geology
+    from twin.geology.forecast import forecast_workings
+    from twin.geology.hazard_zones import load_hazard_data
+    from twin.geology.meshes import GeologyScene
+    geo = build_geology(demo_dir, model.mine.origin)
+    maker = GeologyScene(geo, model, store, hazards=load_hazard_data(demo_dir / "geology",
+                                                                     model.mine.origin))
+    maker.hazard_nodes()
+    forecasts = forecast_workings(geo, model, maker.workings(), list(maker.zones.values()),
+                                  maker.zone_grid)
+    risk = RiskEngine(model, load_register(demo_dir, model))
     next_minute = 0
     for _ in range(90):                                   # 07:40 → 08:25, 30 s at a time
         batch = sim.advance(30.0)
         bindings.apply(batch)
         book.observe(batch)
         now = sim.now_ms
-        changed = book.apply(rules.evaluate(batch) + dogs.observe(batch) + dogs.tick(now))
+        changed = book.apply(rules.evaluate(batch) + dogs.observe(batch) + dogs.tick(now)
+                             + risk.prewarnings(forecasts, now))
         history.record(batch)
         if now >= next_minute:
             history.record_values((f"headcount/{k}", now, n) for k, n in dogs.headcounts().items())
+            levels = risk.evaluate(now, alarms=book.listing(), forecasts=forecasts,
+                                   headcounts=dogs.headcounts())
+            history.record_values((f"risk/{k}", now, a.level) for k, a in levels.items())
             next_minute = now + 60_000
         mirror.apply(scene.commit(now))
         for a in changed:
@@ -100,6 +118,14 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
         assert (hour / "out2" / img).exists()
     assert rep["gas_points"] >= 3 and rep["areas"] >= 2 and rep["equipment"] >= 1
     assert "002A01" in html and "分区域人数" in html and "设备开机时间" in html
+    # #22.6 risk levels by area and the pre-warnings standing at the shift's end
+    assert "风险分级管控" in html and rep["risk_areas"] == len(demo_model.areas)
+    face_area = demo_model.areas[demo_model.working_area("11901")].name
+    section = html.split("<h2>风险分级管控</h2>", 1)[1]
+    row = re.search(rf"<tr><td>{face_area}</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td><td>(\d+)</td>", section)
+    assert row and row.group(2) in ("较大风险", "重大风险") and int(row.group(3)) >= 2   # the outburst
+    assert rep["prewarnings"] and html.count("<tr class='prewarn") == len(rep["prewarnings"])
+    assert "探水线 60 m" in html and "一周内" in html      # 45 m of water ahead at 8 m a day
     pdf = (hour / "out2" / "report.pdf").read_bytes()
     art = Path(__file__).resolve().parents[2] / "test-artifacts"      # to look at (pdftoppm)
     art.mkdir(exist_ok=True)
