@@ -3,6 +3,8 @@
     minetwin risk check --mine DIR [--json]          validate risks.toml against the mine
     minetwin risk default --mine DIR [--write]       the register derived from the mine model
     minetwin risk forecast --mine DIR [--json]       what lies ahead of each face and heading
+    minetwin risk notice --mine DIR --out DIR [--working ID] [--date D] [--lang zh|en] [--no-pdf]
+                                                     the written forecast notice (HTML, PDF)
 
 Errors: every problem of the register on stderr, one a line, and exit status 2.
 """
@@ -70,26 +72,34 @@ def _cmd_default(args) -> int:
     return 0
 
 
-def _cmd_forecast(args) -> int:
+def _forecasts(args):
+    """(model, register, forecasts) of ``--mine``: its geology as the twin builds it."""
+    import tempfile
+
     from assets import AssetStore
+    from safety import load_register
     from twin import GeologyScene, build_geology, load_hazard_data
     from twin.geology.forecast import forecast_workings
-    from safety import RiskEngine, load_register
-    import tempfile
-    try:
-        model = _mine(args)
-        mine_dir = Path(args.mine)
-        geo = build_geology(mine_dir, model.mine.origin, model.mine.time_zone)
-        hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
-        reg = load_register(mine_dir, model)
-    except _errors() as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    model = _mine(args)
+    mine_dir = Path(args.mine)
+    geo = build_geology(mine_dir, model.mine.origin, model.mine.time_zone)
+    hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
+    reg = load_register(mine_dir, model)
     with tempfile.TemporaryDirectory() as tmp:
         maker = GeologyScene(geo, model, AssetStore(tmp), hazards=hazards)
         maker.hazard_nodes()
         fcs = forecast_workings(geo, model, maker.workings(), list(maker.zones.values()),
                                 maker.zone_grid)
+    return model, reg, fcs
+
+
+def _cmd_forecast(args) -> int:
+    from safety import RiskEngine
+    try:
+        model, reg, fcs = _forecasts(args)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     engine = RiskEngine(model, reg)
     engine.evaluate(0, forecasts=fcs)
     rec = engine.record(fcs)
@@ -111,6 +121,39 @@ def _cmd_forecast(args) -> int:
     return 0
 
 
+def _cmd_notice(args) -> int:
+    from datetime import date
+
+    from safety.notice import forecast_notice
+    try:
+        issued = date.fromisoformat(args.date) if args.date else date.today()
+        model, reg, fcs = _forecasts(args)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    chosen = [f for f in fcs if args.working in (None, f.working, f.working.partition(":")[2])]
+    if not chosen:
+        print(f"error: no face or heading {args.working!r} (one of: "
+              f"{', '.join(f.working for f in fcs)})", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in chosen:
+        name = f"notice-{f.working.replace(':', '-')}-{issued.strftime('%Y%m%d')}-{args.lang}"
+        path = out / f"{name}.html"
+        path.write_text(forecast_notice(f.record(), reg.lines, model.mine.name, issued, args.lang),
+                        encoding="utf-8")
+        item = {"working": f.working, "html": str(path), "pdf": None, "targets": len(f.ahead)}
+        if not args.no_pdf:
+            from render import write_pdf
+            pdf = out / f"{name}.pdf"
+            item["pdf"] = str(pdf) if write_pdf(path, pdf) else None
+        written.append(item)
+    print(json.dumps(written, ensure_ascii=False))
+    return 0
+
+
 def add_parsers(sub) -> None:
     g = sub.add_parser("risk", help="risk pre-control: register, forecasts (docs/risk.md)")
     g_sub = g.add_subparsers(dest="risk_command", required=True)
@@ -126,3 +169,11 @@ def add_parsers(sub) -> None:
     f.add_argument("--mine", required=True)
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_cmd_forecast)
+    n = g_sub.add_parser("notice", help="the written forecast notice (预测预报通知单) per working")
+    n.add_argument("--mine", required=True)
+    n.add_argument("--working", help="face:<id>, heading:<id> or the id (default: every one)")
+    n.add_argument("--out", required=True, help="folder for the HTML (and PDF) notices")
+    n.add_argument("--date", help="issue date, YYYY-MM-DD (default: today)")
+    n.add_argument("--lang", choices=("zh", "en"), default="zh")
+    n.add_argument("--no-pdf", action="store_true")
+    n.set_defaults(func=_cmd_notice)

@@ -276,3 +276,30 @@ def test_the_geology_service_forecasts_a_moved_working_again(demo_dir, demo_mode
         assert all(after[k] is before[k] for k in before if k != f"heading:{hid}")
     finally:
         svc.close()
+
+
+def test_the_forecast_notice_of_a_heading(demo_dir, tmp_path):
+    """#22.5: the written notice (预测预报通知单) says what lies ahead, how far, by when, which
+    lines it crossed and what they ask, in Chinese and English, and prints to PDF."""
+    import re
+    r = _cli("notice", "--mine", str(demo_dir), "--working", "11902-return-heading",
+             "--out", str(tmp_path), "--date", "2026-12-03")
+    assert r.returncode == 0, r.stderr
+    (item,) = json.loads(r.stdout)
+    page = open(item["html"], encoding="utf-8").read()
+    assert "地质预测预报通知单" in page and "11902回风巷掘进工作面" in page and "编号 11902-return-heading-20261203" in page
+    # the water zone 45 m ahead at 8 m a day: inside the probing line, 6 days, with its measure
+    row = re.search(r"<tr class='orange'><td>水害区</td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td>"
+                    r"<td>([\d-]+)</td>", page)
+    assert row and 40 <= int(row.group(2)) <= 50 and row.group(4).startswith("2026-12-")
+    assert "探水线 60 m" in page and "先探后掘" in page
+    assert re.search(r"<td>断层</td><td>F1</td><td>\d+</td>", page) and "落差 5.29 m" in page
+    assert all(s in page for s in ("编制", "审核", "总工程师"))
+    assert item["pdf"] and open(item["pdf"], "rb").read(5) == b"%PDF-"
+    assert _cli("notice", "--mine", str(demo_dir), "--working", "nope", "--out",
+                str(tmp_path)).returncode == 2
+    en = _cli("notice", "--mine", str(demo_dir), "--working", "heading:11902-return-heading",
+              "--out", str(tmp_path / "en"), "--lang", "en", "--no-pdf")
+    text = open(json.loads(en.stdout)[0]["html"], encoding="utf-8").read()
+    assert "Geological forecast notice" in text and "probing line 60 m" in text \
+        and "probe before advancing" in text
