@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin import MineModel
-from twin.tomlfile import read_toml
+from twin import MineModel, read_toml
 
 from .rules import Rule, RuleEvent
 

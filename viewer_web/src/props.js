@@ -26,7 +26,7 @@ const NAMES = {
   trade: ["工种", "trade"], leader: ["带班领导", "shift leader"], special_worker: ["特种作业人员", "special worker"],
   underground: ["在井下", "underground"], reader: ["当前基站", "reader"], reader_code: ["基站编号", "reader code"],
   badge: ["卡号", "badge"], online: ["在线", "online"], sos: ["求救", "SOS"],
-  alarm_level: ["报警级别", "alarm level"], power_off: ["断电", "power cut"], data_state: ["数据状态", "data state"],
+  alarm_level: ["报警级别", "alarm level"], risk_level: ["风险等级", "risk level"], power_off: ["断电", "power cut"], data_state: ["数据状态", "data state"],
   point_state: ["测点状态", "point state"], outburst_danger: ["突出危险", "outburst danger"],
   combustion_stage: ["自然发火阶段", "spontaneous combustion stage"],
   equipment_kind: ["设备类型", "equipment kind"], advanced_m: ["推进/掘进距离", "advanced"],
@@ -78,6 +78,8 @@ const STATES = {
   data_state: { ok: ["正常", "ok"], stale: ["无数据", "no data"], stuck: ["数值不变", "stuck"] },
   air: { forward: ["进风", "intake"], reverse: ["回风", "return"], none: ["无", "none"] },
   area_kind: { key: ["重点区域", "key area"], restricted: ["限制区域", "restricted"], general: ["一般区域", "general"] },
+  risk_level: { 0: ["低风险（蓝）", "low (blue)"], 1: ["一般风险（黄）", "general (yellow)"],
+    2: ["较大风险（橙）", "major (orange)"], 3: ["重大风险（红）", "grave (red)"] },
 };
 
 function pick(pair) { return pair[language().startsWith("en") ? 1 : 0]; }
