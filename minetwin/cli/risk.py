@@ -127,15 +127,18 @@ def _cmd_notice(args) -> int:
     from safety.notice import forecast_notice
     try:
         issued = date.fromisoformat(args.date) if args.date else date.today()
+        model = _mine(args)
+        known = [f"face:{k}" for k in model.longwalls] + [f"heading:{k}" for k in model.headings]
+        if args.working is not None and not any(args.working in (w, w.partition(":")[2])
+                                                for w in known):
+            print(f"error: no face or heading {args.working!r} (one of: {', '.join(known)})",
+                  file=sys.stderr)
+            return 2
         model, reg, fcs = _forecasts(args)
     except _errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     chosen = [f for f in fcs if args.working in (None, f.working, f.working.partition(":")[2])]
-    if not chosen:
-        print(f"error: no face or heading {args.working!r} (one of: "
-              f"{', '.join(f.working for f in fcs)})", file=sys.stderr)
-        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -107,8 +107,9 @@ def test_a_refused_reading_reaches_neither_the_scene_nor_the_rules_nor_the_histo
     metrics = run_app(app, body)
     assert [s.value for s in app.history.query("002A01", 0, 2**62)] == [0.31, 0.33]
     assert [s.value for s in app.history.query("002A05", 0, 2**62)] == [3.0]
-    assert {k for k in app.history.series() if not k.startswith("headcount/")} == {"002A01",
-                                                                                 "002A05"}
+    # (the derived series — headcounts, risk levels — aside)
+    assert {k for k in app.history.series()
+            if not k.startswith(("headcount/", "risk/"))} == {"002A01", "002A05"}
     assert app.alarms.history(0) == []                 # no alarm from a refused reading
     assert app.scene.property("sensor/002A03", "ch4") is None
     assert app.scene.visual("sensor/002A01").color == SENSOR_COLORS["normal"]
