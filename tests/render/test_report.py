@@ -75,7 +75,8 @@ def hour(demo_dir, demo_model, tmp_path_factory):
             next_minute = now + 60_000
         mirror.apply(scene.commit(now))
         for a in changed:
-            if a.active and a.snapshot is None and not (tmp / "snaps" / f"alarm-{a.id}.png").exists():
+            if a.active and a.snapshot is None and a.kind != "forecast" and \
+                    not (tmp / "snaps" / f"alarm-{a.id}.png").exists():
                 node_picture(r, mirror, a.node, banner=f"报警 {a.node}").save(
                     tmp / "snaps" / f"alarm-{a.id}.png")
                 book.attach_snapshot(a.id, f"alarm-{a.id}.png")
