@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+
+import pytest
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -869,7 +871,8 @@ def test_the_risk_map_colours_areas_and_says_why(open_page):
     """#22.3: the risk panel lists every area in its colour with the facts behind its level;
     switched on, the roadways of the plan lines (3D) and of the 2D plan take their area's
     colour."""
-    page = open_page("viewer", "&plan=1&risk=1", size=(1600, 900))
+    page = open_page("viewer", "&plan=1&risk=1&hide=seam,contour,fault,hazard,stratum",
+                     size=(1600, 900))
     page.page.wait_for_function(
         "document.querySelectorAll('#risk .risk-row').length > 0 && "
         "[...document.querySelectorAll('#risk .risk-row')].some(r => !r.className.includes('level-blue'))",
@@ -886,10 +889,15 @@ def test_the_risk_map_colours_areas_and_says_why(open_page):
     top = next(a for a, c, _ in rows if "level-blue" not in c)
     page.page.click(f"#risk .risk-row[data-area='{top}']")
     page.page.wait_for_selector(f"#risk .risk-area .risk-row[data-area='{top}']")
-    reasons = page.page.eval_on_selector_all("#risk .risk-area ul.reasons li", "e => e.map(x => x.textContent)")
-    assert reasons and reasons[0] == by[top]["reasons"][0]["zh"]
-    # the roadways in the risk colours: each plan line's colour is its area's level's
-    colours = page.js("""(() => {
+    # (read with the data the panel drew from: a live mine's facts change between fetches)
+    reasons, data_reasons = page.js(f"""[
+        [...document.querySelectorAll('#risk .risk-area ul.reasons li')].map(x => x.textContent),
+        window.minetwin.risk.data.levels.find(a => a.area === '{top}').reasons.map(r => r.zh)]""")
+    assert reasons and reasons == data_reasons
+    # the roadways in the risk colours: each plan line's colour is its area's level's (read
+    # in one go with the area nodes' risk_level it was drawn from)
+    colours, levels = page.js("""(() => {
+        window.minetwin.risk.render();       // drawn from the levels of this very moment
         const g = window.minetwin.view.planLines.lines.geometry;
         const c = g.attributes.instanceColorStart.array;
         const plan = window.minetwin.risk.plan, out = {};
@@ -899,17 +907,31 @@ def test_the_risk_map_colours_areas_and_says_why(open_page):
           if (n > 0) out[r.id] = [c[i * 6], c[i * 6 + 1], c[i * 6 + 2]];    // linear
           i += n;
         }
-        return out;
+        const lv = {};
+        for (const [k, a] of window.minetwin.risk.levels()) lv[k] = a.level;
+        return [out, lv];
     })()""")
-    rgb = {"blue": [47, 128, 237], "yellow": [242, 201, 76], "orange": [242, 153, 74],
-           "red": [235, 87, 87]}
+    rgb = [[47, 128, 237], [242, 201, 76], [242, 153, 74], [235, 87, 87]]
     area_of = {r: a["code"] for a in page.js("window.minetwin.risk.plan.areas") for r in a["roadways"]}
     coloured = [(rid, c) for rid, c in colours.items() if rid in area_of]
 
     def srgb(v):                            # three keeps colours linear: back to sRGB 0–255
         return round(255 * (12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055))
-    assert coloured and all([srgb(v) for v in c] == rgb[by[area_of[rid]]["level"]]
+    assert coloured and all([srgb(v) for v in c] == rgb[levels[area_of[rid]]]
                             for rid, c in coloured)
+    # #22.5 what lies ahead of the workings, marked where it will be met: the API's targets
+    # within 200 m, three a working at most, "断层 F1 111 m · 14 天"
+    page.page.wait_for_function("(window.minetwin.view.aheadMarks || []).length > 0")
+    marks, forecasts = page.js("[window.minetwin.view.aheadMarks.map(o => [o.element.dataset.working, "
+                               "o.element.textContent, o.position.x, o.position.y]), "
+                               "window.minetwin.risk.data.forecasts]")
+    expected = [(f["working"], a) for f in forecasts
+                for a in [x for x in f["ahead"] if 0 < x["distance_m"] <= 200][:3]]
+    assert len(marks) == len(expected)
+    for (w, text, x, y), (ew, a) in zip(marks, expected):
+        assert w == ew and f"{round(a['distance_m'])} m" in text
+        assert (x, y) == pytest.approx(tuple(a["position"][:2]), abs=0.01)
+    assert any(t.startswith("断层 F1 ") and "天" in t for _, t, *_ in marks)
     page.page.screenshot(path=str(artifact("viewer-risk-map.png")))
     # off again: the roadways take their roles' colours back
     page.page.click("#risk .risk-toggle")

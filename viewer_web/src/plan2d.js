@@ -242,6 +242,11 @@ export class PlanView extends EventTarget {
         this.dots.push({ id: wk.node, x: q[0], y: q[1] });
       }
     }
+    // what lies ahead of the workings (ui/risk.js), in its warning line's colour
+    for (const m of this.aheadShown === false ? [] : this.ahead ?? []) {
+      const q = at(m.position);
+      if (inside(q)) text(m.text, q, m.color, "bold 11px sans-serif");
+    }
     // people: their markers are in the picture; the area headcounts
     for (const s of v.people.shown) {
       const p = v.nodePosition(s.n.id);

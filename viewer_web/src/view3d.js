@@ -341,6 +341,7 @@ export class View3D extends EventTarget {
     for (const obj of this.workings.labels.values()) if (obj.visible) consider(obj, 2.8, obj);
     for (const obj of this.people.counts.values()) if (obj.visible) consider(obj, 2.5, obj);
     for (const obj of this.planLines.names) if (obj.visible) consider(obj, 1.5, obj);
+    for (const obj of this.aheadMarks ?? []) if (obj.visible) consider(obj, 2.6, obj);   // ui/risk.js
     items.sort((a, b) => b.priority - a.priority || a.dist - b.dist);
     // parts of the picture covered by an inset (the 2D plan) take no labels
     const placed = (this.occluders ?? []).map((f) => f()).filter(Boolean).map((o) => [o.x, o.y, o.x + o.w, o.y + o.h]);

@@ -4,6 +4,7 @@
 // (the panel's button, or ?risk=1 for a wall). The colours come from the area nodes'
 // `risk_level` in the replica, so a replay shows the levels of its time; the reasons and the
 // forecasts ahead of the workings come from GET /api/risk (live only).
+import { CSS2DObject } from "three/addons/renderers/CSS2DRenderer.js";
 import { language, t } from "../strings.js";
 import { el, fill, panel } from "./dom.js";
 
@@ -11,6 +12,8 @@ export const RISK_COLORS = [0x2f80ed, 0xf2c94c, 0xf2994a, 0xeb5757];   // blue y
 const LEVELS = ["blue", "yellow", "orange", "red"];
 const NO_AREA = 0x59636e;
 const KIND_NAMED = { thickness: 1, undulation: 1 };     // named by their kind, not the seam
+const MARK_WITHIN_M = 200;       // what lies this near ahead of a working is marked in the views
+const MARKS_PER_WORKING = 3;
 const css = (c) => `#${c.toString(16).padStart(6, "0")}`;
 
 export class RiskPanel {
@@ -56,8 +59,42 @@ export class RiskPanel {
     if (this.conn.replay) return;            // the reasons are live; a replay keeps its colours
     try {
       const r = await fetch("api/risk");
-      if (r.ok) { this.data = await r.json(); this.render(); }
+      if (r.ok) { this.data = await r.json(); this.marks(); this.render(); }
     } catch (e) { console.warn("risk:", e.message); }
+  }
+
+  /** What lies ahead of each working, marked where it will be met — in the 3D view (labels
+   * that take part in the view's decluttering) and on the 2D plan: "断层 F1 96 m · 12 天",
+   * framed in the colour of the warning line it has crossed. */
+  marks() {
+    const v = this.view;
+    for (const o of v.aheadMarks ?? []) { o.removeFromParent(); o.element.remove(); }
+    const lines = this.data?.lines ?? [];
+    const out = [], flat = [];
+    for (const f of this.data?.forecasts ?? []) {
+      const near = f.ahead.filter((a) => a.distance_m > 0 && a.distance_m <= MARK_WITHIN_M)
+        .slice(0, MARKS_PER_WORKING);
+      for (const a of near) {
+        const crossed = lines.filter((w) => w.hazard === a.kind && a.distance_m <= w.distance_m)
+          .map((w) => LEVELS.indexOf(w.level));
+        const lv = crossed.length ? Math.max(...crossed) : 0;
+        const what = a.kind === "fault" ? `${t("risk.kind.fault")} ${a.name}`
+          : a.kind in KIND_NAMED ? t(`risk.kind.${a.kind}`) : a.name;
+        const text = `${what} ${Math.round(a.distance_m)} m` + (a.days != null ? ` · ${t("risk.days", { n: Math.round(a.days) })}` : "");
+        const el = document.createElement("div");
+        el.className = `label ahead level-${LEVELS[lv]}`;
+        el.textContent = text;
+        el.dataset.working = f.working;
+        const obj = new CSS2DObject(el);
+        obj.position.set(a.position[0], a.position[1], a.position[2] + 4);
+        v.world.add(obj);
+        out.push(obj);
+        flat.push({ position: a.position, text, color: css(RISK_COLORS[lv]) });
+      }
+    }
+    v.aheadMarks = out;
+    v.dirty = true;
+    if (this.planView) { this.planView.ahead = flat; this.planView.request(); }
   }
 
   /** Each area's level now: from the replica (live or replayed), else the last /api/risk. */
@@ -80,6 +117,9 @@ export class RiskPanel {
   }
 
   render() {
+    const shown = !this.view.hiddenLayers.has("prediction");   // with the prediction ahead
+    for (const o of this.view.aheadMarks ?? []) o.visible = shown;
+    if (this.planView) this.planView.aheadShown = shown;
     const levels = this.levels();
     const sig = `${this.on}|${[...levels].map(([k, v]) => `${k}:${v.level}`).join(",")}`;
     if (sig !== this.signature && this.plan) {
