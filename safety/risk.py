@@ -137,6 +137,7 @@ def default_points(model: MineModel) -> list[RiskPoint]:
     MineTwin's starting assessment (*verify*: the mine's annual risk identification sets
     them); the owner is the working's area or "safety department" for the mine to fill in."""
     gas_level = {"low": 1, "high": 2, "outburst": 2}[model.mine.gas_class]
+    outburst = ["区域防突措施", "局部防突措施", "效果检验"]
     out: list[RiskPoint] = []
 
     def add(place, hazard, level, desc, controls):
@@ -147,7 +148,7 @@ def default_points(model: MineModel) -> list[RiskPoint]:
         add(p, "gas", gas_level, f"{f.name} 上隅角及回风瓦斯超限",
             ["瓦斯抽采", "上隅角瓦斯监测 T0", "断电闭锁"])
         if model.mine.gas_class == "outburst":
-            add(p, "outburst", 3, f"{f.name} 煤与瓦斯突出", ["区域防突措施", "局部防突措施", "效果检验"])
+            add(p, "outburst", 3, f"{f.name} 煤与瓦斯突出", outburst)
         add(p, "roof", 2, f"{f.name} 周期来压 顶板冒落", ["支架工作阻力监测", "超前支护"])
         add(p, "mechanical", 1, f"{f.name} 采煤机、刮板输送机伤人", ["闭锁", "岗位作业标准"])
     for h in model.headings.values():
@@ -155,7 +156,7 @@ def default_points(model: MineModel) -> list[RiskPoint]:
         add(p, "gas", gas_level, f"{h.name} 掘进工作面瓦斯超限",
             ["局部通风机双电源", "瓦斯电闭锁", "风电闭锁"])
         if model.mine.gas_class == "outburst":
-            add(p, "outburst", 3, f"{h.name} 煤与瓦斯突出", ["区域防突措施", "局部防突措施", "效果检验"])
+            add(p, "outburst", 3, f"{h.name} 煤与瓦斯突出", outburst)
         add(p, "roof", 1, f"{h.name} 空顶冒落", ["临时支护", "敲帮问顶"])
         add(p, "water", 1, f"{h.name} 掘进前方水害", ["有掘必探", "先探后掘"])
     for r in model.roadways.values():
@@ -402,7 +403,7 @@ class RiskEngine:
             p = self._open.pop(rid)
             events.append(RuleEvent("clear", p.rule, p.rule.point, time_ms,
                                     round(p.distance, 1), p.rule.alarm or 0.0,
-                                    f"{p.rule.point.replace(':', '/', 1)}"))
+                                    p.rule.point.replace(":", "/", 1)))
         return events
 
     def restore(self, open_rules) -> None:

@@ -72,7 +72,7 @@ def _cmd_default(args) -> int:
     return 0
 
 
-def _forecasts(args):
+def _forecasts(args, model=None):
     """(model, register, forecasts) of ``--mine``: its geology as the twin builds it."""
     import tempfile
 
@@ -80,7 +80,7 @@ def _forecasts(args):
     from safety import load_register
     from twin import GeologyScene, build_geology, load_hazard_data
     from twin.geology.forecast import forecast_workings
-    model = _mine(args)
+    model = model or _mine(args)
     mine_dir = Path(args.mine)
     geo = build_geology(mine_dir, model.mine.origin, model.mine.time_zone)
     hazards = load_hazard_data(mine_dir / "geology", model.mine.origin)
@@ -134,7 +134,7 @@ def _cmd_notice(args) -> int:
             print(f"error: no face or heading {args.working!r} (one of: {', '.join(known)})",
                   file=sys.stderr)
             return 2
-        model, reg, fcs = _forecasts(args)
+        model, reg, fcs = _forecasts(args, model)
     except _errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .surfaces import POSITION_SIGMA_M, throw_sigma
+
 __all__ = ["Ahead", "Forecast", "forecast_workings", "FORECAST_REACH_M"]
 
 #: How far ahead a forecast looks (m): a heading at 6 m a day, some 80 days.
@@ -134,11 +136,11 @@ def forecast_workings(geo, mine, workings, zones=(), grid=None, *,
                 p1 = fault.plan_distance(gx[i, j], gy[i, j], floor[i, j])
                 s = float(steps[i - 1] + (steps[i] - steps[i - 1]) * p0 / (p0 - p1)) \
                     if p0 != p1 else float(steps[i])
-            ts_ = fault.throw_sigma_m if fault.throw_sigma_m is not None else \
-                round(0.15 * fault.throw_m, 2)
-            pos = fault.position_sigma_m if fault.position_sigma_m is not None else 10.0
+            pos = fault.position_sigma_m if fault.position_sigma_m is not None else \
+                POSITION_SIGMA_M
             found.append(Ahead("fault", fault.name, s, days(s), at(i, j), {
-                "throw_m": fault.throw_m, "throw_sigma_m": ts_, "position_sigma_m": pos,
+                "throw_m": fault.throw_m, "throw_sigma_m": round(throw_sigma(fault), 2),
+                "position_sigma_m": pos,
                 "dip_deg": fault.dip_deg, "strike_deg": fault.strike_deg}))
         if grid is not None:
             xs, ys = grid
