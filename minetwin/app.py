@@ -28,6 +28,13 @@ __all__ = ["TwinApp", "AppError", "load_mine_scene"]
 log = logging.getLogger("minetwin")
 
 
+def _opt_str(args: dict, key: str) -> str | None:
+    v = args.get(key)
+    if v is not None and not isinstance(v, str):
+        raise ValueError(f"{key} must be text")
+    return v or None
+
+
 class AppError(Exception):
     """The twin cannot start (bad mine folder, bad bindings file …); the message says why."""
 
@@ -174,6 +181,15 @@ class TwinApp:
             self.risk = RiskEngine(model, load_register(mine_dir, model))
         except RiskError as exc:
             raise AppError(f"risks.toml: {exc}") from None
+        from safety import DangerBook, DangerConfigError, load_workflow
+        try:
+            workflow = load_workflow(mine_dir)
+        except DangerConfigError as exc:
+            raise AppError(f"dangers.toml: {exc}") from None
+        self.dangers = DangerBook(model, workflow, path=config.resolve_path(config.dangers.db),
+                                  files=config.resolve_path(config.dangers.files),
+                                  area_of=self._area_of)
+        self._next_overdue = 0
         self._forecasts: tuple = ()            # the forecasts the pre-warnings were judged on
         self._next_risk = 0
         scene.define_property("risk_level", "int")
@@ -304,6 +320,9 @@ class TwinApp:
         if self.geology is not None and self.geology.forecasts is not self._forecasts:
             self._forecasts = self.geology.forecasts     # pre-warnings ahead of the workings
             events += stage("risk", self.risk.prewarnings, self._forecasts, now_ms) or []
+        if now_ms >= self._next_overdue:                 # hidden dangers past their deadline
+            events += stage("dangers", self._overdue, now_ms) or []
+            self._next_overdue = now_ms + 1000
         # the CDDY linkage judges what the rules commanded (a power-off) against the feeders
         events += stage("linkage", self.linkage.observe, batch, list(events)) or []
         changed = stage("alarms", self.alarms.apply, events) or []
@@ -347,7 +366,8 @@ class TwinApp:
     def _risk_levels(self, scene, now_ms: int) -> None:
         changed = self.risk.evaluate(now_ms, alarms=self.alarms.listing(),
                                      forecasts=self._forecasts,
-                                     headcounts=self.watchdogs.headcounts())
+                                     headcounts=self.watchdogs.headcounts(),
+                                     dangers=self.dangers.risk_facts(now_ms))
         # each change kept as the series risk/<area> (0 blue … 3 red): the shift report's
         self.history.record_values((f"risk/{code}", now_ms, ar.level) for code, ar in changed.items())
         for code, ar in changed.items():
@@ -355,6 +375,126 @@ class TwinApp:
                 scene.set_property(f"area/{code}", "risk_level", ar.level)
             log.info("risk %s %s: %s", code, ("blue", "yellow", "orange", "red")[ar.level],
                      "; ".join(r["en"] for r in ar.reasons[:3]) or "no facts")
+
+    # ------------------------------------------------------------------ hidden dangers
+
+    def _area_of(self, node: str | None, position) -> str | None:
+        """The area a hidden danger is in: its node's (a sensor's roadway, a face's area …), or
+        the area of the roadway nearest its position (or its node's position)."""
+        import numpy as np
+        area = self.risk.area_of_place(node) if node else None
+        if area is not None:
+            return area
+        if position is None and node and node in self.scene:
+            position = self.scene.node(node).world_position
+        if position is None:
+            return None
+        p = np.asarray(position, float)
+        best = min(((r.project(p)[1], rid) for rid, r in self.model.roadways.items()),
+                   default=None)
+        return self.risk.area_of_place(f"roadway:{best[1]}") if best and best[0] < 50 else None
+
+    def _overdue(self, now_ms: int) -> list:
+        events = []
+        for d, ev in self.dangers.overdue(now_ms):
+            events.append(ev)
+            self._publish_danger(d)
+            log.warning("hidden danger %d overdue: %s (team %s)", d.id, d.title, d.team)
+        return events
+
+    def _publish_danger(self, d) -> None:
+        if self.server is not None:
+            self.server.publish_danger(self.dangers.record(d, self._clock_ms()))
+
+    def _clock_ms(self) -> int:
+        return self.scene.time_ms or self._now_ms()
+
+    def _danger_command(self, role, cmd) -> tuple[bool, str, dict]:
+        from safety import DangerError
+        step = cmd.name.removeprefix("danger_")
+        now = self._clock_ms()
+        args = dict(cmd.args)
+        book = self.dangers
+        try:
+            if step == "list":
+                items = book.query(state=_opt_str(args, "state"), area=_opt_str(args, "area"),
+                                   level=_opt_str(args, "level"), team=_opt_str(args, "team"),
+                                   overdue=args.get("overdue") if isinstance(
+                                       args.get("overdue"), bool) else None,
+                                   open_only=args.get("open") is True,
+                                   text=_opt_str(args, "text"), now_ms=now,
+                                   limit=int(args.get("limit", 500)))
+                return True, f"{len(items)} hidden dangers", {
+                    "dangers": [book.record(d, now) for d in items]}
+            if step == "get":
+                d = book.get(args.get("danger", -1)) if isinstance(args.get("danger"), int) else None
+                if d is None:
+                    return False, f"no hidden danger {args.get('danger')!r}", {}
+                return True, f"hidden danger {d.id}", {"danger": book.record(d, now, steps=True)}
+            if step == "report" and isinstance(args.get("alarm"), int) and not args.get("node"):
+                alarm = self.alarms.get(args["alarm"])          # reported from an alarm
+                if alarm is None:
+                    return False, f"no alarm {args['alarm']}", {}
+                args["node"] = alarm.node
+            who = getattr(role, "holder", "") or ""
+            d = book.take(step, who, str(role), args, now)
+        except (DangerError, ValueError, TypeError) as exc:
+            return False, str(exc), {}
+        ev = book.cleared(d, now)
+        if ev is not None:                          # rectified (or closed) after its deadline
+            for alarm in self.alarms.apply([ev]):
+                self._publish_alarm(alarm)
+            d = book.get(d.id)
+        self._next_risk = 0                         # its area's level at the next tick
+        self._publish_danger(d)
+        return True, f"hidden danger {d.id} {d.state}", {"danger": book.record(d, now)}
+
+    def _dangers_http(self, sub: str, q: dict) -> tuple[bytes, str, dict]:
+        """GET /api/dangers (list, filters), /<id> (with its steps), /<id>/files/<sha256>,
+        /export.csv and /export.xlsx (the same filters)."""
+        import json
+        from safety import DangerError
+        book, now = self.dangers, self._clock_ms()
+        parts = [p for p in sub.split("/") if p]
+        if not parts or parts[0] in ("export.csv", "export.xlsx"):
+            overdue = {"true": True, "1": True, "false": False, "0": False}.get(q.get("overdue", ""))
+            if "overdue" in q and overdue is None:
+                raise ValueError("overdue must be true or false")
+            try:
+                items = book.query(state=q.get("state"), area=q.get("area"),
+                                   level=q.get("level"), team=q.get("team"), overdue=overdue,
+                                   open_only=q.get("open") in ("1", "true"), text=q.get("text"),
+                                   now_ms=now, limit=100_000)
+            except DangerError as exc:
+                raise ValueError(str(exc)) from None
+            lang = "en" if q.get("lang") == "en" else "zh"
+            if parts == ["export.csv"]:
+                return book.export_csv(items, now, lang), "text/csv; charset=utf-8", {
+                    "Content-Disposition": 'attachment; filename="dangers.csv"'}
+            if parts == ["export.xlsx"]:
+                return book.export_xlsx(items, now, lang), (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), {
+                    "Content-Disposition": 'attachment; filename="dangers.xlsx"'}
+            body = {"dangers": [book.record(d, now) for d in items],
+                    "levels": [{"id": lv.id, "zh": lv.zh, "en": lv.en, "days": lv.days,
+                                "risk": ("blue", "yellow", "orange", "red")[lv.risk]}
+                               for lv in book.workflow.levels.values()],
+                    "teams": list(book.workflow.teams)}
+            return json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8", {}
+        if not (parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12):
+            raise KeyError(f"no hidden danger {parts[0]!r}")
+        d = book.get(int(parts[0]))
+        if d is None:
+            raise KeyError(f"no hidden danger {parts[0]}")
+        if len(parts) == 1:
+            return (json.dumps(book.record(d, now, steps=True), ensure_ascii=False).encode(),
+                    "application/json; charset=utf-8", {})
+        if len(parts) == 3 and parts[1] == "files":
+            data, mime, name = book.file(d.id, parts[2])
+            from urllib.parse import quote
+            return data, mime, {"Cache-Control": "max-age=31536000, immutable",
+                                "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"}
+        raise KeyError(f"nothing at /api/dangers{sub}")
 
     def _risk_json(self) -> dict:
         return self.risk.record(self._forecasts)
@@ -431,9 +571,11 @@ class TwinApp:
         if self.publisher is not None:
             self.publisher.publish_alarm(record)     # gateways' clients get alarms too
 
-    def _command(self, role: str, cmd) -> tuple[bool, str]:
+    def _command(self, role: str, cmd) -> tuple:
         """Commands from clients (the protocol checked the role already)."""
         from safety import AlarmError
+        if cmd.name.startswith("danger_"):
+            return self._danger_command(role, cmd)
         if cmd.name == "ack_alarm":
             # The person who acknowledged: the token's holder where the configuration names
             # one, else the role (a shared token names no one).
@@ -515,7 +657,7 @@ class TwinApp:
                                                    for a in self.alarms.history(since)],
                       metrics=self._metrics, recordings=self._recordings,
                       geology=self.geology.report if self.geology is not None else None,
-                      risk=self._risk_json,
+                      risk=self._risk_json, dangers=self._dangers_http,
                       uplink=self.uplink.status if self.uplink is not None else None,
                       snapshot=self._snapshot_png if self.snapshots is not None else None,
                       health=self.health,
@@ -629,4 +771,5 @@ class TwinApp:
         if self.recorder is not None:
             self.recorder.close()
         self.alarms.close()
+        self.dangers.close()
         self.history.close()

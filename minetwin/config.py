@@ -213,6 +213,14 @@ class AlarmsSection:
 
 
 @dataclass(frozen=True, slots=True)
+class DangersSection:
+    db: str = _spec("var/dangers.sqlite", "a file path (relative to the config file)",
+                    doc="hidden dangers and every step taken on them (SQLite)")
+    files: str = _spec("var/danger-files", "a folder path (relative to the config file)",
+                       doc="their photos and documents, named by SHA-256")
+
+
+@dataclass(frozen=True, slots=True)
 class HistorySection:
     db: str = _spec("var/history.sqlite", "a file path (relative to the config file)",
                     doc="observation history (SQLite, WAL)")
@@ -334,6 +342,7 @@ class Config:
     ingest: IngestSection = field(default_factory=IngestSection)
     rules: RulesSection = field(default_factory=RulesSection)
     alarms: AlarmsSection = field(default_factory=AlarmsSection)
+    dangers: DangersSection = field(default_factory=DangersSection)
     history: HistorySection = field(default_factory=HistorySection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     gateway: GatewaySection = field(default_factory=GatewaySection)

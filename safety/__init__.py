@@ -7,7 +7,8 @@ resistance, periodic weighting and roof separation (``ground_pressure.py``), the
 linkage — feeders that must cut, interlocked air doors, fans and their standbys
 (``linkage.py``) — the alarms the mine's own systems report (YCBJ, RYCS, RYCY, RYXZ,
 RYQJ: ``reported.py``), risk pre-control — the risk register, warning lines ahead of the
-workings and each area's live level (``risk.py``) — and the alarm book
+workings and each area's live level (``risk.py``) — hidden dangers from report to closing
+(``dangers.py``) — and the alarm book
 that raises, acknowledges and clears alarms (``alarms.py``). It reads observations and the
 mine model; it knows nothing of sockets or feeds.
 """
@@ -20,6 +21,8 @@ from .ground_pressure import GroundPressure
 from .linkage import Linkage
 from .reported import ReportedAlarms
 from .watchdogs import Limits, Watchdogs
+from .dangers import (DangerBook, DangerConfigError, DangerError, DangerRefused,
+                      check_workflow, load_workflow)
 from .risk import (LEVELS, AreaRisk, Register, RiskEngine, RiskError, check_register,
                    default_points, format_register, load_register)
 
@@ -27,4 +30,5 @@ __all__ = ["Alarm", "AlarmBook", "AlarmError", "HazardRules", "Rule", "RuleEngin
            "RuleEvent", "RulesError", "resolve_rules", "Limits", "Watchdogs", "TubeBundle", "GroundPressure",
            "Linkage", "ReportedAlarms", "rule_table", "LEVELS", "AreaRisk", "Register",
            "RiskEngine", "RiskError", "check_register", "default_points", "format_register",
-           "load_register"]
+           "load_register", "DangerBook", "DangerError", "DangerRefused", "DangerConfigError",
+           "check_workflow", "load_workflow"]

@@ -49,7 +49,8 @@ class Alarm:
     point: str
     node: str
     group: str
-    kind: str                 # "alarm", "power_off" or "forecast" (a pre-warning ahead, risk.py)
+    kind: str                 # "alarm", "power_off", "forecast" (a pre-warning ahead, risk.py)
+    #                           or "danger" (a hidden danger past its deadline, dangers.py)
     level: int
     raised_ms: int
     value: float
@@ -124,7 +125,8 @@ class AlarmBook:
         with self.db:
             for ev in events:
                 kind = "power_off" if ev.kind in ("power_off", "re_power") else \
-                    "forecast" if ev.rule.quantity.startswith("forecast_") else "alarm"
+                    "forecast" if ev.rule.quantity.startswith("forecast_") else \
+                    "danger" if ev.rule.quantity.startswith("danger_") else "alarm"
                 key = (ev.rule.id, kind)
                 if ev.kind in ("raise", "power_off"):
                     if key in self._open:

@@ -55,7 +55,8 @@ AHEAD_HAZARDS = {"fault": ("断层", "fault"), "outburst": ("突出危险区", "
 LINE_WORDS = {"warning": ("警戒线", "warning line"), "probe": ("探水线", "probing line"),
               "notice": ("预报线", "notice line"), "near": ("临近线", "near line"),
               "protective": ("防突保护距离", "protective distance")}
-_FACTS = ("alarm", "forecast", "in_zone", "headcount", "uncertainty", "register")
+_FACTS = ("alarm", "forecast", "in_zone", "headcount", "uncertainty", "register", "danger",
+          "danger_overdue")
 #: Metres past a line before its pre-warning clears: no flapping at the line.
 CLEAR_MARGIN_M = 2.0
 
@@ -252,7 +253,7 @@ def _read(doc: dict, path: str, model: MineModel | None, problems: list[str]):
             problems.append(f"{where}: id missing")
             continue
         lvl = _level(r["level"], where, problems) if "level" in r else None
-        if lvl is None and r["fact"] not in ("forecast", "register"):
+        if lvl is None and r["fact"] not in ("forecast", "register", "danger"):
             problems.append(f"{where}: a {r['fact']} rule needs its level")
             continue
         kinds = tuple(r.get("kinds", ()))
@@ -429,8 +430,10 @@ class RiskEngine:
                 f"alarm {where}: {alarm_text(al, self.model, 'en')}", al.value,
                 f"alarm {al.id} ({al.rule})")
 
-    def evaluate(self, now_ms: int, *, alarms=(), forecasts=(), headcounts=None) -> dict:
-        """Each area's level from the evidence; returns the areas whose level changed."""
+    def evaluate(self, now_ms: int, *, alarms=(), forecasts=(), headcounts=None,
+                 dangers=()) -> dict:
+        """Each area's level from the evidence; returns the areas whose level changed.
+        ``dangers``: the open hidden dangers (DangerBook.risk_facts)."""
         facts: dict[str, list[dict]] = {a: [] for a in self.model.areas}
         rules = self.register.rules
 
@@ -442,7 +445,7 @@ class RiskEngine:
         # most of the cost with a long alarm list)
         said = {}
         for al in alarms:
-            if al.kind == "forecast" or not al.active:
+            if al.kind in ("forecast", "danger") or not al.active:   # their own facts
                 continue
             fact = said[al] = self._said.get(al) or self._alarm_fact(al)
             if fact is not None:
@@ -490,6 +493,19 @@ class RiskEngine:
                         if r.fact == "headcount":
                             add(code, r.level, "headcount", f"超员 {n}/{a.rated_headcount} 人",
                                 f"overcrowded {n}/{a.rated_headcount}", n, "personnel location")
+        for d in dangers:
+            for r in rules:
+                if r.fact == "danger" and d["risk"] is not None:
+                    gz, ge = d["grade"]
+                    add(d["area"], d["risk"] if r.level is None else r.level, "danger",
+                        f"隐患 #{d['id']}（{gz}）：{d['title']}",
+                        f"hidden danger #{d['id']} ({ge}): {d['title']}", None,
+                        f"hidden danger {d['id']}")
+                elif r.fact == "danger_overdue" and d["overdue"]:
+                    add(d["area"], r.level, "danger_overdue",
+                        f"隐患 #{d['id']} 逾期未整改：{d['title']}",
+                        f"hidden danger #{d['id']} overdue: {d['title']}", None,
+                        f"hidden danger {d['id']}")
         for r in rules:
             if r.fact == "register":
                 for p in self.register.points:

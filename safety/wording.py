@@ -82,6 +82,8 @@ def alarm_text(a: Mapping[str, Any] | Any, model: MineModel | None = None,
     }
     if quantity.startswith("forecast_"):     # a pre-warning ahead of a working (risk.py)
         text = _forecast(quantity.removeprefix("forecast_"), name, value, limit)
+    elif quantity == "danger_overdue":       # a hidden danger past its deadline (dangers.py)
+        text = (f"隐患 #{name} 逾期未整改", f"hidden danger #{name} not rectified by its deadline")
     elif rule_id.split("/")[1:2] == ["reported"]:
         text = _reported(name, value, limit, zh_name, en_name, unit, model, rule_id)
     elif quantity == "outburst":

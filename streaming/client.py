@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from scene import Backoff, Replica, WireDecoder
 
-from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, Diff, Error,
+from .protocol import (SUBPROTOCOL, AlarmEvent, Auth, AuthOk, Camera, Command, DangerEvent, Diff, Error,
                        Hello, ProtocolError, ReplayStatus, Result, Snapshot, Subscribe,
                        decode, encode)
 
@@ -45,6 +45,7 @@ class StreamClient:
         self.session: str | None = None
         self.role: str | None = None
         self.alarms: dict[int, dict] = {}
+        self.dangers: dict[int, dict] = {}     # hidden dangers seen, by id (docs/dangers.md)
         self.replay: ReplayStatus | None = None       # the replay it watches, if any
         self.cameras: dict[str, Camera] = {}           # wall group -> its shared camera
         self.on_change = on_change
@@ -136,6 +137,8 @@ class StreamClient:
                 self.on_change(cs)
         elif isinstance(msg, AlarmEvent):
             self.alarms[msg.alarm.get("id")] = msg.alarm
+        elif isinstance(msg, DangerEvent):
+            self.dangers[msg.danger.get("id")] = msg.danger
         elif isinstance(msg, ReplayStatus):
             self.replay = None if msg.ended else msg
         elif isinstance(msg, Camera):

@@ -16,6 +16,7 @@
 | `GET /api/recordings` | the recorded segments (name, size) |
 | `GET /api/geology` | the geological model's accuracy report and its latest exposure log (docs/geology.md) |
 | `GET /api/risk` | risk pre-control: each area's level (blue/yellow/orange/red) with its reasons, the forecasts ahead of every face and heading, the warning lines, the register, recent level changes (docs/risk.md) |
+| `GET /api/dangers[/…]` | hidden dangers: the list with filters, one item with its steps, an attachment, CSV/XLSX export (docs/dangers.md) |
 | `GET /api/uplink` | the provincial uplink: per destination backlog, oldest undelivered age, failures (docs/uplink.md) |
 | `GET /`, `GET /<file>` | the built browser viewer (``viewer_dir``), or a note that it is not built |
 
@@ -68,6 +69,9 @@ class HttpApi:
     geology: Callable[[], dict] | None = None
     risk: Callable[[], dict] | None = None
     uplink: Callable[[], dict] | None = None
+    #: hidden dangers: (path under /api/dangers, query) -> (body, content type, headers);
+    #: KeyError is a 404, ValueError a 400 (the provider knows the paths, not this module)
+    dangers: Callable[[str, dict], tuple[bytes, str, dict]] | None = None
     snapshot: Callable[[int], bytes] | None = None         # alarm id -> PNG (KeyError)
     health: Callable[[], list[str]] | None = None           # problems now; [] is healthy
     viewer_dir: str | None = None                          # the built viewer's files
@@ -142,6 +146,15 @@ class HttpApi:
             return _json(200, _plain(self.geology()))
         if path == "/api/risk" and self.risk:
             return _json(200, self.risk())
+        if (path == "/api/dangers" or path.startswith("/api/dangers/")) and self.dangers:
+            try:
+                body, kind, extra = self.dangers(path[len("/api/dangers"):], q)
+            except KeyError as exc:
+                raise _HttpError(404, f"nothing at {path}" if not exc.args
+                                 else str(exc.args[0])) from None
+            except ValueError as exc:
+                raise _HttpError(400, str(exc)) from None
+            return _response(200, body, kind, extra)
         if path == "/api/uplink":
             return _json(200, self.uplink() if self.uplink else {"enabled": False})
         if path == "/api/recordings" and self.recordings:

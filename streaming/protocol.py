@@ -22,7 +22,7 @@ import msgpack
 __all__ = [
     "PROTOCOL_VERSION", "SUBPROTOCOL", "ROLES", "COMMANDS", "ProtocolError", "CLOSE_CODES",
     "Hello", "Auth", "AuthOk", "Subscribe", "Snapshot", "Diff", "Command", "Result",
-    "AlarmEvent", "Error", "ReplayStatus", "Camera", "encode", "decode", "ServerSession",
+    "AlarmEvent", "DangerEvent", "Error", "ReplayStatus", "Camera", "encode", "decode", "ServerSession",
 ]
 
 PROTOCOL_VERSION = 1
@@ -32,7 +32,12 @@ SUBPROTOCOL = "minetwin.v1"
 #: steers wall cameras; an instructor also runs replays; an admin everything.
 ROLES = ("viewer", "operator", "instructor", "admin")
 #: Command → the lowest role allowed to send it.
-COMMANDS = {"ack_alarm": "operator", "replay_open": "instructor",
+COMMANDS = {"ack_alarm": "operator",
+            # hidden dangers: any token may send them; the danger book checks each step's
+            # roles and the person (safety/dangers.py, docs/dangers.md)
+            **{f"danger_{s}": "viewer" for s in ("report", "assess", "assign", "rectify",
+                                                 "verify", "close", "reject", "comment",
+                                                 "list", "get")}, "replay_open": "instructor",
             "replay_control": "instructor", "replay_close": "instructor",
             "replay_join": "viewer", "replay_leave": "viewer",
             "camera_set": "operator", "camera_follow": "viewer", "camera_unfollow": "viewer"}
@@ -179,6 +184,16 @@ class Error:
 
 
 @dataclass(frozen=True, slots=True)
+class DangerEvent:
+    """Server: a hidden danger reported or moved a step (its whole record, docs/dangers.md)."""
+    danger: dict
+    t = "danger"
+
+    def __hash__(self) -> int:
+        return hash(self.danger.get("id"))
+
+
+@dataclass(frozen=True, slots=True)
 class Camera:
     """Server: a wall group's shared camera (scene coordinates, z up): every tile of the
     group renders from it. ``fov`` is the vertical field of view in degrees."""
@@ -195,7 +210,7 @@ class Camera:
 
 _TYPES: dict[str, type] = {c.t: c for c in (Hello, Auth, AuthOk, Subscribe, Snapshot, Diff,
                                             Command, Result, AlarmEvent, Error, ReplayStatus,
-                                            Camera)}
+                                            Camera, DangerEvent)}
 _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "version": int},
            Auth: {"token": str}, AuthOk: {"role": str},
            Subscribe: {"resume_from": (int, type(None)), "tags": (list, type(None)),
@@ -203,7 +218,7 @@ _FIELDS = {Hello: {"session": str, "revision": int, "capabilities": list, "versi
            Snapshot: {"data": bytes}, Diff: {"data": bytes},
            Command: {"id": int, "name": str, "args": dict},
            Result: {"id": int, "ok": bool, "message": str, "data": dict},
-           AlarmEvent: {"alarm": dict},
+           AlarmEvent: {"alarm": dict}, DangerEvent: {"danger": dict},
            ReplayStatus: {"id": int, "time_ms": int, "speed": (float, int), "playing": bool,
                           "span": list, "markers": list, "ended": (bool, type(None))},
            Camera: {"group": str, "position": list, "target": list, "fov": (float, int),

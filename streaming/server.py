@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from scene import Changeset, Scene, WireEncoder
 
-from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, Diff, Hello,
+from .protocol import (SUBPROTOCOL, AlarmEvent, AuthOk, Camera, Command, DangerEvent, Diff, Hello,
                        ProtocolError, ReplayStatus, Result, ServerSession, Snapshot, Subscribe,
                        encode)
 
@@ -63,9 +63,26 @@ AUDIT_ARGS_CHARS = 2000
 AUDIT_PER_MINUTE = 120.0
 
 
+def _binary_named(v: Any, depth: int = 0) -> Any:
+    """Bytes (an attachment) as their size and SHA-256: the audit says which file, not its
+    content (and JSON has no bytes)."""
+    if isinstance(v, (bytes, bytearray)):
+        import hashlib
+        return {"bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()}
+    if depth > 16:
+        return repr(v)[:100]
+    if isinstance(v, dict):
+        return {k: _binary_named(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_binary_named(x, depth + 1) for x in v]
+    return v
+
+
 def _audited_args(args: Any) -> Any:
-    """The arguments as the audit keeps them: whole when small, else their JSON cut short."""
+    """The arguments as the audit keeps them: whole when small, else their JSON cut short;
+    bytes as their size and digest."""
     import json
+    args = _binary_named(args)
     try:
         text = json.dumps(args, ensure_ascii=False, default=repr)
     except (TypeError, ValueError, RecursionError):
@@ -101,7 +118,7 @@ class StreamServer:
     def __init__(self, scene: Scene, *, tokens: dict[str, str], host: str = "127.0.0.1",
                  port: int = 8770, precision: int = 4, client_queue: int = 64,
                  max_frame_bytes: int = 1 << 20, drop_after_s: float = 30.0,
-                 on_command: Callable[[str, Command], tuple[bool, str]] | None = None,
+                 on_command: Callable[[str, Command], tuple] | None = None,
                  http: Callable | None = None, max_connections_per_token: int = 20,
                  max_messages_per_s: float = 20.0, ssl: Any = None,
                  holders: dict[str, str] | None = None,
@@ -234,6 +251,16 @@ class StreamServer:
                     pass               # a client this far behind sees alarm states on the
                     #                    scene nodes (alarm_level) when it catches up
 
+    def publish_danger(self, record: dict) -> None:
+        """A hidden danger that changed, to every subscribed client (like an alarm)."""
+        frame = encode(DangerEvent(record))
+        for c in list(self.clients):
+            if c.revision is not None and not c.behind:
+                try:
+                    c.queue.put_nowait((None, frame))
+                except asyncio.QueueFull:
+                    pass               # it asks for the list again (danger_list) on catch-up
+
     def _drop(self, c: _Client) -> None:
         self.stats["dropped"] += 1
         self.clients.discard(c)
@@ -362,14 +389,16 @@ class StreamServer:
             self._audit(c, action, result)
             await c.conn.send(encode(result))
         elif isinstance(action, Command):
-            ok, message = (False, "commands are not handled by this server")
+            ok, message, data = (False, "commands are not handled by this server", {})
             if self.on_command is not None:
                 try:
-                    ok, message = self.on_command(self._caller(c), action)
+                    # (ok, message) or (ok, message, data)
+                    ok, message, *more = self.on_command(self._caller(c), action)
+                    data = more[0] if more else {}
                 except Exception as exc:                    # our bug: say so, keep serving
                     log.exception("command %s failed", action.name)
                     ok, message = False, f"internal error ({type(exc).__name__})"
-            result = Result(action.id, ok, message)
+            result = Result(action.id, ok, message, data)
             self._audit(c, action, result)
             await c.conn.send(encode(result))
         elif isinstance(action, Result):

@@ -26,6 +26,8 @@ def app_config(demo_dir, tmp_path, **sections):
     from minetwin.config import parse_config
     base = {"mine": {"path": str(demo_dir)}, "assets": {"path": str(tmp_path / "assets")},
             "alarms": {"db": str(tmp_path / "alarms.sqlite")},
+            "dangers": {"db": str(tmp_path / "dangers.sqlite"),
+                        "files": str(tmp_path / "danger-files")},
             "history": {"db": str(tmp_path / "history.sqlite")},
             "recording": {"enabled": False}, "geology": {"enabled": False},
             "server": {"audit_log": str(tmp_path / "audit.jsonl")},

@@ -43,10 +43,11 @@ SURFACES = {
         "FileOutcome", "History", "IngestDialect", "MqttFeed", "RedisStreamFeed", "SENSOR_COLORS", "Sample",
         "UploadWatcher", "decode_upload", "load_bindings"],
     "safety": [
-        "Alarm", "AlarmBook", "AlarmError", "AreaRisk", "GroundPressure", "HazardRules", "LEVELS",
+        "Alarm", "AlarmBook", "AlarmError", "AreaRisk", "DangerBook", "DangerConfigError",
+        "DangerError", "DangerRefused", "GroundPressure", "HazardRules", "LEVELS",
         "Limits", "Linkage", "Register", "ReportedAlarms", "RiskEngine", "RiskError", "Rule",
         "RuleEngine", "RuleEvent", "RulesError", "TubeBundle", "Watchdogs", "check_register",
-        "default_points", "format_register", "load_register", "resolve_rules", "rule_table"],
+        "check_workflow", "default_points", "format_register", "load_register", "load_workflow", "resolve_rules", "rule_table"],
     "streaming": [
         "FramePublisher", "Gateway", "HttpApi", "PROTOCOL_VERSION", "ProtocolError",
         "ROLES", "Recorder", "SUBPROTOCOL", "StreamClient", "StreamServer"],
