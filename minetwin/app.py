@@ -475,11 +475,7 @@ class TwinApp:
                 return book.export_xlsx(items, now, lang), (
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), {
                     "Content-Disposition": 'attachment; filename="dangers.xlsx"'}
-            body = {"dangers": [book.record(d, now) for d in items],
-                    "levels": [{"id": lv.id, "zh": lv.zh, "en": lv.en, "days": lv.days,
-                                "risk": ("blue", "yellow", "orange", "red")[lv.risk]}
-                               for lv in book.workflow.levels.values()],
-                    "teams": list(book.workflow.teams)}
+            body = {"dangers": [book.record(d, now) for d in items], **book.catalog()}
             return json.dumps(body, ensure_ascii=False).encode(), "application/json; charset=utf-8", {}
         if not (parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12):
             raise KeyError(f"no hidden danger {parts[0]!r}")

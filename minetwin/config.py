@@ -79,9 +79,10 @@ def _tokens(v: str) -> bool:
 
 
 #: The demo's tokens are "minetwin-viewer", "minetwin-operator", "minetwin-instructor" and
-#: "minetwin-admin" — replace them on a real mine (docs/protocol.md says how). The operator's
-#: names its holder, so an acknowledgement records a person, as a real mine's tokens should.
-DEMO_TOKENS = "viewer:f4c05357ecfb8ed8c93fcb8812386fafa55017eaa88d994a4a0aa71660184208,operator:c076f325d327c8261a1adc358dba461aa5468727cc74e2ca25a6745b69615ca8:值班调度员(演示),instructor:4a0ec308a3dc22153a61df8a1e4e02cbca1700f3fd5158697a3eccfab881a3e4,admin:06bf1bf08db9962809d9bf9f57549e739c282382f6c24a8a8447bd3ccc026313"
+#: "minetwin-admin" — replace them on a real mine (docs/protocol.md says how). All but the
+#: instructor's name a holder, so an acknowledgement or a hidden-danger step records a person,
+#: as a real mine's tokens should (one token per person).
+DEMO_TOKENS = "viewer:f4c05357ecfb8ed8c93fcb8812386fafa55017eaa88d994a4a0aa71660184208:工程师(演示),operator:c076f325d327c8261a1adc358dba461aa5468727cc74e2ca25a6745b69615ca8:值班调度员(演示),instructor:4a0ec308a3dc22153a61df8a1e4e02cbca1700f3fd5158697a3eccfab881a3e4,admin:06bf1bf08db9962809d9bf9f57549e739c282382f6c24a8a8447bd3ccc026313:安监员(演示)"
 
 
 @dataclass(frozen=True, slots=True)

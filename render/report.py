@@ -7,7 +7,8 @@ the key gas points (CH4 at the T0–T3 positions of AQ 1029 — upper corner, fa
 intake — with charts); headcounts by area over the shift (and underground); equipment run
 time (hours running and starts, from each machine's ``running`` series); risk levels by area
 (at the shift's end, the highest, changes: the ``risk/<area>`` series) and the pre-warnings
-ahead of the workings standing at its end, with the days to them at the plan rate.
+ahead of the workings standing at its end, with the days to them at the plan rate; the hidden
+dangers reported and closed in the shift and those open at its end, overdue ones first.
 """
 
 from __future__ import annotations
@@ -37,14 +38,19 @@ _TEXT = {
            "max": "最大", "min": "最小", "mean": "平均", "limit": "报警值",
            "people": "分区域人数", "area": "区域", "rated": "核定人数", "peak": "最多人数",
            "equipment": "设备开机时间", "machine": "设备", "hours": "开机时长 (h)",
-           "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电", "forecast": "预警"},
+           "starts": "启动次数", "kinds": {"alarm": "报警", "power_off": "断电", "forecast": "预警",
+                                             "danger": "隐患逾期"},
            "underground": "井下总人数", "generated": "生成于", "over_range": "超量程",
            "level_n": "{n}级", "risk": "风险分级管控", "risk_end": "班末等级",
            "risk_top": "本班最高", "risk_changes": "变化次数",
            "risk_levels": ("低风险", "一般风险", "较大风险", "重大风险"),
            "prewarn": "班末未解除的预警（前方预测）", "working": "工作面", "distance": "距离 (m)",
            "days": "按计划进度 (天)", "prewarn_none": "班末无未解除的预警",
-           "soon": "一周内", "inside": "已进入"},
+           "soon": "一周内", "inside": "已进入",
+           "dangers": "隐患排查治理",
+           "dangers_counts": "本班上报 {reported} 项，销号/驳回 {closed} 项；班末未销号 {open} 项，其中逾期 {overdue} 项",
+           "grade": "等级", "what": "隐患内容", "state": "状态", "team": "整改单位",
+           "deadline": "整改期限", "overdue": "逾期", "ungraded": "待定级"},
     "en": {"title": "{mine} {day} {shift} ({start}–{end}) shift report", "alarms": "Alarms",
            "none": "No alarms in this shift", "time": "Raised", "cleared": "Cleared",
            "level": "Level", "place": "Place", "kind": "Kind", "value": "What",
@@ -53,7 +59,8 @@ _TEXT = {
            "mean": "Mean", "limit": "Alarm at", "people": "Headcount by area", "area": "Area",
            "rated": "Rated", "peak": "Peak", "equipment": "Equipment run time",
            "machine": "Machine", "hours": "Running (h)", "starts": "Starts",
-           "kinds": {"alarm": "alarm", "power_off": "power-off", "forecast": "pre-warning"},
+           "kinds": {"alarm": "alarm", "power_off": "power-off", "forecast": "pre-warning",
+                     "danger": "hidden danger overdue"},
            "underground": "Underground", "generated": "Generated", "over_range": "over range",
            "level_n": "{n}", "risk": "Risk levels", "risk_end": "At the shift's end",
            "risk_top": "Highest in the shift", "risk_changes": "Changes",
@@ -61,7 +68,11 @@ _TEXT = {
            "prewarn": "Pre-warnings standing at the shift's end (forecasts ahead)",
            "working": "Working", "distance": "Distance (m)", "days": "At the plan rate (days)",
            "prewarn_none": "No pre-warning standing at the shift's end", "soon": "within a week",
-           "inside": "inside now"},
+           "inside": "inside now", "dangers": "Hidden dangers",
+           "dangers_counts": "{reported} reported and {closed} closed or rejected in the shift; "
+                             "{open} open at its end, {overdue} of them overdue",
+           "grade": "Grade", "what": "Hidden danger", "state": "State", "team": "Team",
+           "deadline": "Deadline", "overdue": "overdue", "ungraded": "ungraded"},
 }
 
 
@@ -171,8 +182,10 @@ def _run_time(history, series: str, sh: Shift) -> tuple[float, int] | None:
 
 
 def build_report(model, alarms, history, sh: Shift, out: str | Path,
-                 snapshots_dir: str | Path | None = None, lang: str = "zh") -> dict:
-    """Write ``out/index.html`` and ``out/images/``; returns what it holds."""
+                 snapshots_dir: str | Path | None = None, lang: str = "zh",
+                 dangers=None) -> dict:
+    """Write ``out/index.html`` and ``out/images/``; returns what it holds. ``dangers``: the
+    hidden-danger book (its ``summary(start, end)``), where there is one."""
     if lang not in _TEXT:
         raise ReportError(f"language {lang!r}: {', '.join(_TEXT)}")
     T = _TEXT[lang]
@@ -297,6 +310,24 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
                 f"<th>{T['days']}</th></tr>{''.join(pre_rows)}</table>" if pre_rows
                 else f"<p>{T['prewarn_none']}</p>")
 
+    # hidden dangers (#22.6): reported and closed in the shift, open at its end (overdue first)
+    hd = dangers.summary(sh.start_ms, sh.end_ms) if dangers is not None else None
+    hd_html = ""
+    if hd is not None:
+        key = "en" if lang == "en" else "zh"
+        hd_rows = "".join(
+            f"<tr class='danger{' overdue' if r['overdue'] else ''}'><td>#{r['id']}</td>"
+            f"<td style='color:{colors[('blue', 'yellow', 'orange', 'red').index(r['risk'])] if r['risk'] else '#555'};"
+            f"font-weight:600'>{esc(r['level_name'][key]) if r['level_name'] else T['ungraded']}</td>"
+            f"<td>{esc(r['title'])}</td><td>{esc(r['area_name'])}</td><td>{esc(r['state_name'][key])}</td>"
+            f"<td>{esc(r['team'])}</td><td{' class=over' if r['overdue'] else ''}>"
+            f"{'' if r['deadline_ms'] is None else datetime.fromtimestamp(r['deadline_ms'] / 1000, zone).strftime('%m-%d %H:%M')}"
+            f"{(' ' + T['overdue']) if r['overdue'] else ''}</td></tr>" for r in hd["open"])
+        hd_html = (f"<h3>{T['dangers']}</h3><p>" + T["dangers_counts"].format(**{k: hd[k] for k in ("reported", "closed", "overdue")}, open=len(hd["open"]))
+                   + "</p>" + (f"<table><tr><th>#</th><th>{T['grade']}</th><th>{T['what']}</th><th>{T['area']}</th>"
+                               f"<th>{T['state']}</th><th>{T['team']}</th><th>{T['deadline']}</th></tr>{hd_rows}</table>"
+                               if hd_rows else ""))
+
     title = T["title"].format(mine=model.mine.name, day=sh.day.isoformat(), shift=sh.name,
                               start=sh.start.strftime("%H:%M"), end=sh.end.strftime("%H:%M"))
     page = f"""<!doctype html>
@@ -331,6 +362,7 @@ tr {{ page-break-inside: avoid; }}
 <table><tr><th>{T['area']}</th><th>{T['risk_end']}</th><th>{T['risk_top']}</th><th>{T['risk_changes']}</th></tr>{risk_html}</table>
 <h3>{T['prewarn']}</h3>
 {pre_html}
+{hd_html}
 <h2>{T['equipment']}</h2>
 <table><tr><th>{T['machine']}</th><th>{T['hours']}</th><th>{T['starts']}</th></tr>{''.join(eq_rows)}</table>
 </body></html>
@@ -339,7 +371,10 @@ tr {{ page-break-inside: avoid; }}
     return {"html": str(out / "index.html"), "alarms": [a.id for a in shift_alarms],
             "pictures": pictures, "gas_points": len(gas_rows), "areas": len(area_rows),
             "equipment": len(eq_rows), "risk_areas": len(risk_rows),
-            "prewarnings": [a.id for a in standing]}
+            "prewarnings": [a.id for a in standing],
+            "dangers": None if hd is None else {"reported": hd["reported"], "closed": hd["closed"],
+                                                "open": [r["id"] for r in hd["open"]],
+                                                "overdue": hd["overdue"]}}
 
 
 def write_pdf(html_path: str | Path, pdf_path: str | Path, timeout_s: float = 120) -> bool:

@@ -385,6 +385,18 @@ class DangerBook:
                + " ORDER BY id DESC LIMIT ?")
         return [Danger(*r) for r in self.db.execute(sql, (*args, max(1, min(limit, 100_000))))]
 
+    def catalog(self) -> dict:
+        """What a client needs to offer the steps: grades, teams, each step's roles, the
+        hazard kinds, the states (names in Chinese and English), the attachment limits."""
+        wf = self.workflow
+        return {"levels": [{"id": lv.id, "zh": lv.zh, "en": lv.en, "days": lv.days,
+                            "risk": LEVELS[lv.risk]} for lv in wf.levels.values()],
+                "teams": list(wf.teams), "steps": {k: list(v) for k, v in wf.steps.items()},
+                "hazards": {k: {"zh": v[0], "en": v[1]} for k, v in RISK_HAZARDS.items()},
+                "states": {k: {"zh": v[0], "en": v[1]} for k, v in STATES.items()},
+                "step_names": {k: {"zh": v[0], "en": v[1]} for k, v in STEP_WORDS.items()},
+                "attachments": {"max_bytes": wf.max_bytes, "types": list(wf.types)}}
+
     def record(self, d: Danger, now_ms: int = 0, *, steps: bool = False) -> dict:
         """One item as the protocol and /api/dangers carry it."""
         lv = self.workflow.levels.get(d.level or "")
@@ -648,6 +660,45 @@ class DangerBook:
                         "risk": lv.risk if lv else None, "grade": (lv.zh, lv.en) if lv else None,
                         "state": d.state, "overdue": d.overdue_at(now_ms)})
         return out
+
+    # ------------------------------------------------------------ a shift's summary
+
+    def summary(self, start_ms: int, end_ms: int) -> dict:
+        """A shift's hidden dangers (the shift report): how many were reported and closed in
+        [start, end), and the items open at its end — each with its state, grade and deadline
+        *as they stood then* (from its steps), overdue ones first."""
+        rows = self.db.execute(
+            "SELECT danger, step, state_to, time_ms, detail FROM danger_steps WHERE time_ms < ? "
+            "ORDER BY danger, id", (end_ms,)).fetchall()
+        at: dict[int, dict] = {}
+        for did, step, state, t, detail in rows:
+            s = at.setdefault(did, {"state": state, "deadline": None, "level": None})
+            s["state"] = state
+            info = json.loads(detail)
+            if "deadline_ms" in info and step != "overdue":
+                s["deadline"] = info["deadline_ms"]
+            if info.get("level"):
+                s["level"] = info["level"]
+        reported = sum(1 for did, step, _, t, _ in rows if step == "report" and t >= start_ms)
+        closed = sum(1 for did, step, _, t, _ in rows if step in ("close", "reject") and t >= start_ms)
+        open_items = []
+        for did, s in at.items():
+            if s["state"] not in OPEN_STATES:
+                continue
+            d = self.get(did)
+            late = s["state"] == "assigned" and s["deadline"] is not None and end_ms > s["deadline"]
+            lv = self.workflow.levels.get(s["level"] or "")
+            open_items.append({"id": did, "title": d.title, "area": d.area,
+                               "area_name": self.model.areas[d.area].name
+                               if d.area in self.model.areas else (d.area or ""),
+                               "state": s["state"], "state_name": dict(zip(("zh", "en"), STATES[s["state"]])),
+                               "level": s["level"], "level_name": {"zh": lv.zh, "en": lv.en} if lv else None,
+                               "risk": LEVELS[lv.risk] if lv else None, "team": d.team or "",
+                               "deadline_ms": s["deadline"], "overdue": late})
+        open_items.sort(key=lambda r: (not r["overdue"], -(self.workflow.levels[r["level"]].risk
+                                                           if r["level"] in self.workflow.levels else -1), r["id"]))
+        return {"reported": reported, "closed": closed, "open": open_items,
+                "overdue": sum(r["overdue"] for r in open_items)}
 
     # ------------------------------------------------------------ export
 

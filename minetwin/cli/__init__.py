@@ -5,7 +5,7 @@
     gltf.py      gltf inspect · gltf convert
     assets.py    assets import|import-scan|sweep|deviation|sections|list|show|thumbnails
     geology.py   geology report|build|update|section
-    risk.py      risk check|default|forecast|notice
+    risk.py      risk check|default|forecast|notice|dangers
     uplink.py    uplink export|gas|run|status
     render.py    render · wall · report shift
 

@@ -162,9 +162,16 @@ def _cmd_report(args) -> int:
                 raise ReportError(f"{p} does not exist: nothing to report from")
         alarms = AlarmBook(model, path=config.resolve_path(config.alarms.db))
         history = History(config.resolve_path(config.history.db))
+        dangers = None
+        if config.resolve_path(config.dangers.db).exists():
+            from safety import DangerBook, load_workflow
+            dangers = DangerBook(model, load_workflow(config.resolve_path(config.mine.path)
+                                                      if not args.mine else Path(args.mine)),
+                                 path=config.resolve_path(config.dangers.db))
         result = build_report(model, alarms, history, sh, args.out,
-                              config.resolve_path(config.snapshots.folder), args.lang)
-    except (ValueError, ReportError, MineDataError, OSError) as exc:
+                              config.resolve_path(config.snapshots.folder), args.lang,
+                              dangers=dangers)
+    except (ValueError, ReportError, MineDataError, OSError) as exc:   # (DangerConfigError too)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result["pdf"] = None

@@ -5,6 +5,11 @@
     minetwin risk forecast --mine DIR [--json]       what lies ahead of each face and heading
     minetwin risk notice --mine DIR --out DIR [--working ID] [--date D] [--lang zh|en] [--no-pdf]
                                                      the written forecast notice (HTML, PDF)
+    minetwin risk dangers [--config C] [--state S] [--area A] [--overdue] [--lang zh|en]
+                          [--format json|csv|xlsx] [--out FILE]
+                                                     the hidden dangers (docs/dangers.md)
+
+``check`` validates the folder's dangers.toml (docs/dangers.md) with its risks.toml.
 
 Errors: every problem of the register on stderr, one a line, and exit status 2.
 """
@@ -30,9 +35,10 @@ def _errors():
 
 def _cmd_check(args) -> int:
     from safety import check_register, load_register
+    from safety import check_workflow
     try:
         model = _mine(args)
-        problems = check_register(Path(args.mine), model)
+        problems = check_register(Path(args.mine), model) + check_workflow(Path(args.mine))
     except _errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -157,6 +163,46 @@ def _cmd_notice(args) -> int:
     return 0
 
 
+def _cmd_dangers(args) -> int:
+    import time
+
+    from safety import DangerBook, load_workflow
+
+    from ._common import load_config_or_exit
+    config = load_config_or_exit(args.config)
+    db = config.resolve_path(config.dangers.db)
+    try:
+        if not db.exists():
+            raise OSError(f"{db} does not exist: no hidden dangers recorded yet")
+        mine = config.resolve_path(config.mine.path)
+        from twin import load_mine
+        model = load_mine(mine)
+        book = DangerBook(model, load_workflow(mine), path=db)
+        now = int(time.time() * 1000)
+        items = book.query(state=args.state, area=args.area, overdue=True if args.overdue else None,
+                           now_ms=now, limit=100_000)
+    except _errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        data = json.dumps([book.record(d, now, steps=True) for d in items],
+                          ensure_ascii=False, indent=1).encode()
+    elif args.format == "csv":
+        data = book.export_csv(items, now, args.lang)
+    else:
+        data = book.export_xlsx(items, now, args.lang)
+    book.close()
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(json.dumps({"out": args.out, "items": len(items)}, ensure_ascii=False))
+    elif args.format == "xlsx":
+        print("error: --format xlsx needs --out FILE", file=sys.stderr)
+        return 2
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
 def add_parsers(sub) -> None:
     g = sub.add_parser("risk", help="risk pre-control: register, forecasts (docs/risk.md)")
     g_sub = g.add_subparsers(dest="risk_command", required=True)
@@ -180,3 +226,13 @@ def add_parsers(sub) -> None:
     n.add_argument("--lang", choices=("zh", "en"), default="zh")
     n.add_argument("--no-pdf", action="store_true")
     n.set_defaults(func=_cmd_notice)
+    h = g_sub.add_parser("dangers", help="the hidden dangers recorded (隐患): list or export")
+    h.add_argument("--config", help="config.toml (default: the repository's)")
+    h.add_argument("--state", help="states, comma-separated (reported, assessed, assigned, "
+                                   "rectified, verified, closed, rejected)")
+    h.add_argument("--area", help="an area code")
+    h.add_argument("--overdue", action="store_true", help="only items past their deadline")
+    h.add_argument("--lang", choices=("zh", "en"), default="zh")
+    h.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+    h.add_argument("--out", help="write to this file (needed for xlsx)")
+    h.set_defaults(func=_cmd_dangers)

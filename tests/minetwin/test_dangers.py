@@ -129,3 +129,20 @@ def test_the_hidden_danger_loop_through_the_protocol(demo_dir, tmp_path):
     assert ("danger_close", "李四", True) in danger_cmds
     # the attachments' bytes: in the audit only as their size, never whole (a photo is large)
     assert all(len(json.dumps(a["args"], ensure_ascii=False, default=repr)) < 4000 for a in audit)
+    # the same from the command line: the integrator's export, and dangers.toml checked
+    import subprocess
+    import sys
+    (tmp_path / "cli.toml").write_text(f'[mine]\npath = "{demo_dir}"\n[dangers]\n'
+                                       f'db = "{tmp_path / "dangers.sqlite"}"\n')
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "risk", "dangers", "--config",
+                        str(tmp_path / "cli.toml"), "--format", "csv", "--state", "closed"],
+                       capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "探头 吊挂过低" in r.stdout.decode("utf-8-sig")
+    import shutil
+    mine = tmp_path / "mine"
+    shutil.copytree(demo_dir, mine)
+    (mine / "dangers.toml").write_text('[steps]\nverify = ["nobody"]\n')
+    r = subprocess.run([sys.executable, "-m", "minetwin.cli", "risk", "check", "--mine",
+                        str(mine)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "steps.verify" in r.stderr

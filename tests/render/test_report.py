@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,8 +84,22 @@ def hour(demo_dir, demo_model, tmp_path_factory):
     r.close()
     book.close()
     history.close()
+    # hidden dangers (#22.6): one reported in the night shift and overdue in the early one,
+    # one reported and closed in the early shift, one reported in it and still open
+    from safety import DangerBook, load_workflow
+    hd = DangerBook(model, load_workflow(demo_dir), path=tmp / "dangers.sqlite")
+    at = lambda h, m: int(datetime(2026, 11, 2, h, m, tzinfo=ZoneInfo(model.mine.time_zone)).timestamp() * 1000)  # noqa: E731
+    area = next(iter(model.areas))
+    d1 = hd.take("report", "王五", "viewer", {"title": "风筒破口", "area": area}, at(7, 50))
+    hd.take("assess", "李四", "operator", {"danger": d1.id, "level": "A"}, at(7, 51))
+    hd.take("assign", "李四", "operator", {"danger": d1.id, "team": "通风队",
+                                          "deadline_ms": at(8, 10)}, at(7, 52))
+    d2 = hd.take("report", "王五", "viewer", {"title": "皮带托辊缺失", "area": area}, at(8, 5))
+    hd.take("reject", "李四", "operator", {"danger": d2.id, "comment": "重复上报"}, at(8, 20))
+    hd.take("report", "王五", "viewer", {"title": "消防沙箱不足", "area": area}, at(8, 15))
+    hd.close()
     (tmp / "c.toml").write_text(
-        f'[mine]\npath = "{demo_dir}"\n[alarms]\ndb = "alarms.sqlite"\n'
+        f'[mine]\npath = "{demo_dir}"\n[alarms]\ndb = "alarms.sqlite"\n[dangers]\ndb = "dangers.sqlite"\n'
         f'[history]\ndb = "history.sqlite"\n[snapshots]\nfolder = "snaps"\n')
     return tmp
 
@@ -127,6 +142,12 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
     assert row and row.group(2) in ("较大风险", "重大风险") and int(row.group(3)) >= 2   # the outburst
     assert rep["prewarnings"] and html.count("<tr class='prewarn") == len(rep["prewarnings"])
     assert "探水线 60 m" in html and "一周内" in html      # 45 m of water ahead at 8 m a day
+    # the hidden dangers of the shift: as they stood at its end, the overdue one first
+    assert rep["dangers"]["reported"] == 2 and rep["dangers"]["closed"] == 1
+    assert rep["dangers"]["overdue"] == 1 and len(rep["dangers"]["open"]) == 2
+    assert "本班上报 2 项，销号/驳回 1 项；班末未销号 2 项，其中逾期 1 项" in html
+    first = html.split("<h3>隐患排查治理</h3>", 1)[1].split("<tr class='danger", 2)[1]
+    assert first.startswith(" overdue") and "风筒破口" in first and "A级隐患" in first
     pdf = (hour / "out2" / "report.pdf").read_bytes()
     art = Path(__file__).resolve().parents[2] / "test-artifacts"      # to look at (pdftoppm)
     art.mkdir(exist_ok=True)
@@ -141,6 +162,7 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
         assert "超量程" in html
     night = _report(hour, 1, hour / "out1", "--no-pdf", "--lang", "en")
     assert night["alarms"] == before and night["pdf"] is None
+    assert night["dangers"] == {"reported": 1, "closed": 0, "open": [1], "overdue": 0}
     assert "shift report" in (hour / "out1" / "index.html").read_text(encoding="utf-8")
 
 

@@ -23,7 +23,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"
                  "--disable-component-update", "--use-angle=swiftshader",
                  "--enable-unsafe-swiftshader"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TOKENS = {role: f"minetwin-{role}" for role in ("viewer", "operator", "instructor")}
+TOKENS = {role: f"minetwin-{role}" for role in ("viewer", "operator", "instructor", "admin")}
 
 
 @pytest.fixture(scope="session")

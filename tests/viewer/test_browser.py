@@ -937,3 +937,80 @@ def test_the_risk_map_colours_areas_and_says_why(open_page):
     page.page.click("#risk .risk-toggle")
     assert page.js("window.minetwin.risk.on") is False
     assert page.errors == []
+
+
+def _photo() -> bytes:
+    """A small real PNG (a photo of the place, as far as the test is concerned)."""
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 90, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_hidden_danger_reported_on_a_node_goes_through_its_steps(open_page):
+    """#22.4 in the viewer: an engineer reports a hidden danger from a sensor's details with a
+    photo; the dispatcher sees it arrive, grades and assigns it, rectifies it, is refused the
+    verification of their own work (the server's reason shown), and the safety officer
+    verifies and closes it; the viewer's token cannot grade (its button says why)."""
+    eng = open_page("viewer", size=(1600, 900))
+    sensor = eng.js("[...window.minetwin.replica.nodes.values()].find(n => "
+                    "n.tags.includes('sensor') && n.props.get('quantity') === 'ch4').id")
+    eng.js(f"window.minetwin.inspector.select({sensor!r})")
+    eng.page.click("#inspect button.report-danger")
+    eng.page.fill("#danger-dialog input.title", "甲烷探头吊挂位置不符合规定")
+    eng.page.fill("#danger-dialog textarea.description", "距顶板 0.6 m，应不大于 0.3 m")
+    eng.page.select_option("#danger-dialog select.hazard", "gas")
+    eng.page.set_input_files("#danger-dialog input.files",
+                             files=[{"name": "现场.png", "mimeType": "image/png", "buffer": _photo()}])
+    eng.page.click("#danger-dialog button.send")
+    eng.page.wait_for_selector("#dangers li.danger")
+    hid = int(eng.page.get_attribute("#dangers li.danger", "data-danger"))
+    disp = open_page("operator", size=(1600, 900))
+    disp.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}']")
+
+    def step(page, name, fill=None):
+        page.page.click(f"#dangers li.danger[data-danger='{hid}'] button.step-{name}")
+        page.page.wait_for_selector("#danger-dialog")
+        if fill:
+            fill(page.page)
+        page.page.click("#danger-dialog button.send")
+
+    disp.page.click(f"#dangers li.danger[data-danger='{hid}'] .line")
+    disp.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}'] .files img")
+    step(disp, "assess", lambda p: p.select_option("#danger-dialog select.level", "A"))
+    disp.page.wait_for_function(f"document.querySelector(\"#dangers li.danger[data-danger='{hid}'] "
+                                f".grade\")?.textContent === 'A级隐患'")
+    step(disp, "assign", lambda p: (p.fill("#danger-dialog input.team", "通风队"),
+                                    p.fill("#danger-dialog input.days", "2")))
+    disp.page.wait_for_function(f"document.querySelector(\"#dangers li.danger[data-danger='{hid}'] "
+                                f".deadline\")")
+    # the engineer's token cannot take the dispatcher's steps: disabled, saying which role
+    eng.page.click(f"#dangers li.danger[data-danger='{hid}'] .line")
+    eng.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}'] button.step-rectify")
+    assert eng.page.is_disabled(f"#dangers li.danger[data-danger='{hid}'] button.step-rectify")
+    assert "operator" in eng.page.get_attribute(
+        f"#dangers li.danger[data-danger='{hid}'] button.step-rectify", "title")
+    step(disp, "rectify", lambda p: p.fill("#danger-dialog textarea.comment", "已重新吊挂"))
+    disp.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}'] button.step-verify")
+    step(disp, "verify")
+    disp.page.wait_for_function("document.querySelector('#danger-dialog .note')?.textContent"
+                                ".includes('整改人不得验收')")
+    disp.page.screenshot(path=str(artifact("dangers-refused.png")))
+    disp.page.click("#danger-dialog button.cancel")
+    officer = open_page("admin", size=(1600, 900))
+    officer.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}']")
+    officer.page.click(f"#dangers li.danger[data-danger='{hid}'] .line")
+    step(officer, "verify")
+    officer.page.wait_for_selector(f"#dangers li.danger[data-danger='{hid}'] button.step-close")
+    officer.page.screenshot(path=str(artifact("dangers-verified.png")))
+    step(officer, "close")
+    # closed: it leaves the open list of every viewer; its steps name each person
+    eng.page.wait_for_function(f"!document.querySelector(\"#dangers li.danger[data-danger='{hid}']\")")
+    record = eng.js(f"window.minetwin.conn.command('danger_get', {{danger: {hid}}})")["data"]["danger"]
+    assert [(s["step"], s["person"]) for s in record["steps"]] == [
+        ("report", "工程师(演示)"), ("assess", "值班调度员(演示)"), ("assign", "值班调度员(演示)"),
+        ("rectify", "值班调度员(演示)"), ("verify", "安监员(演示)"), ("close", "安监员(演示)")]
+    assert record["node"] == sensor and record["files"][0]["mime"] == "image/png"
+    assert eng.errors == [] and disp.errors == [] and officer.errors == []

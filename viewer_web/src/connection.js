@@ -113,6 +113,7 @@ export class Connection extends EventTarget {
         if (p) { this.pending.delete(m.id); p.resolve({ ok: m.ok, message: m.message, data: m.data ?? {} }); }
         break;
       }
+      case "danger": this.dispatchEvent(new CustomEvent("danger", { detail: m.danger })); break;
       case "camera": this.dispatchEvent(new CustomEvent("camera", { detail: m })); break;
       case "replay":
         // (a late "ended" of a replay this client has already left must not end the current one)

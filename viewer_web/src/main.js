@@ -7,6 +7,7 @@ import { setQuantities } from "./props.js";
 import { Connection } from "./connection.js";
 import { setLanguage, t } from "./strings.js";
 import { AlarmPanel } from "./ui/alarms.js";
+import { DangerPanel } from "./ui/dangers.js";
 import { el } from "./ui/dom.js";
 import { Inspector } from "./ui/inspect.js";
 import { KpiStrip } from "./ui/kpi.js";
@@ -78,8 +79,10 @@ function start(token) {
   planBox.hidden = !!wall || query.get("plan") === "0" || (view.software && query.get("plan") !== "1");
   const select = (id, from = "3d") => { inspector.select(id); if (from !== "plan") planView.frame(id); };
   planView.addEventListener("pick", (e) => { view.focus(e.detail.id, 40); select(e.detail.id, "plan"); });
-  const inspector = new Inspector({ conn, view });
-  const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall });
+  const dangers = wall ? null : new DangerPanel({ conn, view, onSelect: select });
+  const report = dangers ? (where) => dangers.report(where) : null;
+  const inspector = new Inspector({ conn, view, onReport: report });
+  const alarms = new AlarmPanel({ conn, view, onSelect: select, kiosk: !!wall, onReport: report });
   const kpi = new KpiStrip({ conn, alarms, onSelect: (id) => { view.focus(id, 40); select(id); } });
   const status = new StatusBar({ conn, onLanguage: () => location.reload(), softwareNote: !!view.softwareNote });
   document.body.prepend(status.root);
@@ -103,7 +106,7 @@ function start(token) {
   } else {
     const cameras = new CameraPanel({ view });
     side.append(new LayerPanel({ conn, view }).root, new SearchPanel({ conn, view, onSelect: select }).root,
-      new HeadcountPanel({ conn, view, onSelect: select }).root, risk.root, cameras.root,
+      new HeadcountPanel({ conn, view, onSelect: select }).root, risk.root, dangers.root, cameras.root,
       new WallPanel({ conn, view, cameraPanel: cameras }).root);
     right.append(alarms.root, inspector.root, new ReplayPanel({ conn }).root);
   }
@@ -140,7 +143,7 @@ function start(token) {
 
   // For tests, benchmarks and integrators' own scripts.
   window.minetwin = {
-    conn, view, alarms, inspector, furniture, kpi, plan: planView, risk,
+    conn, view, alarms, inspector, furniture, kpi, plan: planView, risk, dangers,
     get replica() { return conn.replica; },
     stats() {
       return {

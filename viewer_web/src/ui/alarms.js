@@ -6,8 +6,9 @@ import { el, fmt, panel } from "./dom.js";
 const CAN_ACK = new Set(["operator", "instructor", "admin"]);
 
 export class AlarmPanel {
-  constructor({ conn, view, onSelect, kiosk = false }) {
+  constructor({ conn, view, onSelect, kiosk = false, onReport = null }) {
     this.conn = conn;
+    this.onReport = onReport;          // report a hidden danger about an alarm (ui/dangers.js)
     this.view = view;
     this.onSelect = onSelect;
     this.kiosk = kiosk;
@@ -198,6 +199,9 @@ export class AlarmPanel {
             this.message.textContent = r.ok ? "" : t("alarm.ack.refused", { reason: r.message });
           },
         }, t("alarm.ack.send")),
+        this.onReport ? el("button.report-danger", {
+          onclick: () => { close(); this.onReport({ alarm: a.id, label: `${this.place(a)} · ${this.what(a)}` }); },
+        }, t("danger.report")) : null,
         el("button.cancel", { onclick: close }, t("alarm.ack.cancel"))));
     document.body.append(dialog);
     comment.focus();

@@ -36,8 +36,9 @@ export function seriesOf(n) {
 }
 
 export class Inspector {
-  constructor({ conn, view, baseUrl = "" }) {
+  constructor({ conn, view, baseUrl = "", onReport = null }) {
     this.conn = conn;
+    this.onReport = onReport;          // report a hidden danger here (ui/dangers.js)
     this.view = view;
     this.baseUrl = baseUrl;
     this.selected = null;
@@ -87,7 +88,10 @@ export class Inspector {
     const props = [...n.props].sort(([a], [b]) => (live(b) - live(a)) || (a < b ? -1 : 1));
     fill(this.title,
       el("tr.name", {}, el("th", { colspan: 2 }, n.name || n.id,
-        el("button.focus", { onclick: () => this.view.focus(n.id) }, t("inspect.focus")))),
+        el("button.focus", { onclick: () => this.view.focus(n.id) }, t("inspect.focus")),
+        this.onReport ? el("button.report-danger", {
+          onclick: () => this.onReport({ node: n.id, position: pos, label: n.name || n.id }),
+        }, t("danger.report")) : null)),
       n.label ? el("tr.live.big", {}, el("td", { colspan: 2, style: { color: n.color === 0xffffff ? "" : hex(n.color) } }, n.label)) : null);
     const rows = [
       el("tr", {}, el("td", {}, t("inspect.id")), el("td.id", {}, n.id)),
