@@ -190,6 +190,7 @@ class TwinApp:
                                   files=config.resolve_path(config.dangers.files),
                                   area_of=self._area_of)
         self._next_overdue = 0
+        self.danger_steps: dict[tuple[str, str], int] = {}   # (step, outcome) → count
         self._forecasts: tuple = ()            # the forecasts the pre-warnings were judged on
         self._next_risk = 0
         scene.define_property("risk_level", "int")
@@ -398,13 +399,13 @@ class TwinApp:
         events = []
         for d, ev in self.dangers.overdue(now_ms):
             events.append(ev)
-            self._publish_danger(d)
+            self._publish_danger(d, now_ms)
             log.warning("hidden danger %d overdue: %s (team %s)", d.id, d.title, d.team)
         return events
 
-    def _publish_danger(self, d) -> None:
+    def _publish_danger(self, d, now_ms: int | None = None) -> None:
         if self.server is not None:
-            self.server.publish_danger(self.dangers.record(d, self._clock_ms()))
+            self.server.publish_danger(self.dangers.record(d, now_ms or self._clock_ms()))
 
     def _clock_ms(self) -> int:
         return self.scene.time_ms or self._now_ms()
@@ -439,7 +440,12 @@ class TwinApp:
             who = getattr(role, "holder", "") or ""
             d = book.take(step, who, str(role), args, now)
         except (DangerError, ValueError, TypeError) as exc:
+            from safety import DangerRefused
+            if step not in ("list", "get"):
+                k = (step, "refused" if isinstance(exc, DangerRefused) else "invalid")
+                self.danger_steps[k] = self.danger_steps.get(k, 0) + 1
             return False, str(exc), {}
+        self.danger_steps[(step, "taken")] = self.danger_steps.get((step, "taken"), 0) + 1
         ev = book.cleared(d, now)
         if ev is not None:                          # rectified (or closed) after its deadline
             for alarm in self.alarms.apply([ev]):

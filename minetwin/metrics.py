@@ -40,6 +40,20 @@ def prometheus_text(app) -> bytes:
             yield GaugeMetricFamily("minetwin_alarms_listed",
                                     "alarms active or unacknowledged",
                                     value=len(app.alarms.listing()))
+            d = app.dangers
+            now = app._clock_ms()
+            yield GaugeMetricFamily("minetwin_dangers_open", "hidden dangers not closed",
+                                    value=len(d.open_items()))
+            yield GaugeMetricFamily("minetwin_dangers_overdue",
+                                    "hidden dangers past their deadline unrectified",
+                                    value=sum(x.overdue_at(now) for x in d.open_items()))
+            steps = CounterMetricFamily("minetwin_danger_steps",
+                                        "hidden-danger steps by outcome (taken, refused: "
+                                        "the person may not; invalid: a bad step or field)",
+                                        labels=["step", "outcome"])
+            for (step, outcome), v in sorted(app.danger_steps.items()):
+                steps.add_metric([step, outcome], v)
+            yield steps
             if app.server is not None:
                 yield GaugeMetricFamily("minetwin_clients", "streaming clients",
                                         value=len(app.server.clients))

@@ -74,11 +74,24 @@ def test_the_hidden_danger_loop_through_the_protocol(demo_dir, tmp_path):
         await until(lambda: not any(r["fact"] == "danger"
                                     for r in app.risk.levels[area].reasons),
                     "the closed item to leave its area's risk")
+        # a second item past its deadline: an alarm of kind danger, cleared by the rectification
+        late = (await wang.command("danger_report", title="水仓清挖滞后", area=area)).data["danger"]["id"]
+        await li.command("danger_assess", danger=late, level="major")
+        await li.command("danger_assign", danger=late, team="机电队",
+                         deadline_ms=app._clock_ms() + 1500)
+        await until(lambda: any(a["kind"] == "danger" and a["cleared_ms"] is None
+                                for a in wang.alarms.values()), "the overdue alarm")
+        await until(lambda: wang.dangers.get(late, {}).get("overdue"), "the item marked overdue")
+        out["overdue_alarm"] = next(a for a in wang.alarms.values() if a["kind"] == "danger")
+        await until(lambda: app.risk.levels[area].level == 3, "a major one: the area red")
+        await zhang.command("danger_rectify", danger=late, comment="已清挖")
+        await until(lambda: all(a["cleared_ms"] is not None for a in wang.alarms.values()
+                                if a["kind"] == "danger"), "the overdue alarm cleared")
         out["list"] = await wang.command("danger_list", state="closed")
         out["get"] = await wang.command("danger_get", danger=hid)
         loop = asyncio.get_running_loop()
         sha = out["get"].data["danger"]["files"][0]["sha256"]
-        for path in ("/api/dangers", f"/api/dangers/{hid}", f"/api/dangers/{hid}/files/{sha}",
+        for path in ("/metrics", "/api/dangers", f"/api/dangers/{hid}", f"/api/dangers/{hid}/files/{sha}",
                      "/api/dangers/export.csv?state=closed", "/api/dangers/export.xlsx"):
             out[path] = await loop.run_in_executor(None, get, path)
         stop.set()
@@ -102,15 +115,22 @@ def test_the_hidden_danger_loop_through_the_protocol(demo_dir, tmp_path):
     for k in ("assess", "assign", "rectify", "verify", "close"):
         assert out[k].ok, (k, out[k].message)
     assert out["risk"].level >= 2            # grade A: orange
+    assert out["overdue_alarm"]["level"] == 3 and out["overdue_alarm"]["text"]["zh"].endswith(
+        "逾期未整改") and out["overdue_alarm"]["node"] == f"area/{area}"
     assert [d["id"] for d in out["list"].data["dangers"]] == [out["report"].data["danger"]["id"]]
     steps = out["get"].data["danger"]["steps"]
     assert [(s["step"], s["person"]) for s in steps] == [
         ("report", "王五"), ("assess", "李四"), ("assign", "李四"), ("rectify", "张三"),
         ("verify", "李四"), ("close", "李四")]
     assert len(out["get"].data["danger"]["files"]) == 2
+    metrics = out["/metrics"][2].decode()
+    assert 'minetwin_danger_steps_total{outcome="refused",step="assess"} 2.0' in metrics
+    assert 'minetwin_danger_steps_total{outcome="invalid",step="close"} 1.0' in metrics
+    assert 'minetwin_danger_steps_total{outcome="taken",step="close"} 1.0' in metrics
+    assert "minetwin_dangers_open 1.0" in metrics and "minetwin_dangers_overdue 0.0" in metrics
     status, kind, body = out["/api/dangers"]
     listing = json.loads(body)
-    assert status == 200 and listing["dangers"][0]["state"] == "closed"
+    assert status == 200 and [d["state"] for d in listing["dangers"]] == ["rectified", "closed"]
     assert {lv["id"] for lv in listing["levels"]} == {"major", "A", "B", "C"}
     assert out[f"/api/dangers/{out['report'].data['danger']['id']}"][0] == 200
     assert out[next(k for k in out if "/files/" in str(k))][1:] == ("image/png", PNG)
@@ -118,7 +138,7 @@ def test_the_hidden_danger_loop_through_the_protocol(demo_dir, tmp_path):
     assert "探头 吊挂过低" in csv_text and "已销号" in csv_text
     from openpyxl import load_workbook
     ws = load_workbook(io.BytesIO(out["/api/dangers/export.xlsx"][2])).active
-    assert list(ws.values)[1][1] == "探头 吊挂过低"
+    assert [row[1] for row in list(ws.values)[1:]] == ["水仓清挖滞后", "探头 吊挂过低"]
     # every command, refused ones included, is in the audit trail with its person
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     danger_cmds = [(a["command"], a["holder"], a["ok"]) for a in audit
