@@ -60,7 +60,8 @@ def _detail(a: dict, T: dict) -> str:
         return T["thick"].format(a=a["thickness_here_m"], b=a["thickness_m"], w=a["thickness_band95_m"])
     if k == "undulation":
         return T["und"].format(d=a["departure_m"], w=a["floor_band95_m"])
-    return T["zone"].format(c=a.get("criterion", "")) if a.get("criterion") else ""
+    c = (a.get("criterion_zh") if T is _KIND_TEXT["zh"] else None) or a.get("criterion", "")
+    return T["zone"].format(c=c) if c else ""
 
 
 def forecast_notice(forecast: dict, lines, mine_name: str, issued: date, lang: str = "zh") -> str:

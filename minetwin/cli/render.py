@@ -7,7 +7,7 @@
         ``oblique``; or one of the mine folder's ``views.toml``) or framed on a node with
         the sensors and people near it labelled; ``--seconds`` of simulated live data from
         ``--start`` first (0: the model as loaded)
-    minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T]
+    minetwin wall --server URL --group G --grid 3x2 --tile X,Y [--fullscreen] [--token T] [--risk]
                   [--size WxH] [--offscreen --frames N --screenshot FILE.png]
         the native wall client (render/wall.py)
     minetwin report shift --date YYYY-MM-DD --shift N --out DIR [--config FILE] [--lang zh|en]
@@ -139,7 +139,8 @@ def _cmd_wall(args) -> int:
     tile = tuple(int(v) for v in args.tile.split(","))
     return run_wall(args.server, args.group, grid, tile, token=args.token,
                     size=_size(args.size), fullscreen=args.fullscreen, offscreen=args.offscreen,
-                    frames=args.frames, screenshot=args.screenshot, software=args.software)
+                    frames=args.frames, screenshot=args.screenshot, software=args.software,
+                    risk=args.risk)
 
 
 def _cmd_report(args) -> int:
@@ -216,6 +217,8 @@ def add_parsers(sub) -> None:
                    help="render into a buffer, not a window (tests, headless checks)")
     w.add_argument("--frames", type=int, help="stop after this many frames")
     w.add_argument("--screenshot", help="save the last frame here")
+    w.add_argument("--risk", action="store_true",
+                   help="roadways in their area's risk colour, with a legend (docs/risk.md)")
     w.set_defaults(func=_cmd_wall)
     rp = sub.add_parser("report", help="reports (the shift report)")
     rp_sub = rp.add_subparsers(dest="report_command", required=True)

@@ -17,6 +17,7 @@ from minetwin.app import TwinApp
 
 
 def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
+    """… and, with --risk (#22.3), the roadways in their area's risk colour with a legend."""
     (tmp_path / "drill.toml").write_text(
         '[[event]]\ntype = "gas_outburst"\nat = "00:00:10"\nplace = "face:11901"\n')
     config = app_config(demo_dir, tmp_path,
@@ -33,15 +34,19 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
         assert r.ok, r.message
         await until(lambda: any(a.get("cleared_ms") is None and a.get("level", 0) >= 2
                                 for a in operator.alarms.values()), "an alarm", timeout=60)
+        await until(lambda: any(a.level >= 2 for a in app.risk.levels.values()),
+                    "an area at orange or above (the outburst's alarms)", timeout=120)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, lambda: subprocess.run(
+        run = await loop.run_in_executor(None, lambda: subprocess.run(
             [sys.executable, "-m", "minetwin.cli", "wall", "--server", url, "--group", "north",
              "--grid", "2x1", "--tile", "1,0", "--size", "320x240", "--offscreen",
-             "--frames", "15", "--screenshot", str(shot), "--software"],
+             "--frames", "15", "--screenshot", str(shot), "--software", "--risk"],
             capture_output=True, text=True, timeout=240))
+        return run, {k: ("blue", "yellow", "orange", "red")[a.level]
+                     for k, a in app.risk.levels.items()}
 
     try:
-        wall = asyncio.run(run_with_client(app, "minetwin-operator", body))
+        wall, levels = asyncio.run(run_with_client(app, "minetwin-operator", body))
     finally:
         app.close()
     assert wall.returncode == 0, wall.stderr[-3000:]
@@ -57,3 +62,12 @@ def test_the_wall_client_follows_its_group_and_shows_alarms(demo_dir, tmp_path):
     assert img.shape == (240, 320, 3) and img[30:].std() > 5        # the mine under the banner
     top = img[:8].reshape(-1, 3).mean(axis=0)
     assert top[0] > 150 and top[2] < 100                             # the banner: red/orange
+    # the risk map: every area's level as the twin judged it (a level may have moved on
+    # while the tile started: all but one agree), and the legend's four colours in the corner
+    shown = summary["risk"]
+    assert set(shown) == set(levels) and any(v in ("orange", "red") for v in shown.values())
+    assert sum(shown[k] == levels[k] for k in levels) >= len(levels) - 1
+    corner = img[-50:, :30].astype(int).reshape(-1, 3)
+    for rgb in ((0x2F, 0x80, 0xED), (0xF2, 0xC9, 0x4C), (0xF2, 0x99, 0x4A), (0xEB, 0x57, 0x57)):
+        assert (np.abs(corner - rgb).sum(axis=1) < 30).sum() > 4, rgb
+

@@ -293,6 +293,7 @@ def test_the_forecast_notice_of_a_heading(demo_dir, tmp_path):
                     r"<td>([\d-]+)</td>", page)
     assert row and 40 <= int(row.group(2)) <= 50 and row.group(4).startswith("2026-12-")
     assert "探水线 60 m" in page and "先探后掘" in page
+    assert "判据：突水系数（95% 上限）" in page and "upper bound" not in page   # all in Chinese
     assert re.search(r"<td>断层</td><td>F1</td><td>\d+</td>", page) and "落差 5.29 m" in page
     assert all(s in page for s in ("编制", "审核", "总工程师"))
     assert item["pdf"] and open(item["pdf"], "rb").read(5) == b"%PDF-"
@@ -302,4 +303,4 @@ def test_the_forecast_notice_of_a_heading(demo_dir, tmp_path):
               "--out", str(tmp_path / "en"), "--lang", "en", "--no-pdf")
     text = open(json.loads(en.stdout)[0]["html"], encoding="utf-8").read()
     assert "Geological forecast notice" in text and "probing line 60 m" in text \
-        and "probe before advancing" in text
+        and "probe before advancing" in text and "criterion: Ts (95 % upper bound)" in text

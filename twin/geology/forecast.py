@@ -160,6 +160,7 @@ def forecast_workings(geo, mine, workings, zones=(), grid=None, *,
                 rest = np.flatnonzero(~hit[i:].any(axis=1))
                 length = float(steps[i + rest[0]] - steps[i]) if len(rest) else None
                 detail = {"zone": z.name, "criterion": z.props.get("criterion", ""),
+                          "criterion_zh": getattr(z, "criterion_zh", "") or "",
                           "length_m": None if length is None else round(length, 1)}
                 found.append(Ahead(z.kind, z.name, float(steps[i]), days(float(steps[i])),
                                    at(i, j), detail))

@@ -152,6 +152,7 @@ class Zone:
     lower: np.ndarray             # (ny + 1, nx + 1) corner elevations
     upper: np.ndarray
     props: dict
+    criterion_zh: str = ""        # props["criterion"] in Chinese (the forecast notice's)
 
 
 def _fault_distance(fault, x, y, z) -> np.ndarray:
@@ -196,11 +197,12 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
         slab = (floor_c - 0.5, roof_c + 0.5)
         floor = m.floor(seam, cx, cy)
 
-        def add(kind, mask, name, props, lower_upper=slab, seam=seam):
+        def add(kind, mask, name, props, lower_upper=slab, seam=seam, zh=""):
             mask = _no_pinches(mask)
             if mask.any():
                 zones.append(Zone(kind, seam, name, mask, *lower_upper, {
-                    "seam": seam, "area_m2": (round(float(mask.sum()) * area), "m²"), **props}))
+                    "seam": seam, "area_m2": (round(float(mask.sum()) * area), "m²"), **props},
+                    zh))
         # Gas: outburst danger and enrichment from the boreholes' samples.
         xy_c, content_s = _samples(geo.holes, seam, "gas_content_m3_t")
         content = fit_tps(xy_c, content_s)(cx, cy) if len(content_s) >= 3 else None
@@ -212,17 +214,21 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
             pressure = surf(cx, cy)
             danger = pressure + ONE_SIDED_95 * surf.sigma(cx, cy) >= c.gas_pressure_MPa
             crit = f"gas pressure (95 % upper bound) ≥ {c.gas_pressure_MPa} MPa"
+            zh = f"瓦斯压力（95% 上限）≥ {c.gas_pressure_MPa} MPa"
             if c.gas_content_m3_t is not None and content is not None:
                 danger |= content >= c.gas_content_m3_t
                 crit += f" or gas content ≥ {c.gas_content_m3_t} m³/t"
+                zh += f" 或瓦斯含量 ≥ {c.gas_content_m3_t} m³/t"
             add("outburst", danger, f"{seam}突出危险区", {
-                "criterion": crit, "max_gas_pressure_MPa": (round(float(pressure.max()), 2), "MPa")})
+                "criterion": crit, "max_gas_pressure_MPa": (round(float(pressure.max()), 2), "MPa")},
+                zh=zh)
         if content is not None:
             limit = c.enrichment_m3_t if c.enrichment_m3_t is not None else \
                 float(content_s.mean() + c.enrichment_sd * content_s.std())
             add("gas", content >= limit, f"{seam}瓦斯富集区", {
                 "criterion": f"gas content ≥ {limit:.2f} m³/t",
-                "max_gas_content_m3_t": (round(float(content.max()), 2), "m³/t")})
+                "max_gas_content_m3_t": (round(float(content.max()), 2), "m³/t")},
+                zh=f"瓦斯含量 ≥ {limit:.2f} m³/t")
         # Water: the floor's inrush coefficient over each aquifer below the seam.
         near_fault = np.zeros(cx.shape, bool)
         for f in m.faults:
@@ -247,7 +253,9 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
                 f"(≥ {c.inrush_disturbed} within {c.disturbed_within_m:g} m of a fault)",
                 "max_inrush_coefficient_MPa_m": (round(float(ts[below].max()), 3)
                                                  if below.any() else 0.0, "MPa/m")},
-                (np.minimum(top(gx, gy), floor_c - 0.5), floor_c))
+                (np.minimum(top(gx, gy), floor_c - 0.5), floor_c),
+                zh=f"突水系数（95% 上限）≥ {c.inrush_normal} MPa/m（断层 {c.disturbed_within_m:g} m "
+                   f"内 ≥ {c.inrush_disturbed}）")
         # Stress: along each fault's cut of the seam, and around remnant pillars.
         stress = np.zeros(cx.shape, bool)
         for f in m.faults:
@@ -256,7 +264,8 @@ def hazard_zones(geo, data: HazardData, extent, step: float = 25.0, seams=None
             stress |= _inside(poly, cx, cy, c.stress_pillar_m)
         add("stress", stress, f"{seam}应力集中区", {
             "criterion": f"within {c.stress_fault_m:g} m of a fault's cut, "
-                         f"{c.stress_pillar_m:g} m of a remnant pillar"})
+                         f"{c.stress_pillar_m:g} m of a remnant pillar"},
+            zh=f"断层切割线 {c.stress_fault_m:g} m 内、残留煤柱 {c.stress_pillar_m:g} m 内")
         # Fire: sealed areas.
         for s in data.sealed:
             if s["seam"] not in (None, seam):
