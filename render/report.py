@@ -32,6 +32,7 @@ KEY_CATEGORIES = ("T0", "T1", "T2", "T3")
 
 _TEXT = {
     "zh": {"title": "{mine} {day} {shift}（{start}–{end}）班报", "alarms": "本班报警",
+           "title_day": "{mine} {day} 安全日报",
            "none": "本班无报警", "time": "报警时间", "cleared": "解除时间", "level": "级别",
            "place": "地点", "kind": "类型", "value": "报警内容", "ack": "确认",
            "picture": "现场图", "gas": "重点瓦斯测点", "point": "测点", "location": "位置",
@@ -52,6 +53,7 @@ _TEXT = {
            "grade": "等级", "what": "隐患内容", "state": "状态", "team": "整改单位",
            "deadline": "整改期限", "overdue": "逾期", "ungraded": "待定级"},
     "en": {"title": "{mine} {day} {shift} ({start}–{end}) shift report", "alarms": "Alarms",
+           "title_day": "{mine} {day} daily safety report",
            "none": "No alarms in this shift", "time": "Raised", "cleared": "Cleared",
            "level": "Level", "place": "Place", "kind": "Kind", "value": "What",
            "ack": "Acknowledged", "picture": "Picture", "gas": "Key gas points",
@@ -92,10 +94,16 @@ class Shift:
 
 
 def shift_window(day: date, number: int, tz: str, shifts=SHIFTS) -> Shift:
-    if not 1 <= number <= len(shifts):
-        raise ReportError(f"shift {number}: 1 … {len(shifts)} "
-                          f"({', '.join(n for _, n in shifts)})")
+    """Shift ``number`` (1 … 3) of ``day``, or 0: the whole day (the daily report)."""
     zone = ZoneInfo(tz)
+    if number == 0:
+        start = datetime(day.year, day.month, day.day, tzinfo=zone)
+        end = (start + timedelta(days=1, hours=2)).replace(hour=0)   # (a DST day too)
+        return Shift(day, 0, "全天", int(start.timestamp() * 1000), int(end.timestamp() * 1000),
+                     start, end)
+    if not 1 <= number <= len(shifts):
+        raise ReportError(f"shift {number}: 0 (the whole day) or 1 … {len(shifts)} "
+                          f"({', '.join(n for _, n in shifts)})")
     h, name = shifts[number - 1]
     start = datetime(day.year, day.month, day.day, h, tzinfo=zone)
     nh = shifts[number][0] if number < len(shifts) else 24
@@ -189,6 +197,10 @@ def build_report(model, alarms, history, sh: Shift, out: str | Path,
     if lang not in _TEXT:
         raise ReportError(f"language {lang!r}: {', '.join(_TEXT)}")
     T = _TEXT[lang]
+    if sh.number == 0:                       # the daily report: the same parts over the day
+        T = {k: v.replace("本班", "本日").replace("班末", "日末").replace("the shift", "the day")
+             .replace("this shift", "this day") if isinstance(v, str) else v for k, v in T.items()}
+        T["title"] = T["title_day"]
     zone = ZoneInfo(model.mine.time_zone)
     out = Path(out)
     img = out / "images"

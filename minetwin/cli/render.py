@@ -11,6 +11,7 @@
                   [--size WxH] [--offscreen --frames N --screenshot FILE.png]
         the native wall client (render/wall.py)
     minetwin report shift --date YYYY-MM-DD --shift N --out DIR [--config FILE] [--lang zh|en]
+        (--shift 0: the whole day, the daily report)
                           [--no-pdf]
         the shift report: HTML (and a PDF where Chromium is installed) from the alarm book,
         the history and the alarm snapshots the configuration points at
@@ -224,7 +225,8 @@ def add_parsers(sub) -> None:
     rp_sub = rp.add_subparsers(dest="report_command", required=True)
     sr = rp_sub.add_parser("shift", help="one shift: alarms with pictures, gas, people, machines")
     sr.add_argument("--date", required=True, help="YYYY-MM-DD (the mine's local date)")
-    sr.add_argument("--shift", type=int, required=True, help="1 夜班 0–8, 2 早班 8–16, 3 中班 16–24")
+    sr.add_argument("--shift", type=int, required=True, help="1 夜班 0–8, 2 早班 8–16, 3 中班 16–24, 0 the whole day "
+                                                         "(the daily report)")
     sr.add_argument("--out", required=True)
     sr.add_argument("--config", help="config file (its alarm book, history and snapshots)")
     sr.add_argument("--mine", help="mine folder (default: mine.path of the config)")

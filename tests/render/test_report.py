@@ -163,6 +163,12 @@ def test_the_shift_report_lists_exactly_the_shifts_alarms_with_their_pictures(ho
     night = _report(hour, 1, hour / "out1", "--no-pdf", "--lang", "en")
     assert night["alarms"] == before and night["pdf"] is None
     assert night["dangers"] == {"reported": 1, "closed": 0, "open": [1], "overdue": 0}
+    # the daily report: the same parts over the whole day (every alarm, every danger)
+    day = _report(hour, 0, hour / "out0", "--no-pdf")
+    assert day["alarms"] == [i for i, *_ in rows]
+    assert day["dangers"] == {"reported": 3, "closed": 1, "open": [1, 3], "overdue": 1}
+    page = (hour / "out0" / "index.html").read_text(encoding="utf-8")
+    assert "安全日报" in page and "本日报警" in page and "本日上报 3 项" in page
     assert "shift report" in (hour / "out1" / "index.html").read_text(encoding="utf-8")
 
 

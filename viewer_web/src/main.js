@@ -77,7 +77,9 @@ function start(token) {
   // shown by default; on a PC without a GPU only when asked (a second WebGL picture costs it a
   // third of its frame rate: docs/benchmarks.md) — the status bar's 平面图 button, or ?plan=1
   planBox.hidden = !!wall || query.get("plan") === "0" || (view.software && query.get("plan") !== "1");
-  const select = (id, from = "3d") => { inspector.select(id); if (from !== "plan") planView.frame(id); };
+  // (point: where the node was clicked, scene metres — a hidden danger reported from the
+  // details is placed there, not at the node's origin: a roadway is kilometres long)
+  const select = (id, from = "3d", point = null) => { inspector.select(id, point); if (from !== "plan") planView.frame(id); };
   planView.addEventListener("pick", (e) => { view.focus(e.detail.id, 40); select(e.detail.id, "plan"); });
   const dangers = wall ? null : new DangerPanel({ conn, view, onSelect: select });
   const report = dangers ? (where) => dangers.report(where) : null;
@@ -118,7 +120,7 @@ function start(token) {
       login(t("login.denied"));
     }
   });
-  view.addEventListener("pick", (e) => { if (e.detail) select(e.detail.id); });
+  view.addEventListener("pick", (e) => { if (e.detail) select(e.detail.id, "3d", e.detail.point); });
   conn.start();
   // What every quantity is called and what a switch's 0 / 1 mean (the server's code table).
   fetch("api/quantities").then((r) => (r.ok ? r.json() : null)).then(setQuantities).catch(() => {});

@@ -61,8 +61,9 @@ export class Inspector {
 
   get root() { return this.p.root; }
 
-  select(id) {
+  select(id, point = null) {
     this.selected = id;
+    this.point = point ? [point.x ?? point[0], point.y ?? point[1], point.z ?? point[2]] : null;
     this.p.root.classList.remove("collapsed");
     this.render();
     const series = seriesOf(this.conn.replica.node(id));
@@ -90,7 +91,8 @@ export class Inspector {
       el("tr.name", {}, el("th", { colspan: 2 }, n.name || n.id,
         el("button.focus", { onclick: () => this.view.focus(n.id) }, t("inspect.focus")),
         this.onReport ? el("button.report-danger", {
-          onclick: () => this.onReport({ node: n.id, position: pos, label: n.name || n.id }),
+          onclick: () => this.onReport({ node: n.id, position: this.point ?? pos,
+            label: `${n.name || n.id}${this.point ? ` (${this.point.map((v) => v.toFixed(0)).join(", ")})` : ""}` }),
         }, t("danger.report")) : null)),
       n.label ? el("tr.live.big", {}, el("td", { colspan: 2, style: { color: n.color === 0xffffff ? "" : hex(n.color) } }, n.label)) : null);
     const rows = [
