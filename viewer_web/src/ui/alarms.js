@@ -90,6 +90,9 @@ export class AlarmPanel {
   announce(a) {
     this.bannerAlarm = a;
     this.banner.textContent = t("alarm.banner", { place: this.place(a), what: this.what(a) });
+    // what the banner said lately (a newer alarm replaces it within seconds on a busy mine)
+    (this.announced ??= []).push({ id: a.id, text: this.banner.textContent, at: Date.now() });
+    this.announced.splice(0, this.announced.length - 20);
     this.banner.className = `level${a.level}`;
     document.body.classList.remove("flash");
     void document.body.offsetWidth;          // restart the CSS animation

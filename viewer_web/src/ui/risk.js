@@ -5,6 +5,7 @@
 // `risk_level` in the replica, so a replay shows the levels of its time; the reasons and the
 // forecasts ahead of the workings come from GET /api/risk (live only).
 import { CSS2DObject } from "three/addons/renderers/CSS2DRenderer.js";
+import { fmtTime } from "../clock.js";
 import { language, t } from "../strings.js";
 import { el, fill, panel } from "./dom.js";
 
@@ -14,6 +15,7 @@ const NO_AREA = 0x59636e;
 const KIND_NAMED = { thickness: 1, undulation: 1 };     // named by their kind, not the seam
 const MARK_WITHIN_M = 200;       // what lies this near ahead of a working is marked in the views
 const MARKS_PER_WORKING = 3;
+const HISTORY_H = 24;            // an opened area shows its level over this many hours
 const css = (c) => `#${c.toString(16).padStart(6, "0")}`;
 
 export class RiskPanel {
@@ -26,6 +28,7 @@ export class RiskPanel {
     this.on = on;
     this.data = null;            // the last /api/risk
     this.open = new Set();       // areas whose reasons are shown
+    this.hist = new Map();       // area -> {at, points}: its level over the last HISTORY_H hours
     this.p = panel("risk", t("panel.risk"));
     this.toggle = el("button.risk-toggle", { onclick: () => this.setOn(!this.on) }, t("risk.toggle"));
     this.legend = el("div.risk-legend", {}, LEVELS.map((c, i) =>
@@ -97,6 +100,36 @@ export class RiskPanel {
     if (this.planView) { this.planView.ahead = flat; this.planView.request(); }
   }
 
+  /** An area's level over the last hours (the twin keeps each change as risk/<area>). */
+  async loadHistory(code) {
+    const to = this.conn.replica.time ?? Date.now();
+    this.hist.set(code, { at: Date.now(), points: this.hist.get(code)?.points ?? null, to });
+    try {
+      const r = await fetch(`api/history/risk/${encodeURIComponent(code)}?from=${Math.round(to - HISTORY_H * 3600e3)}&to=${Math.round(to)}&max_points=100000`);
+      const points = r.ok ? (await r.json()).points ?? [] : [];
+      this.hist.set(code, { at: Date.now(), points, to });
+      this.render();
+    } catch (e) { console.warn("risk history:", e.message); }
+  }
+
+  /** The level's history as one bar: a block per level held, as long as it was held. */
+  historyBar(code) {
+    const h = this.hist.get(code);
+    if (!h?.points?.length) return null;
+    const from = h.to - HISTORY_H * 3600e3;
+    const pts = h.points.map((p) => ({ t: p.t, v: Math.round(p.value ?? p.max ?? 0) }));
+    const blocks = pts.map((p, i) => {
+      const end = i + 1 < pts.length ? pts[i + 1].t : h.to;
+      const w = Math.max(0, end - Math.max(p.t, from)) / (h.to - from) * 100;
+      return el("span", { style: { width: `${w}%`, background: css(RISK_COLORS[Math.min(3, Math.max(0, p.v))]) },
+        title: `${fmtTime(p.t, { seconds: false })} ${t(`risk.${LEVELS[Math.min(3, Math.max(0, p.v))]}`)}` });
+    });
+    const lead = Math.max(0, pts[0].t - from) / (h.to - from) * 100;   // before the first record
+    return el("div.risk-history", { title: t("risk.history", { h: HISTORY_H }) },
+      el("div.bar", {}, lead > 0 ? el("span.unknown", { style: { width: `${lead}%` } }) : null, blocks),
+      el("div.axis", {}, el("span", {}, `−${HISTORY_H} h`), el("span", {}, fmtTime(h.to, { date: false, seconds: false }))));
+  }
+
   /** Each area's level now: from the replica (live or replayed), else the last /api/risk. */
   levels() {
     const out = new Map();
@@ -147,7 +180,7 @@ export class RiskPanel {
       const head = el(`div.risk-row.level-${LEVELS[lv]}`, {
         "data-area": code,
         onclick: () => {
-          if (shown) this.open.delete(code); else this.open.add(code);
+          if (shown) this.open.delete(code); else { this.open.add(code); this.loadHistory(code); }
           // an area has no place of its own: frame its working, else its first roadway
           const work = (this.data?.forecasts ?? []).find((f) => f.area === code)?.node;
           const road = (this.plan?.areas ?? []).find((x) => x.code === code)?.roadways?.[0];
@@ -161,7 +194,8 @@ export class RiskPanel {
       if (!shown) return head;
       const why = (a.reasons ?? []).map((r) => el(`li.level-${r.level}`, {}, r[lang] ?? r.zh));
       const works = [...ahead.values()].filter((w) => w.area === code);
-      return el("div.risk-area", {}, head,
+      if (Date.now() - (this.hist.get(code)?.at ?? 0) > 60000) this.loadHistory(code);
+      return el("div.risk-area", {}, head, this.historyBar(code),
         el("ul.reasons", {}, why.length ? why : el("li.none", {}, this.conn.replay ? t("risk.replay") : t("risk.none"))),
         works.map((w) => el("div.ahead", {}, `${w.name} · ${t("risk.ahead")}: `,
           w.near.map((n) => `${["fault", "thickness", "undulation"].includes(n.kind) ? t(`risk.kind.${n.kind}`) : ""}`
