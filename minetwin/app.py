@@ -444,7 +444,8 @@ class TwinApp:
             if step not in ("list", "get"):
                 k = (step, "refused" if isinstance(exc, DangerRefused) else "invalid")
                 self.danger_steps[k] = self.danger_steps.get(k, 0) + 1
-            return False, str(exc), {}
+            zh = getattr(exc, "zh", None)            # the reason in Chinese, where it has one
+            return False, str(exc), {"message_zh": zh} if zh else {}
         self.danger_steps[(step, "taken")] = self.danger_steps.get((step, "taken"), 0) + 1
         ev = book.cleared(d, now)
         if ev is not None:                          # rectified (or closed) after its deadline

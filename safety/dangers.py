@@ -101,7 +101,12 @@ _COLUMNS = ("id", "title", "description", "hazard", "level", "state", "area", "n
 
 
 class DangerError(ValueError):
-    """A hidden-danger step that cannot be taken; the message says why."""
+    """A hidden-danger step that cannot be taken; the message says why (``zh``: in Chinese,
+    where it is one a person meets in normal use — a refusal, a step out of order)."""
+
+    def __init__(self, message: str, zh: str | None = None):
+        super().__init__(message)
+        self.zh = zh
 
 
 class DangerRefused(DangerError):
@@ -419,19 +424,25 @@ class DangerBook:
         wf = self.workflow
         if not person:
             raise DangerRefused(f"{step}: a hidden-danger step needs a named person; this "
-                                f"token names no one ([server] tokens role:sha256:holder)")
+                                f"token names no one ([server] tokens role:sha256:holder)",
+                                f"{_step_zh(step)}需要实名操作：此令牌未登记持有人")
         if role not in wf.steps.get(step, ()):
             raise DangerRefused(f"{step} needs one of the roles {', '.join(wf.steps[step])}; "
-                                f"this token is {role}")
+                                f"this token is {role}",
+                                f"{_step_zh(step)}需要角色 {', '.join(wf.steps[step])}，"
+                                f"此令牌为 {role}")
         if wf.people and step not in ("report", "comment"):
             duties, team = wf.people.get(person, (frozenset(), ""))
             if step not in duties:
-                raise DangerRefused(f"{person} has no {step} duty in dangers.toml")
+                raise DangerRefused(f"{person} has no {step} duty in dangers.toml",
+                                    f"{person} 无{_step_zh(step)}职责（dangers.toml）")
             if step == "rectify" and d is not None and team and d.team and team != d.team:
-                raise DangerRefused(f"{person} is in {team}; item {d.id} is assigned to {d.team}")
+                raise DangerRefused(f"{person} is in {team}; item {d.id} is assigned to {d.team}",
+                                    f"{person} 属于{team}，隐患 #{d.id} 由{d.team}整改")
         if step == "verify" and d is not None and d.rectified_by == person:
             raise DangerRefused(f"{person} rectified item {d.id} and may not verify it "
-                                f"(整改人不得验收本人整改的隐患)")
+                                f"(整改人不得验收本人整改的隐患)",
+                                f"{person} 是隐患 #{d.id} 的整改人，不得验收本人整改的隐患")
 
     def take(self, step: str, person: str, role: str, args: dict, now_ms: int) -> Danger:
         """Take one step: check the person, the state and the fields, store it, return the item."""
@@ -453,7 +464,9 @@ class DangerBook:
             froms, _ = STEPS[step]
             if d.state not in froms:
                 raise DangerError(f"item {d.id} is {d.state} ({STATES[d.state][0]}): {step} "
-                                  f"needs it {' or '.join(froms)}")
+                                  f"needs it {' or '.join(froms)}",
+                                  f"隐患 #{d.id} 当前{STATES[d.state][0]}，{_step_zh(step)}须在"
+                                  f"{'或'.join(STATES[f][0] for f in froms)}时进行")
             state_from = d.state
             d, detail = getattr(self, f"_{step}")(d, args, person, now_ms)
         stored = [self._check_file(f) for f in files]          # all checked before any is kept
@@ -756,6 +769,10 @@ class DangerBook:
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue()
+
+
+def _step_zh(step: str) -> str:
+    return STEP_WORDS.get(step, (step,))[0]
 
 
 def _text(v: Any, name: str, limit: int, *, required: bool = False) -> str:

@@ -112,6 +112,9 @@ def test_the_hidden_danger_loop_through_the_protocol(demo_dir, tmp_path):
     assert "names no one" in refusals["shared_assess"].message
     assert "needs it verified" in refusals["early_close"].message
     assert "整改人不得验收" in refusals["self_verify"].message
+    assert refusals["early_close"].data["message_zh"] == f"隐患 #{out['report'].data['danger']['id']} " \
+        "当前待评估，销号须在待销号时进行"
+    assert refusals["viewer_assess"].data["message_zh"].startswith("评估定级需要角色 operator, admin")
     for k in ("assess", "assign", "rectify", "verify", "close"):
         assert out[k].ok, (k, out[k].message)
     assert out["risk"].level >= 2            # grade A: orange

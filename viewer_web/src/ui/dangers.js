@@ -194,7 +194,11 @@ export class DangerPanel {
         } catch (e) { note.textContent = e.message; send.disabled = false; return; }
         const r = await this.conn.command(`danger_${step}`, args);
         send.disabled = false;
-        if (!r.ok) { note.textContent = t("danger.refused", { reason: r.message }); return; }
+        if (!r.ok) {
+          const reason = language() !== "en" && r.data?.message_zh ? r.data.message_zh : r.message;
+          note.textContent = t("danger.refused", { reason });
+          return;
+        }
         close();
         this.message.textContent = "";
         if (r.data?.danger) this.changed(r.data.danger);
