@@ -54,6 +54,9 @@ def prometheus_text(app) -> bytes:
             for (step, outcome), v in sorted(app.danger_steps.items()):
                 steps.add_metric([step, outcome], v)
             yield steps
+            yield CounterMetricFamily("minetwin_danger_files_refused",
+                                      "hidden-danger attachments refused (kept under refused/)",
+                                      value=d.refused_files)
             if app.server is not None:
                 yield GaugeMetricFamily("minetwin_clients", "streaming clients",
                                         value=len(app.server.clients))

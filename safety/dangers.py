@@ -74,6 +74,8 @@ STEP_WORDS = {"report": ("上报", "reported"), "assess": ("评估定级", "asse
               "reject": ("驳回", "rejected"), "comment": ("备注", "comment"),
               "overdue": ("逾期", "overdue")}
 TEXT_LIMIT = 2000
+#: Refused attachments kept for a look per server run (each at most one protocol message).
+REFUSED_KEPT = 200
 TITLE_LIMIT = 200
 _DAY_MS = 86_400_000
 
@@ -317,6 +319,7 @@ class DangerBook:
             d = Danger(*row)
             self._open[d.id] = d
         self.version = 0                        # bumped on every change (risk, listeners)
+        self.refused_files = 0                  # attachments refused and kept (refused/)
 
     def close(self) -> None:
         self.db.close()
@@ -603,16 +606,36 @@ class DangerBook:
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise DangerError("a file's data must be bytes")
         if len(data) > self.workflow.max_bytes:
+            kept = self._refused(bytes(data))
             raise DangerError(f"file of {len(data)} bytes over the limit of "
-                              f"{self.workflow.max_bytes} (dangers.toml attachments.max_bytes)")
+                              f"{self.workflow.max_bytes} (dangers.toml attachments.max_bytes)"
+                              + kept, f"文件 {len(data)} 字节，超过上限 {self.workflow.max_bytes}")
         mime = _sniff(bytes(data[:16]))
         if mime is None or mime not in self.workflow.types:
+            kept = self._refused(bytes(data))
             raise DangerError(f"a file must be one of {', '.join(self.workflow.types)} "
-                              f"(by its content)")
+                              f"(by its content)" + kept,
+                              "附件须为 JPEG、PNG、WebP 图片或 PDF 文件")
         if self.files is None:
             raise DangerError("this server keeps no attachments")
         data = bytes(data)
         return data, mime, _safe_name(f.get("name") or "file", mime), hashlib.sha256(data).hexdigest()
+
+    def _refused(self, data: bytes) -> str:
+        """A refused file kept for a look (``refused/<sha256>`` under the attachments folder;
+        it came in one protocol message, so it is bounded by the message limit)."""
+        if self.files is None:
+            return ""
+        sha = hashlib.sha256(data).hexdigest()
+        folder = self.files / "refused"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.refused_files += 1
+        if self.refused_files > REFUSED_KEPT:        # a flood of junk must not fill the disk
+            return f" (not kept: over {REFUSED_KEPT} refused files since the start)"
+        if not (folder / sha).exists():
+            (folder / f"{sha}.part").write_bytes(data)
+            (folder / f"{sha}.part").replace(folder / sha)
+        return f"; kept as refused/{sha}"
 
     def _keep_file(self, data: bytes, sha: str) -> None:
         folder = self.files / sha[:2]

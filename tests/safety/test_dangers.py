@@ -5,6 +5,7 @@ risk, attachments kept by content, the list's filters and the CSV / XLSX export.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 import pytest
@@ -98,8 +99,11 @@ def test_bad_input_is_refused_with_a_reason_and_nothing_is_stored(book):
     for args, why in cases:
         with pytest.raises(DangerError, match=why):
             book.take("report", "王五", "viewer", args, T0)
-    assert book.query() == [] and not any((book.files).glob("*/*")) if book.files.exists() \
-        else book.query() == []
+    # nothing stored; the refused files kept for a look, by their digest
+    assert book.query() == [] and book.refused_files == 2
+    kept = sorted(p.name for p in book.files.glob("*/*"))
+    assert kept == sorted(hashlib.sha256(b).hexdigest() for b in (b"MZ\x90\x00", JPEG * 2000))
+    assert all((book.files / "refused" / k).exists() for k in kept)
     with pytest.raises(DangerError, match="no hidden danger 99"):
         book.take("assess", "李四", "operator", {"danger": 99, "level": "A"}, T0)
     # a position finds its area (the roadway nearest it)
