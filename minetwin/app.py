@@ -411,7 +411,7 @@ class TwinApp:
         return self.scene.time_ms or self._now_ms()
 
     def _danger_command(self, role, cmd) -> tuple[bool, str, dict]:
-        from safety import DangerError
+        from safety import DangerError, DangerRefused
         step = cmd.name.removeprefix("danger_")
         now = self._clock_ms()
         args = dict(cmd.args)
@@ -440,7 +440,6 @@ class TwinApp:
             who = getattr(role, "holder", "") or ""
             d = book.take(step, who, str(role), args, now)
         except (DangerError, ValueError, TypeError) as exc:
-            from safety import DangerRefused
             if step not in ("list", "get"):
                 k = (step, "refused" if isinstance(exc, DangerRefused) else "invalid")
                 self.danger_steps[k] = self.danger_steps.get(k, 0) + 1

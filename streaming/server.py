@@ -242,24 +242,23 @@ class StreamServer:
 
     def publish_alarm(self, alarm: dict) -> None:
         self._keep_alarm(alarm)
-        frame = encode(AlarmEvent(alarm))
-        for c in list(self.clients):
-            if c.revision is not None and not c.behind:
-                try:
-                    c.queue.put_nowait((None, frame))
-                except asyncio.QueueFull:
-                    pass               # a client this far behind sees alarm states on the
-                    #                    scene nodes (alarm_level) when it catches up
+        # (a client too far behind to take it sees alarm states on the scene nodes,
+        # alarm_level, when it catches up)
+        self._to_subscribers(encode(AlarmEvent(alarm)))
 
     def publish_danger(self, record: dict) -> None:
-        """A hidden danger that changed, to every subscribed client (like an alarm)."""
-        frame = encode(DangerEvent(record))
+        """A hidden danger that changed, to every subscribed client (like an alarm; one too far
+        behind asks for the list again, danger_list, when it catches up)."""
+        self._to_subscribers(encode(DangerEvent(record)))
+
+    def _to_subscribers(self, frame: bytes) -> None:
+        """A message between the frames, to every subscribed client that keeps up."""
         for c in list(self.clients):
             if c.revision is not None and not c.behind:
                 try:
                     c.queue.put_nowait((None, frame))
                 except asyncio.QueueFull:
-                    pass               # it asks for the list again (danger_list) on catch-up
+                    pass
 
     def _drop(self, c: _Client) -> None:
         self.stats["dropped"] += 1

@@ -228,7 +228,7 @@ export class DangerPanel {
  * PHOTO_PX on its long side as a JPEG, so it fits one message. */
 async function shrink(f, maxBytes = 900000) {
   let blob = f;
-  if (f.type.startsWith("image/") && (f.size > maxBytes || f.type === "image/heic")) {
+  if (f.type.startsWith("image/") && f.size > maxBytes) {
     const img = await createImageBitmap(f);
     const k = Math.min(1, PHOTO_PX / Math.max(img.width, img.height));
     const c = document.createElement("canvas");
